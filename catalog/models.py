@@ -1,0 +1,1 @@
+"""The service catalog (filled by the catalog issue)."""

@@ -1,0 +1,1 @@
+"""Virtual marketplaces, audiences and service requests (filled by the entitlements issue)."""

@@ -1,0 +1,45 @@
+"""Template context every page needs: the role-aware navigation and the acting-as banner."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from .installation import running_release
+
+# (label, url name, permission, icon); a later app adds its entries here as it lands.
+NAVIGATION = [
+    ("Customers", "customers:customer_list", "customers.view_customer", "building"),
+    ("Service catalog", "catalog:service_list", "catalog.view_service", "grid"),
+    ("ITSM sync", "itsm_sync:run_list", "itsm_sync.view_syncrun", "arrow-repeat"),
+    ("Companies", "itsm_sync:company_list", "itsm_sync.view_company", "buildings"),
+    ("People", "itsm_sync:person_list", "itsm_sync.view_person", "people"),
+    ("MSP mode", "customers:msp_mode", "msp_portal.manage_msp_mode", "shield-check"),
+    ("External users", "accounts:external_user_list", "accounts.add_external_user", "person-badge"),
+    ("People groups", "accounts:people_group_list", "accounts.view_peoplegroup", "diagram-3"),
+    ("Audit trail", "audit_event_list", "msp_portal.view_auditevent", "journal-text"),
+]
+
+
+def _nav_for(user, path: str) -> list[dict]:
+    items = []
+    for label, url_name, perm, icon in NAVIGATION:
+        if not user.has_perm(perm):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:  # an entry whose app has not landed yet is left out
+            continue
+        items.append({"label": label, "url": url, "icon": icon, "active": path.startswith(url)})
+    return items
+
+
+def portal(request: HttpRequest) -> dict:
+    """Navigation for the signed-in user, the acting-as customer and deployment facts."""
+    user = getattr(request, "user", None)
+    nav = _nav_for(user, request.path) if user is not None and user.is_authenticated else []
+    return {
+        "nav_items": nav,
+        "acting_as": getattr(request, "acting_as", None),
+        "deployment_mode": settings.DEPLOYMENT_MODE,
+        "portal_release": running_release(),
+    }

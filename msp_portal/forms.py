@@ -1,0 +1,24 @@
+"""Form plumbing shared by every app: crispy helper without a form tag, and service errors on forms."""
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.core.exceptions import ValidationError
+
+
+class PortalForm(forms.Form):
+    """A use-case form: the template owns <form>, csrf and hx-* attributes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+def form_add_error(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's refusal on the form: on its field where it names one, else on top."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)

@@ -1,0 +1,47 @@
+"""Pages of the lowest layer: the home dashboard and the audit trail."""
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from .auth import permission_required
+from .forms import PortalForm
+from .pagination import keyset_page
+from .selectors import audit_event_list as audit_event_list_selector
+from .selectors import msp_mode_get
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(request, "home.html", {"mode": msp_mode_get()})
+
+
+class AuditFilterForm(PortalForm):
+    actor = forms.CharField(required=False, max_length=150)
+    action = forms.CharField(required=False, max_length=64)
+    object_query = forms.CharField(label="Object", required=False, max_length=200)
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+@permission_required("msp_portal.view_auditevent")
+def audit_event_list(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    filters = {k: v for k, v in filters.items() if v}
+    page = keyset_page(
+        audit_event_list_selector(**filters), ordering=("-at", "-id"), cursor=request.GET.get("after")
+    )
+    query = request.GET.copy()
+    query.pop("after", None)
+    template = "audit/audit_event_list.html"
+    if request.htmx:
+        template += "#results"
+    return TemplateResponse(
+        request, template, {"form": form, "page": page, "query": query.urlencode()}
+    )
