@@ -1,0 +1,578 @@
+"""The AR System REST API simulator: in-memory COM:Company and CTM:People with fault injection.
+
+Fault knobs (constructor arguments, `POST /__sim/faults`, or `Simulator.set_faults`):
+
+- ``fail_list_request=N``: the Nth list request counted from when the knob is set answers 500
+  with AR error 552, once; the knob then clears itself.
+- ``delay_ms=N``: every API call (not ``/__sim/*``) sleeps N ms before answering.
+- ``expire_tokens_after=N``: a token stops working after N authenticated requests; the next
+  request with it gets 401 (AR 623, "token has expired").
+- ``malformed=K``: in every listing, the entries at positions 0..K-1 of the filtered, sorted
+  result are served corrupted (the stored data is untouched). Position i gets corruption i % 4:
+  people: 0 no ``Person ID`` key, 1 ``Last Modified Date`` = "not-a-date", 2 ``Company`` = a
+  Manufacturer company, 3 ``Company`` = "Unknown Company (simulated)"; companies: 0 no
+  ``Company Entry ID`` key, 1 bad ``Last Modified Date``, 2 ``Company Type`` = "Bogus Type",
+  3 ``Company`` = null.
+
+Control endpoints: ``GET /__sim/health``, ``GET /__sim/stats``, ``GET|POST /__sim/faults``,
+``POST /__sim/reset`` (clears faults and counters; body ``{"data": true}`` also regenerates data).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from .data import (
+    COMPANY_FORM,
+    DEFAULT_ANCHOR,
+    DEFAULT_PASSWORD,
+    DEFAULT_USER,
+    FORMS,
+    LAST_MODIFIED,
+    PEOPLE_FORM,
+    FormSpec,
+    date_key,
+    entry_id,
+    format_ar_datetime,
+    generate_dataset,
+)
+from .handler import (
+    DEFAULT_LIMIT,
+    ARError,
+    SimulatorHandler,
+    SimulatorHTTPServer,
+    field_missing,
+    unauthorized,
+)
+from .qualification import QualificationError, compile_qualification
+
+Record = dict[str, Any]
+_CACHE_SIZE = 64
+_UNKNOWN_COMPANY = "Unknown Company (simulated)"
+
+
+@dataclass
+class Faults:
+    """The fault-injection settings in force."""
+
+    fail_list_request: int | None = None
+    delay_ms: int = 0
+    expire_tokens_after: int | None = None
+    malformed: int = 0
+
+
+_STAT_NAMES = (
+    "requests",
+    "logins",
+    "failed_logins",
+    "logouts",
+    "unauthorized",
+    "list_requests",
+    "get_requests",
+    "creates",
+    "updates",
+    "deletes",
+    "injected_failures",
+    "expired_tokens",
+    "malformed_records",
+)
+
+
+class _FormStore:
+    """The entries of one form plus a cache of filtered, sorted listings."""
+
+    def __init__(self, spec: FormSpec, rows: list[Record]) -> None:
+        self.spec = spec
+        self.records: dict[str, Record] = {row[spec.id_field]: dict(row) for row in rows}
+        self.next_number = len(self.records) + 1
+        self.cache: OrderedDict[tuple[str, str], list[Record]] = OrderedDict()
+
+    def new_id(self) -> str:
+        while True:
+            candidate = entry_id(self.spec.id_prefix, self.next_number)
+            self.next_number += 1
+            if candidate not in self.records:
+                return candidate
+
+    def listing(self, q: str, sort: str) -> list[Record]:
+        key = (q, sort)
+        rows = self.cache.get(key)
+        if rows is not None:
+            self.cache.move_to_end(key)
+            return rows
+        rows = self._compute(q, sort)
+        self.cache[key] = rows
+        if len(self.cache) > _CACHE_SIZE:
+            self.cache.popitem(last=False)
+        return rows
+
+    def _compute(self, q: str, sort: str) -> list[Record]:
+        order = self.parse_sort(sort)
+        if q.strip():
+            try:
+                predicate = compile_qualification(q, self.spec.fields, self.spec.date_fields)
+            except QualificationError as exc:
+                raise ARError(400, exc.number, exc.text, exc.appended) from exc
+            rows = [row for row in self.records.values() if predicate(row)]
+        else:
+            rows = list(self.records.values())
+        for name, descending in reversed(order):
+            if name in self.spec.date_fields:
+                rows.sort(key=lambda r, n=name: date_key(r.get(n)) or "", reverse=descending)
+            else:
+                rows.sort(key=lambda r, n=name: _sort_text(r.get(n)), reverse=descending)
+        return rows
+
+    def parse_sort(self, sort: str) -> list[tuple[str, bool]]:
+        order = []
+        for part in filter(None, (p.strip() for p in sort.split(","))):
+            name, _, direction = part.rpartition(".")
+            if not name or direction.lower() not in ("asc", "desc"):
+                name, direction = part, "asc"
+            if name not in self.spec.fields:
+                raise field_missing(name)
+            order.append((name, direction.lower() == "desc"))
+        return order
+
+    def changed(self) -> None:
+        self.cache.clear()
+
+
+def _sort_text(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _field_alias(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+class Simulator:
+    """An AR System REST API simulator serving generated companies and people over HTTP."""
+
+    def __init__(
+        self,
+        companies: int = 40,
+        people: int = 2000,
+        seed: int = 1,
+        user: str = DEFAULT_USER,
+        password: str = DEFAULT_PASSWORD,
+        *,
+        fail_list_request: int | None = None,
+        delay_ms: int = 0,
+        expire_tokens_after: int | None = None,
+        malformed: int = 0,
+        anchor: datetime = DEFAULT_ANCHOR,
+        clock: Callable[[], datetime] | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.companies_count = companies
+        self.people_count = people
+        self.seed = seed
+        self.anchor = anchor
+        self.user = user
+        self.password = password
+        self.verbose = verbose
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.RLock()
+        self._tokens: dict[str, int] = {}
+        self._stats = dict.fromkeys(_STAT_NAMES, 0)
+        self._faults = Faults()
+        self._list_since_fault = 0
+        self._stores: dict[str, _FormStore] = {}
+        self._load_data()
+        self.set_faults(
+            fail_list_request=fail_list_request,
+            delay_ms=delay_ms,
+            expire_tokens_after=expire_tokens_after,
+            malformed=malformed,
+        )
+        self._server: SimulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Start serving in a background thread and return the bound port."""
+        if self._server is not None:
+            raise RuntimeError("the simulator is already running")
+        handler = type("BoundHandler", (SimulatorHandler,), {"simulator": self})
+        self._server = SimulatorHTTPServer((host, port), handler)
+        self.host = host
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=f"ar-simulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self.port
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use, e.g. http://127.0.0.1:8008."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running; call start() first")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def __enter__(self) -> Simulator:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- control ---------------------------------------------------------------------------
+
+    def set_faults(self, **settings: Any) -> Faults:
+        """Change fault knobs by name (None or 0 disables one) and return the settings in force."""
+        known = {f.name for f in fields(Faults)}
+        unknown = set(settings) - known
+        if unknown:
+            raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}; known: {known}")
+        with self._lock:
+            for name, value in settings.items():
+                if value is not None and (not isinstance(value, int) or value < 0):
+                    raise ValueError(f"fault {name} must be a non-negative integer or null")
+                if name in ("fail_list_request", "expire_tokens_after"):
+                    value = value or None
+                else:
+                    value = value or 0
+                setattr(self._faults, name, value)
+                if name == "fail_list_request":
+                    self._list_since_fault = 0
+            return Faults(**asdict(self._faults))
+
+    @property
+    def faults(self) -> Faults:
+        """A copy of the fault settings in force."""
+        with self._lock:
+            return Faults(**asdict(self._faults))
+
+    def stats(self) -> dict[str, Any]:
+        """Return request counters, fault settings and entry counts."""
+        with self._lock:
+            return {
+                **self._stats,
+                "active_tokens": len(self._tokens),
+                "faults": asdict(self._faults),
+                "entries": {name: len(store.records) for name, store in self._stores.items()},
+            }
+
+    def reset(self, *, data: bool = False) -> None:
+        """Clear faults and counters; with data=True also restore the generated dataset."""
+        with self._lock:
+            self._faults = Faults()
+            self._list_since_fault = 0
+            self._stats = dict.fromkeys(_STAT_NAMES, 0)
+            if data:
+                self._load_data()
+
+    def _load_data(self) -> None:
+        dataset = generate_dataset(
+            self.companies_count, self.people_count, self.seed, anchor=self.anchor
+        )
+        with self._lock:
+            self._stores = {name: _FormStore(FORMS[name], rows) for name, rows in dataset.items()}
+
+    # -- in-process data access ------------------------------------------------------------
+
+    def dataset(self) -> dict[str, list[Record]]:
+        """Return a copy of every entry, per form, in id order."""
+        with self._lock:
+            return {
+                name: [dict(row) for row in store.records.values()]
+                for name, store in self._stores.items()
+            }
+
+    def companies(self) -> list[Record]:
+        """Return a copy of every COM:Company entry."""
+        return self.dataset()[COMPANY_FORM]
+
+    def people(self) -> list[Record]:
+        """Return a copy of every CTM:People entry."""
+        return self.dataset()[PEOPLE_FORM]
+
+    def get_company(self, company_id: str) -> Record:
+        """Return a copy of one company by Company Entry ID."""
+        return self.get_entry(COMPANY_FORM, company_id)
+
+    def get_person(self, person_id: str) -> Record:
+        """Return a copy of one person by Person ID."""
+        return self.get_entry(PEOPLE_FORM, person_id)
+
+    def create_company(self, **values: Any) -> str:
+        """Create a company (keys are field names or snake_case aliases) and return its id."""
+        return self.create_entry(COMPANY_FORM, self._resolve(COMPANY_FORM, values), validate=False)
+
+    def create_person(self, **values: Any) -> str:
+        """Create a person (keys are field names or snake_case aliases) and return its id."""
+        return self.create_entry(PEOPLE_FORM, self._resolve(PEOPLE_FORM, values), validate=False)
+
+    def update_company(self, company_id: str, **values: Any) -> Record:
+        """Merge values into a company, stamping Last Modified Date unless one is given."""
+        resolved = self._resolve(COMPANY_FORM, values)
+        return self.update_entry(COMPANY_FORM, company_id, resolved, validate=False)
+
+    def update_person(self, person_id: str, **values: Any) -> Record:
+        """Merge values into a person, stamping Last Modified Date unless one is given."""
+        resolved = self._resolve(PEOPLE_FORM, values)
+        return self.update_entry(PEOPLE_FORM, person_id, resolved, validate=False)
+
+    def delete_company(self, company_id: str) -> None:
+        """Delete a company."""
+        self.delete_entry(COMPANY_FORM, company_id)
+
+    def delete_person(self, person_id: str) -> None:
+        """Delete a person."""
+        self.delete_entry(PEOPLE_FORM, person_id)
+
+    def _resolve(self, form: str, values: dict[str, Any]) -> Record:
+        spec = FORMS[form]
+        aliases = {_field_alias(name): name for name in spec.fields}
+        resolved = {}
+        for key, value in values.items():
+            name = key if key in spec.fields else aliases.get(_field_alias(key))
+            if name is None:
+                raise KeyError(f"{form} has no field {key!r}")
+            resolved[name] = value
+        return resolved
+
+    def now(self) -> str:
+        """Return the current time as an AR date with whole seconds, as AR stores it."""
+        return format_ar_datetime(self._clock().replace(microsecond=0))
+
+    # -- store operations (shared by HTTP and in-process callers) ---------------------------
+
+    def form_spec(self, form: str) -> FormSpec:
+        """Return the definition of a served form or raise ARError 303."""
+        return self._store(form).spec
+
+    def _store(self, form: str) -> _FormStore:
+        store = self._stores.get(form)
+        if store is None:
+            raise ARError(404, 303, "Form does not exist on server", form)
+        return store
+
+    def get_entry(self, form: str, entry: str) -> Record:
+        """Return a copy of one entry or raise ARError 302."""
+        with self._lock:
+            record = self._store(form).records.get(entry)
+            if record is None:
+                raise ARError(404, 302, "Entry does not exist in database", entry)
+            return dict(record)
+
+    def create_entry(self, form: str, values: Record, *, validate: bool = True) -> str:
+        """Create an entry, generating its id if absent, and return the id."""
+        with self._lock:
+            store = self._store(form)
+            spec = store.spec
+            self._check_values(spec, values, validate=validate, creating=True)
+            record: Record = dict.fromkeys(spec.fields)
+            record.update(values)
+            if validate or LAST_MODIFIED not in values:
+                record[LAST_MODIFIED] = self.now()
+            entry = record.get(spec.id_field) or store.new_id()
+            if entry in store.records:
+                raise ARError(
+                    400,
+                    382,
+                    "The value(s) for this entry violate a unique index that has been defined "
+                    "for this form",
+                    f"{spec.id_field} {entry}",
+                )
+            record[spec.id_field] = entry
+            store.records[entry] = record
+            store.changed()
+            return entry
+
+    def update_entry(
+        self, form: str, entry: str, values: Record, *, validate: bool = True
+    ) -> Record:
+        """Merge values into an entry and return a copy of the result."""
+        with self._lock:
+            store = self._store(form)
+            spec = store.spec
+            current = store.records.get(entry)
+            if current is None:
+                raise ARError(404, 302, "Entry does not exist in database", entry)
+            self._check_values(spec, values, validate=validate, creating=False)
+            if values.get(spec.id_field, entry) != entry:
+                raise ARError(400, 8, f"{spec.id_field} cannot be changed", entry)
+            record = {**current, **values}
+            if validate or LAST_MODIFIED not in values:
+                record[LAST_MODIFIED] = self.now()
+            store.records[entry] = record
+            store.changed()
+            return dict(record)
+
+    def delete_entry(self, form: str, entry: str) -> None:
+        """Delete an entry or raise ARError 302."""
+        with self._lock:
+            store = self._store(form)
+            if store.records.pop(entry, None) is None:
+                raise ARError(404, 302, "Entry does not exist in database", entry)
+            store.changed()
+
+    @staticmethod
+    def _check_values(spec: FormSpec, values: Record, *, validate: bool, creating: bool) -> None:
+        for name in values:
+            if name not in spec.fields:
+                raise field_missing(name)
+        if not validate:
+            return
+        for name, value in values.items():
+            allowed = spec.choices.get(name)
+            if allowed and value is not None and value not in allowed:
+                raise ARError(
+                    400,
+                    306,
+                    "Value does not fall within the limits specified for the field",
+                    f"{name}: {value!r} (allowed: {', '.join(allowed)})",
+                )
+        if creating:
+            for name in spec.required:
+                if values.get(name) in (None, ""):
+                    raise ARError(
+                        400, 307, "Required field (without a default) not specified", name
+                    )
+
+    def list_entries(
+        self, form: str, *, q: str = "", sort: str = "", offset: int = 0, limit: int = DEFAULT_LIMIT
+    ) -> tuple[list[Record], bool]:
+        """Return (copies of one page of entries, whether more follow), applying malformed."""
+        with self._lock:
+            store = self._store(form)
+            rows = store.listing(q, sort)
+            page = [dict(row) for row in rows[offset : offset + limit]]
+            more = offset + limit < len(rows)
+            bad = self._faults.malformed
+            if bad and offset < bad:
+                for position in range(offset, min(bad, offset + len(page))):
+                    self._corrupt(form, page[position - offset], position % 4)
+                    self._stats["malformed_records"] += 1
+            return page, more
+
+    def _corrupt(self, form: str, record: Record, kind: int) -> None:
+        if kind == 1:
+            record[LAST_MODIFIED] = "not-a-date"
+        elif form == PEOPLE_FORM:
+            if kind == 0:
+                record.pop("Person ID", None)
+            elif kind == 2:
+                record["Company"] = self._manufacturer_name()
+            else:
+                record["Company"] = _UNKNOWN_COMPANY
+        elif kind == 0:
+            record.pop("Company Entry ID", None)
+        elif kind == 2:
+            record["Company Type"] = "Bogus Type"
+        else:
+            record["Company"] = None
+
+    def _manufacturer_name(self) -> str:
+        for row in self._stores[COMPANY_FORM].records.values():
+            if row.get("Company Type") == "Manufacturer":
+                return str(row["Company"])
+        return "Simulated Manufacturer Inc."
+
+    # -- HTTP-level hooks used by the handler -------------------------------------------------
+
+    def record_request(self, name: str) -> None:
+        """Add one to a request counter."""
+        with self._lock:
+            self._stats[name] += 1
+
+    def open_session(self, username: str, password: str) -> str:
+        """Check credentials and return a new token, or raise AR 623."""
+        with self._lock:
+            if username != self.user or password != self.password:
+                self._stats["failed_logins"] += 1
+                raise ARError(
+                    401,
+                    623,
+                    "Authentication failed",
+                    f"Wrong user name or password for user '{username}'",
+                )
+            token = secrets.token_urlsafe(32)
+            self._tokens[token] = 0
+            self._stats["logins"] += 1
+            return token
+
+    def close_session(self, authorization: str) -> None:
+        """Forget the token in an Authorization header, if known."""
+        token = authorization.partition(" ")[2].strip()
+        with self._lock:
+            self._tokens.pop(token, None)
+            self._stats["logouts"] += 1
+
+    def authenticate(self, authorization: str) -> None:
+        """Accept a live `AR-JWT <token>` header and count its use, or raise 401."""
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        with self._lock:
+            if scheme != "AR-JWT" or not token:
+                self._stats["unauthorized"] += 1
+                raise unauthorized("Missing 'Authorization: AR-JWT <token>' header; log in first")
+            uses = self._tokens.get(token)
+            if uses is None:
+                self._stats["unauthorized"] += 1
+                raise unauthorized("The AR-JWT token is invalid or has expired; log in again")
+            limit = self._faults.expire_tokens_after
+            if limit is not None and uses >= limit:
+                del self._tokens[token]
+                self._stats["unauthorized"] += 1
+                self._stats["expired_tokens"] += 1
+                raise unauthorized("The AR-JWT token has expired; log in again")
+            self._tokens[token] = uses + 1
+
+    def begin_list(self) -> None:
+        """Count a list request and fail it when `fail_list_request` says so."""
+        with self._lock:
+            self._stats["list_requests"] += 1
+            target = self._faults.fail_list_request
+            if target is None:
+                return
+            self._list_since_fault += 1
+            if self._list_since_fault == target:
+                self._faults.fail_list_request = None
+                self._stats["injected_failures"] += 1
+                raise ARError(
+                    500,
+                    552,
+                    "The SQL database operation failed.",
+                    "Simulated failure (fail_list_request)",
+                )
