@@ -116,7 +116,11 @@ def people_group_update(
     group.open_to_collaborators = open_to_collaborators
     group.full_clean()
     group.save()
-    after = {"name": name, "description": description, "open_to_collaborators": open_to_collaborators}
+    after = {
+        "name": name,
+        "description": description,
+        "open_to_collaborators": open_to_collaborators,
+    }
     audit_record(actor=actor, action="people_group.update", obj=group, before=before, after=after)
     return group
 
@@ -130,10 +134,17 @@ def user_role_grant(*, actor: User | None, user: User, role: str) -> User:
         raise ValueError(f"Unknown role {role!r}.")
     if actor is not None:
         _require(actor, "auth.change_group")
+    if user.groups.filter(name=role).exists():
+        return user
     user.groups.add(Group.objects.get(name=role))
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
-    audit_record(actor=actor, action="user.role_grant", obj=user, after={"role": role},
-                 actor_label="" if actor else "system")
+    audit_record(
+        actor=actor,
+        action="user.role_grant",
+        obj=user,
+        after={"role": role},
+        actor_label="" if actor else "system",
+    )
     return user

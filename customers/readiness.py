@@ -47,7 +47,10 @@ def _fresh_install() -> Criterion:
     installation = installation_get()
     if installation is None:
         return Criterion(
-            "fresh_install", label, False, "No installation record was found.",
+            "fresh_install",
+            label,
+            False,
+            "No installation record was found.",
             "Run `python manage.py migrate` to install the portal, then check again.",
         )
     changes = list(release_change_list())
@@ -57,7 +60,9 @@ def _fresh_install() -> Criterion:
             f"upgraded from {c.from_release} to {c.to_release} on {c.at:%Y-%m-%d}" for c in changes
         )
         return Criterion(
-            "fresh_install", label, False,
+            "fresh_install",
+            label,
+            False,
             f"This installation was upgraded ({history}). MSP mode is only available on a fresh "
             "install.",
             "Install the current release on a new database, switch MSP mode on there, then "
@@ -65,13 +70,17 @@ def _fresh_install() -> Criterion:
         )
     if running != installation.current_release:
         return Criterion(
-            "fresh_install", label, False,
+            "fresh_install",
+            label,
+            False,
             f"The database was installed with release {installation.current_release}, but the "
             f"portal now runs {running}: that is an upgrade not yet migrated.",
             "Run `python manage.py migrate`; an upgraded install can't switch MSP mode on.",
         )
     return Criterion(
-        "fresh_install", label, True,
+        "fresh_install",
+        label,
+        True,
         f"Installed as release {installation.installed_release} on "
         f"{installation.installed_at:%Y-%m-%d}; never upgraded.",
     )
@@ -84,7 +93,9 @@ def _no_external_users() -> Criterion:
     if total:
         names = list(external.order_by("username").values_list("username", flat=True)[:NAMES_SHOWN])
         return Criterion(
-            "no_external_users", label, False,
+            "no_external_users",
+            label,
+            False,
             f"{total} external user{'s' if total != 1 else ''} exist{'' if total != 1 else 's'}: "
             f"{_names(names, total)}.",
             "Delete these external users (Django admin › Users, filter “external user”).",
@@ -99,7 +110,9 @@ def _no_collaboration_groups() -> Criterion:
     if total:
         names = list(groups.order_by("name").values_list("name", flat=True)[:NAMES_SHOWN])
         return Criterion(
-            "no_collaboration_groups", label, False,
+            "no_collaboration_groups",
+            label,
+            False,
             f"{total} people group{'s are' if total != 1 else ' is'} available to end users as "
             f"collaborators: {_names(names, total)}.",
             "Open each group (People groups) and clear “Available to end users as collaborators”.",
@@ -113,11 +126,15 @@ def _deployment_mode() -> Criterion:
     label = "Deployment mode"
     if settings.DEPLOYMENT_MODE == "saas":
         return Criterion(
-            "deployment_mode", label, True,
+            "deployment_mode",
+            label,
+            True,
             "SaaS deployment: the operator switches MSP mode on when you file a request here.",
         )
     return Criterion(
-        "deployment_mode", label, True,
+        "deployment_mode",
+        label,
+        True,
         "On-premises deployment: a system administrator switches MSP mode on here.",
     )
 

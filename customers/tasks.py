@@ -18,4 +18,7 @@ def msp_compliance() -> dict:
             len(report.external_users),
             len(report.collaboration_groups),
         )
-    return {"external_users": report.external_users, "collaboration_groups": report.collaboration_groups}
+    return {
+        "external_users": report.external_users,
+        "collaboration_groups": report.collaboration_groups,
+    }

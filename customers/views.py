@@ -26,8 +26,9 @@ def msp_mode(request: HttpRequest) -> HttpResponse:
             if saas:
                 ticket = services.msp_request_file(actor=request.user, **form.cleaned_data)
                 messages.success(
-                    request, f"Request filed as ticket #{ticket.pk}. The operator will switch "
-                    "MSP mode on and you will see it here."
+                    request,
+                    f"Request filed as ticket #{ticket.pk}. The operator will switch "
+                    "MSP mode on and you will see it here.",
                 )
             else:
                 services.msp_enable(actor=request.user)

@@ -22,7 +22,9 @@ def audit_record(
 ) -> AuditEvent:
     """Write one audit event; the acting-as customer comes from the current request, if any."""
     acting_as = current_acting_as()
-    user = actor if getattr(actor, "pk", None) and getattr(actor, "is_authenticated", False) else None
+    user = (
+        actor if getattr(actor, "pk", None) and getattr(actor, "is_authenticated", False) else None
+    )
     label = actor_label or (user.get_username() if user else str(actor or SYSTEM_ACTOR))
     return AuditEvent.objects.create(
         actor=user,

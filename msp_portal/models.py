@@ -14,7 +14,9 @@ class Installation(models.Model):
     installed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="installation_singleton")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="installation_singleton")
+        ]
 
     def __str__(self) -> str:
         return f"Installed {self.installed_release}, now {self.current_release}"

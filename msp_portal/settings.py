@@ -26,7 +26,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # onprem: the system administrator switches MSP mode on; saas: they file a request an operator fulfils.
 DEPLOYMENT_MODE = env.str("DEPLOYMENT_MODE", default="onprem")
 if DEPLOYMENT_MODE not in {"onprem", "saas"}:
-    raise ImproperlyConfigured(f"DEPLOYMENT_MODE must be 'onprem' or 'saas', not {DEPLOYMENT_MODE!r}.")
+    raise ImproperlyConfigured(
+        f"DEPLOYMENT_MODE must be 'onprem' or 'saas', not {DEPLOYMENT_MODE!r}."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -22,4 +22,3 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("admin/", admin.site.urls),
 ]
-

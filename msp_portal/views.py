@@ -35,7 +35,9 @@ def audit_event_list(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     filters = {k: v for k, v in filters.items() if v}
     page = keyset_page(
-        audit_event_list_selector(**filters), ordering=("-at", "-id"), cursor=request.GET.get("after")
+        audit_event_list_selector(**filters),
+        ordering=("-at", "-id"),
+        cursor=request.GET.get("after"),
     )
     query = request.GET.copy()
     query.pop("after", None)

@@ -75,7 +75,9 @@ def test_a_group_is_created_and_edited(client, system_admin):
 
 def test_an_unknown_group_is_404(client, system_admin):
     client.force_login(system_admin)
-    assert client.get(reverse("accounts:people_group_edit", kwargs={"pk": 999999})).status_code == 404
+    assert (
+        client.get(reverse("accounts:people_group_edit", kwargs={"pk": 999999})).status_code == 404
+    )
 
 
 class TestDjangoAdmin:

@@ -23,7 +23,9 @@ def test_external_users_can_be_created_before_msp_mode(system_admin, provider_co
     assert AuditEvent.objects.filter(action="external_user.create", object_id=str(user.pk)).exists()
 
 
-def test_external_users_are_refused_once_msp_mode_is_on(system_admin, provider_company, msp_enabled):
+def test_external_users_are_refused_once_msp_mode_is_on(
+    system_admin, provider_company, msp_enabled
+):
     with pytest.raises(MspModeForbids, match="External users can't be created"):
         external_user_create(
             actor=system_admin, username="ext1", email="e@example.com", company=provider_company

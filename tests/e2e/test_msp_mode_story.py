@@ -16,7 +16,9 @@ def test_a_system_administrator_enables_msp_mode(page, shot, system_admin):
     page.goto("/")
     shot(page, "01-login")
     login(page, "sysadmin", PASSWORD)
-    expect(page.get_by_role("heading", name=f"Welcome, {system_admin.display_name}")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=f"Welcome, {system_admin.display_name}")
+    ).to_be_visible()
     shot(page, "02-home")
 
     page.get_by_role("link", name="MSP mode").first.click()

@@ -12,7 +12,9 @@ URL = reverse("audit_event_list")
 
 def _events(n: int, actor) -> None:
     AuditEvent.objects.bulk_create(
-        AuditEvent(actor=actor, actor_label=actor.username, action="thing.change", object_repr=f"T{i}")
+        AuditEvent(
+            actor=actor, actor_label=actor.username, action="thing.change", object_repr=f"T{i}"
+        )
         for i in range(n)
     )
 

@@ -11,8 +11,10 @@ from .access import ACCESS, ANONYMOUS, NAMESPACES_STAFF_ONLY, PERSONAS
 def _walk(patterns, namespace=""):
     for entry in patterns:
         if isinstance(entry, URLResolver):
-            inner = f"{namespace}:{entry.namespace}" if namespace and entry.namespace else (
-                entry.namespace or namespace
+            inner = (
+                f"{namespace}:{entry.namespace}"
+                if namespace and entry.namespace
+                else (entry.namespace or namespace)
             )
             yield from _walk(entry.url_patterns, inner)
         elif isinstance(entry, URLPattern):

@@ -13,7 +13,9 @@ class Command(BaseCommand):
         mode = msp_mode_get()
         self.stdout.write(f"MSP mode: {'enabled' if mode.enabled else 'disabled'}")
         if mode.enabled:
-            self.stdout.write(f"Enabled: {mode.enabled_at:%Y-%m-%d %H:%M %Z} by {mode.enabled_by_label}")
+            self.stdout.write(
+                f"Enabled: {mode.enabled_at:%Y-%m-%d %H:%M %Z} by {mode.enabled_by_label}"
+            )
         installation = installation_get()
         if installation is None:
             self.stdout.write("Release: not installed (run migrate)")
