@@ -7,6 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import roles
+        from itsm_sync.signals import person_company_changed
+
+        from . import receivers, roles
 
         post_migrate.connect(roles.roles_sync_after_migrate, sender=self)
+        person_company_changed.connect(receivers.person_moved, dispatch_uid="accounts.person_moved")

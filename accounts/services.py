@@ -2,9 +2,9 @@
 
 from django.db import transaction
 
-from itsm_sync.models import Company
+from itsm_sync.models import Company, Person
 from msp_portal.audit import audit_record
-from msp_portal.errors import MspModeForbids, NotAllowed
+from msp_portal.errors import DomainError, MspModeForbids, NotAllowed
 from msp_portal.selectors import msp_mode_enabled
 
 from .models import PeopleGroup, User
@@ -146,5 +146,142 @@ def user_role_grant(*, actor: User | None, user: User, role: str) -> User:
         obj=user,
         after={"role": role},
         actor_label="" if actor else "system",
+    )
+    return user
+
+
+class AccountConflict(DomainError):
+    """A person can't get an account because its login is held by another account."""
+
+
+def account_login_for(person: Person) -> str:
+    """The login of a person's account: the Remedy Login ID, or the e-mail when there is none."""
+    return (person.remedy_login_id or person.email).strip()
+
+
+def account_for_person(*, person: Person, actor: User | None = None) -> tuple[User, str]:
+    """Create or reactivate the portal account of an ITSM person; returns (user, what happened).
+
+    What happened is "created", "reactivated", "moved" or "unchanged". A new account has an
+    unusable password and is sent an invitation with a set-password link once committed.
+    """
+    user = User.objects.select_for_update().filter(person=person).first()
+    if user is None:
+        login = account_login_for(person)
+        if not login:
+            raise AccountConflict(
+                f"{person.full_name} has neither a Remedy Login ID nor an e-mail in ITSM, so "
+                "no login can be made. Fill one of them in ITSM and sync again."
+            )
+        if User.objects.filter(username__iexact=login).exists():
+            raise AccountConflict(
+                f"The login {login!r} of {person.full_name} already belongs to another account. "
+                "Correct the Remedy Login ID in ITSM, or remove the other account."
+            )
+        user = User(
+            username=login,
+            email=person.email,
+            first_name=person.first_name[:150],
+            last_name=person.last_name[:150],
+            company_id=person.company_id,
+            person=person,
+        )
+        user.set_unusable_password()
+        user.full_clean()
+        user.save()
+        audit_record(
+            actor=actor,
+            action="account.create",
+            obj=user,
+            after={"username": login, "company": person.company.name},
+        )
+        transaction.on_commit(lambda: account_invite(user=user))
+        return user, "created"
+    changed = []
+    if user.company_id != person.company_id:
+        user.company_id = person.company_id
+        changed.append("company")
+    if not user.is_active:
+        user.is_active = True
+        changed.append("is_active")
+    if not changed:
+        return user, "unchanged"
+    user.save(update_fields=changed)
+    audit_record(
+        actor=actor,
+        action="account.reactivate" if "is_active" in changed else "account.move",
+        obj=user,
+        after={
+            field: getattr(user, field if field != "company" else "company_id") for field in changed
+        },
+    )
+    return user, "reactivated" if "is_active" in changed else "moved"
+
+
+def account_deactivate(*, user: User, actor: User | None = None, reason: str) -> bool:
+    """Deactivate (never delete) an account; returns False when it was inactive already."""
+    if not user.is_active:
+        return False
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action="account.deactivate",
+        obj=user,
+        before={"is_active": True},
+        after={"is_active": False},
+        message=reason,
+    )
+    return True
+
+
+def account_invite(*, user: User) -> None:
+    """E-mail a new account a link to choose its password."""
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    if not user.email:
+        return
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    base = getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    send_mail(
+        subject="Your MSP Portal account",
+        message=(
+            f"Hello {user.display_name},\n\nAn account was opened for you in the service portal. "
+            f"Your login is {user.username}.\nChoose your password here: {base}{path}\n\n"
+            "The link works once and expires in a few days."
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def account_follow_person_move(*, person_id: int) -> User | None:
+    """When ITSM moves a person to another company, their account follows (one company at a time)."""
+    person = Person.objects.select_related("company").get(pk=person_id)
+    user = User.objects.select_for_update().filter(person=person).first()
+    if user is None or user.company_id == person.company_id:
+        return user
+    before = user.company_id
+    user.company_id = person.company_id
+    user.save(update_fields=["company"])
+    audit_record(
+        actor=None,
+        action="account.move",
+        obj=user,
+        before={"company_id": before},
+        after={"company_id": person.company_id, "company": person.company.name},
+        message="ITSM moved this person to another company; the account followed.",
     )
     return user

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class CustomersConfig(AppConfig):
     name = "customers"
     verbose_name = "Customers"
+
+    def ready(self) -> None:
+        from itsm_sync.signals import person_company_changed, sync_run_finished
+
+        from . import receivers
+
+        person_company_changed.connect(
+            receivers.person_moved, dispatch_uid="customers.person_moved"
+        )
+        sync_run_finished.connect(receivers.sync_run_finished, dispatch_uid="customers.sync_run")

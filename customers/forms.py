@@ -2,7 +2,12 @@
 
 from django import forms
 
+from catalog.models import Service
+from itsm_sync.models import Company, Person
 from msp_portal.forms import PortalForm
+
+from .models import FILTER_ATTRIBUTES
+from .selectors import assignable_service_list, company_people_list, eligible_company_list
 
 CONFIRMATION_PHRASE = "ENABLE MSP MODE"
 
@@ -30,3 +35,108 @@ class MspRequestForm(PortalForm):
         required=False,
         max_length=2000,
     )
+
+
+class CustomerSettingsForm(PortalForm):
+    credit_management = forms.BooleanField(
+        label="Credit Management",
+        required=False,
+        help_text="Requests of this customer draw on a credit balance.",
+    )
+    alert_threshold = forms.DecimalField(
+        label="Alert threshold (credits)",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text="Administrators are alerted when the balance drops below it. Empty: no alert.",
+    )
+
+
+class CustomerAddForm(CustomerSettingsForm):
+    company = forms.ModelChoiceField(
+        queryset=Company.objects.none(),
+        empty_label="Choose a company…",
+        error_messages={
+            "invalid_choice": "That company can't become a customer: choose one from the list."
+        },
+    )
+    administrators = forms.ModelMultipleChoiceField(
+        queryset=Person.objects.none(),
+        required=False,
+        error_messages={
+            "invalid_choice": "Administrators must be Enabled people of the chosen company.",
+        },
+    )
+    services = forms.ModelMultipleChoiceField(queryset=Service.objects.none(), required=False)
+
+    field_order = ["company", "administrators", "services", "credit_management", "alert_threshold"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["company"].queryset = eligible_company_list()
+        self.fields["services"].queryset = assignable_service_list()
+        company_id = self.data.get("company") if self.is_bound else None
+        if company_id and str(company_id).isdigit():
+            self.fields["administrators"].queryset = company_people_list(company_id=int(company_id))
+
+    def clean_administrators(self):
+        people = list(self.cleaned_data["administrators"])
+        if not people and self.data.get("company"):
+            raise forms.ValidationError(
+                "Name at least one administrator: every customer needs one (search the people "
+                "of the company above)."
+            )
+        return people
+
+
+class ServicesAddForm(PortalForm):
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.none(),
+        error_messages={
+            "required": "Tick at least one service to add.",
+            "invalid_choice": "That service is not published or is assigned already.",
+        },
+    )
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = assignable_service_list(customer=customer)
+
+
+class AdministratorAddForm(PortalForm):
+    person = forms.ModelChoiceField(
+        queryset=Person.objects.none(),
+        error_messages={
+            "required": "Choose a person to make administrator.",
+            "invalid_choice": "Administrators must be Enabled people of this customer's company.",
+        },
+    )
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = company_people_list(company_id=customer.company_id)
+
+
+class EndUserFilterForm(PortalForm):
+    name = forms.CharField(max_length=120, help_text="For example “Finance in Europe”.")
+
+    def __init__(self, *args, attribute_values: dict[str, list[str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in FILTER_ATTRIBUTES:
+            self.fields[name] = forms.MultipleChoiceField(
+                label=label,
+                required=False,
+                choices=[(v, v) for v in attribute_values.get(name, [])],
+                widget=forms.CheckboxSelectMultiple,
+                error_messages={
+                    "invalid_choice": f"%(value)s is not a {label.lower()} of this company's people."
+                },
+            )
+
+    @property
+    def criteria(self) -> dict[str, list[str]]:
+        return {name: self.cleaned_data.get(name) or [] for name, _ in FILTER_ATTRIBUTES}
+
+    def attribute_fields(self):
+        return [self[name] for name, _ in FILTER_ATTRIBUTES]

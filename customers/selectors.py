@@ -1,10 +1,130 @@
-"""Reads of customers and MSP mode requests."""
+"""Reads of customers, always scoped to the user asking."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from .models import MspModeRequest
+from accounts.models import User
+from catalog.models import Service, ServiceStatus
+from itsm_sync.models import GLOBAL_COMPANY_NAME, Company, CompanyType, Person, RecordStatus
+
+from .models import (
+    FILTER_ATTRIBUTES,
+    Customer,
+    CustomerAdministrator,
+    CustomerService,
+    MspModeRequest,
+)
+
+PICKER_LIMIT = 25
 
 
 def msp_request_list() -> QuerySet[MspModeRequest]:
     """MSP mode requests (tickets), newest first."""
     return MspModeRequest.objects.select_related("requested_by").order_by("-requested_at", "-id")
+
+
+def customer_list(*, user: User, query: str = "") -> QuerySet[Customer]:
+    """Customers the user may see: all for catalog administrators, else the ones they administer."""
+    customers = Customer.objects.select_related("company")
+    if not user.has_perm("customers.view_customer"):
+        customers = customers.filter(administrators__user=user)
+    if query:
+        customers = customers.filter(
+            Q(company__name__icontains=query) | Q(company__abbreviation__icontains=query)
+        )
+    return customers
+
+
+def _count(model, **filters) -> Coalesce:
+    key = next(iter(filters))
+    rows = (
+        model.objects.filter(**filters).order_by().values(key).annotate(n=Count("pk")).values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+
+def customer_list_with_counts(*, user: User, query: str = "") -> QuerySet[Customer]:
+    """customer_list plus service, administrator and active end-user counts, in one query."""
+    end_users = (
+        User.objects.filter(
+            company_id=OuterRef("company_id"), person__isnull=False, is_active=True, is_staff=False
+        )
+        .order_by()
+        .values("company_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return customer_list(user=user, query=query).annotate(
+        services_count=_count(CustomerService, customer=OuterRef("pk")),
+        admins_count=_count(CustomerAdministrator, customer=OuterRef("pk")),
+        end_users_count=Coalesce(Subquery(end_users, output_field=IntegerField()), Value(0)),
+    )
+
+
+def eligible_company_list(*, query: str = "") -> QuerySet[Company]:
+    """Companies that may become customers (C1): Enabled, not Manufacturer, not Global, not one yet."""
+    companies = (
+        Company.objects.filter(status=RecordStatus.ENABLED, is_active=True, customer__isnull=True)
+        .exclude(company_type=CompanyType.MANUFACTURER)
+        .exclude(name=GLOBAL_COMPANY_NAME)
+    )
+    if query:
+        companies = companies.filter(Q(name__icontains=query) | Q(abbreviation__icontains=query))
+    return companies.order_by("company_type", "name")
+
+
+def company_people_list(*, company_id: int, query: str = "") -> QuerySet[Person]:
+    """Enabled people of one company, searchable by name, login or e-mail."""
+    people = Person.objects.filter(
+        company_id=company_id, is_active=True, profile_status=RecordStatus.ENABLED
+    )
+    for word in query.split()[:4]:
+        people = people.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(remedy_login_id__icontains=word)
+            | Q(email__icontains=word)
+        )
+    return people.order_by("last_name", "first_name", "id")
+
+
+def assignable_service_list(
+    *, customer: Customer | None = None, query: str = ""
+) -> QuerySet[Service]:
+    """Published services, not yet assigned to the customer, searchable by name or category."""
+    services = Service.objects.filter(status=ServiceStatus.PUBLISHED).select_related("category")
+    if customer is not None:
+        services = services.exclude(assignments__customer=customer)
+    if query:
+        services = services.filter(Q(name__icontains=query) | Q(category__name__icontains=query))
+    return services.order_by("name", "id")
+
+
+def customer_assignment_list(*, customer: Customer) -> QuerySet[CustomerService]:
+    return customer.assignments.select_related("service__category").order_by("service__name")
+
+
+def customer_admin_list(*, customer: Customer) -> QuerySet[CustomerAdministrator]:
+    return customer.administrators.select_related("user__person").order_by(
+        "user__last_name", "user__first_name", "id"
+    )
+
+
+def filter_attribute_values(*, company_id: int) -> dict[str, list[str]]:
+    """For each filter attribute, the values present among the company's Enabled people."""
+    people = Person.objects.filter(
+        company_id=company_id, is_active=True, profile_status=RecordStatus.ENABLED
+    )
+    values: dict[str, list[str]] = {}
+    for name, _ in FILTER_ATTRIBUTES:
+        values[name] = list(
+            people.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()
+        )
+    return values
+
+
+def end_user_list(*, customer: Customer) -> QuerySet[User]:
+    """Portal accounts of the customer's people (active and deactivated), excluding MSP staff."""
+    return User.objects.filter(
+        company_id=customer.company_id, person__isnull=False, is_staff=False
+    ).select_related("person")

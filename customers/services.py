@@ -1,18 +1,30 @@
 """Customer use cases; first of them, switching MSP mode on and keeping it compliant (M1–M5)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import PeopleGroup, User
+from accounts.services import account_deactivate, account_for_person, account_login_for
+from catalog.models import Service, ServiceStatus
+from itsm_sync.models import Company, CompanyType, Person, RecordStatus
 from msp_portal.audit import audit_record
 from msp_portal.errors import DomainError, MspModeRequired, NotAllowed
 from msp_portal.models import MspMode
 from msp_portal.selectors import msp_mode_enabled
 
-from .models import MspModeRequest
+from .models import (
+    FILTER_ATTRIBUTES,
+    Customer,
+    CustomerAdministrator,
+    CustomerService,
+    EndUserFilter,
+    MspModeRequest,
+)
 from .readiness import msp_readiness
 
 OPERATOR = "operator (command line)"
@@ -157,3 +169,450 @@ def msp_compliance_enforce() -> ComplianceReport:
             message="No people group may be open to collaborators in MSP mode; it was closed.",
         )
     return ComplianceReport([u.username for u in users], [g.name for g in groups])
+
+
+# ---------------------------------------------------------------------------------------------
+# Customers (C1–C4)
+# ---------------------------------------------------------------------------------------------
+
+
+def _require(actor: User | None, perm: str) -> None:
+    if actor is not None and not actor.has_perm(perm):
+        raise NotAllowed("Only catalog administrators can manage customers.")
+
+
+def company_eligibility_problem(company: Company) -> str | None:
+    """Why a company can't become a customer (C1), or None when it can."""
+    if company.is_global:
+        return "The built-in Global company can't be a customer."
+    if company.company_type == CompanyType.MANUFACTURER:
+        return f"{company.name} is a Manufacturer; people can't belong to one, so it can't be a customer."
+    if company.status != RecordStatus.ENABLED or not company.is_active:
+        return f"{company.name} is not Enabled in ITSM (status {company.status}); enable it there first."
+    if Customer.objects.filter(company=company).exists():
+        return f"{company.name} is already a customer."
+    return None
+
+
+def _admin_person_problem(customer_company: Company, person: Person) -> str | None:
+    if person.company_id != customer_company.pk:
+        return f"{person.full_name} belongs to another company; administrators come from {customer_company.name}."
+    if not person.is_enabled:
+        return f"{person.full_name} is not Enabled in ITSM and can't be an administrator."
+    return None
+
+
+def _published(services: list[Service]) -> list[Service]:
+    not_published = [s.name for s in services if s.status != ServiceStatus.PUBLISHED]
+    if not_published:
+        raise DomainError(
+            "Only published services can be assigned; not published: " + ", ".join(not_published)
+        )
+    return services
+
+
+@transaction.atomic
+def customer_add(
+    *,
+    actor: User | None,
+    company: Company,
+    administrators: list[Person],
+    services: list[Service] = (),
+    credit_management: bool = False,
+    alert_threshold: Decimal | None = None,
+) -> Customer:
+    """Turn an eligible ITSM company into a customer with at least one administrator (C1, C2, M5)."""
+    _require(actor, "customers.add_customer")
+    msp_mode_required_check()
+    company = Company.objects.select_for_update().get(pk=company.pk)
+    problem = company_eligibility_problem(company)
+    if problem:
+        raise DomainError(problem)
+    if not administrators:
+        raise DomainError(
+            "Name at least one administrator from the people of "
+            f"{company.name}: every customer needs one."
+        )
+    problems = [
+        p for p in (_admin_person_problem(company, person) for person in administrators) if p
+    ]
+    if problems:
+        raise DomainError(*problems)
+    customer = Customer(
+        company=company,
+        created_by=actor,
+        credit_management=credit_management,
+        alert_threshold=alert_threshold,
+    )
+    customer.full_clean()
+    customer.save()
+    audit_record(
+        actor=actor,
+        action="customer.add",
+        obj=customer,
+        after={
+            "company": company.name,
+            "credit_management": credit_management,
+            "alert_threshold": str(alert_threshold) if alert_threshold is not None else None,
+        },
+    )
+    for person in administrators:
+        _admin_add(actor=actor, customer=customer, person=person)
+    if services:
+        customer_services_add(actor=actor, customer=customer, services=list(services))
+    return customer
+
+
+@transaction.atomic
+def customer_settings_update(
+    *,
+    actor: User | None,
+    customer: Customer,
+    credit_management: bool,
+    alert_threshold: Decimal | None,
+) -> Customer:
+    """Change a customer's Credit Management switch and alert threshold; audited."""
+    _require(actor, "customers.change_customer")
+    msp_mode_required_check()
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    before = {
+        "credit_management": customer.credit_management,
+        "alert_threshold": _str(customer.alert_threshold),
+    }
+    customer.credit_management = credit_management
+    customer.alert_threshold = alert_threshold
+    customer.full_clean()
+    customer.save(update_fields=["credit_management", "alert_threshold"])
+    after = {"credit_management": credit_management, "alert_threshold": _str(alert_threshold)}
+    audit_record(actor=actor, action="customer.settings", obj=customer, before=before, after=after)
+    return customer
+
+
+def _str(value) -> str | None:
+    return None if value is None else str(value)
+
+
+@transaction.atomic
+def customer_services_add(
+    *, actor: User | None, customer: Customer, services: list[Service]
+) -> list[CustomerService]:
+    """Assign published services to a customer; already assigned ones are left as they are (C3)."""
+    _require(actor, "customers.change_customer")
+    msp_mode_required_check()
+    _published(services)
+    assigned = set(customer.assignments.values_list("service_id", flat=True))
+    added = []
+    for service in services:
+        if service.pk in assigned:
+            continue
+        added.append(
+            CustomerService.objects.create(customer=customer, service=service, assigned_by=actor)
+        )
+        assigned.add(service.pk)
+    if added:
+        audit_record(
+            actor=actor,
+            action="customer.services_add",
+            obj=customer,
+            after={"services": [a.service.name for a in added]},
+        )
+    return added
+
+
+def service_removal_impact(*, customer: Customer, service: Service) -> list[str]:
+    """Who or what would lose the service if it were taken from the customer.
+
+    This is the documented hook for entitlements: each callable in REMOVAL_IMPACT_PROVIDERS
+    takes (customer, service) and returns lines to show before the removal is confirmed.
+    """
+    lines: list[str] = []
+    for provider in REMOVAL_IMPACT_PROVIDERS:
+        lines.extend(provider(customer, service))
+    return lines
+
+
+# Higher layers (entitlements) append their impact providers here in AppConfig.ready().
+REMOVAL_IMPACT_PROVIDERS: list = []
+
+
+@transaction.atomic
+def customer_service_remove(*, actor: User | None, customer: Customer, service: Service) -> None:
+    """Take a service from a customer; its marketplaces stop offering it at once (C3)."""
+    _require(actor, "customers.change_customer")
+    msp_mode_required_check()
+    deleted, _ = CustomerService.objects.filter(customer=customer, service=service).delete()
+    if not deleted:
+        raise DomainError(f"{service.name} is not assigned to {customer}.")
+    audit_record(
+        actor=actor,
+        action="customer.service_remove",
+        obj=customer,
+        before={"service": service.name},
+        after=None,
+    )
+
+
+def _admin_add(*, actor: User | None, customer: Customer, person: Person) -> CustomerAdministrator:
+    user, _ = account_for_person(person=person, actor=actor)
+    admin, created = CustomerAdministrator.objects.get_or_create(
+        customer=customer, user=user, defaults={"added_by": actor}
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action="customer.admin_add",
+            obj=customer,
+            after={"administrator": user.username},
+        )
+    if customer.needs_administrator:
+        customer.needs_administrator = False
+        customer.save(update_fields=["needs_administrator"])
+    return admin
+
+
+@transaction.atomic
+def customer_admin_add(
+    *, actor: User | None, customer: Customer, person: Person
+) -> CustomerAdministrator:
+    """Name a person of the customer's company as an administrator; they get an account (C2)."""
+    _require(actor, "customers.change_customer")
+    msp_mode_required_check()
+    customer = Customer.objects.select_for_update().select_related("company").get(pk=customer.pk)
+    problem = _admin_person_problem(customer.company, person)
+    if problem:
+        raise DomainError(problem)
+    return _admin_add(actor=actor, customer=customer, person=person)
+
+
+@transaction.atomic
+def customer_admin_remove(
+    *, actor: User | None, customer: Customer, administrator: CustomerAdministrator
+) -> None:
+    """Remove an administrator; the last one can't be removed (C2)."""
+    _require(actor, "customers.change_customer")
+    msp_mode_required_check()
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if administrator.customer_id != customer.pk:
+        raise DomainError("That administrator belongs to another customer.")
+    if customer.administrators.count() <= 1:
+        raise DomainError(
+            f"{administrator.user.display_name} is the last administrator of {customer}. "
+            "Add another administrator first; every customer needs one."
+        )
+    administrator.delete()
+    audit_record(
+        actor=actor,
+        action="customer.admin_remove",
+        obj=customer,
+        before={"administrator": administrator.user.username},
+    )
+
+
+@transaction.atomic
+def customer_admin_role_end_on_move(*, person_id: int, old_company_id: int) -> None:
+    """A person moved by ITSM stops administering the old company's customer; flag it if last (C2)."""
+    customer = Customer.objects.select_for_update().filter(company_id=old_company_id).first()
+    if customer is None:
+        return
+    roles = CustomerAdministrator.objects.filter(customer=customer, user__person_id=person_id)
+    for role in roles.select_related("user"):
+        role.delete()
+        audit_record(
+            actor=None,
+            action="customer.admin_remove",
+            obj=customer,
+            before={"administrator": role.user.username},
+            message="ITSM moved this person to another company, which ends the role.",
+        )
+    _flag_if_no_active_administrator(customer)
+
+
+# ---------------------------------------------------------------------------------------------
+# End users by ITSM attribute filters (C4)
+# ---------------------------------------------------------------------------------------------
+
+FILTER_ATTRIBUTE_NAMES = {name for name, _ in FILTER_ATTRIBUTES}
+
+
+def criteria_clean(criteria: dict) -> dict[str, list[str]]:
+    """Keep only known attributes with their distinct, non-empty values, in a stable order."""
+    unknown = set(criteria) - FILTER_ATTRIBUTE_NAMES
+    if unknown:
+        raise DomainError(
+            "Unknown attribute: "
+            + ", ".join(sorted(unknown))
+            + ". Filters narrow by "
+            + ", ".join(label for _, label in FILTER_ATTRIBUTES)
+            + "."
+        )
+    cleaned = {}
+    for name, _ in FILTER_ATTRIBUTES:
+        values = sorted({str(v).strip() for v in criteria.get(name) or [] if str(v).strip()})
+        if values:
+            cleaned[name] = values
+    return cleaned
+
+
+def criteria_q(criteria: dict[str, list[str]]) -> Q:
+    """One filter as a condition on Person: values of one attribute OR, attributes AND."""
+    condition = Q()
+    for name, values in criteria.items():
+        condition &= Q(**{f"{name}__in": values})
+    return condition
+
+
+def end_user_people(*, customer: Customer, filters: list[dict] | None = None):
+    """The Enabled people of the customer's company that its filters bring in (OR of filters)."""
+    if filters is None:
+        filters = list(customer.user_filters.values_list("criteria", flat=True))
+    people = Person.objects.filter(
+        company_id=customer.company_id, is_active=True, profile_status=RecordStatus.ENABLED
+    )
+    if not filters:
+        return people.none()
+    condition = Q()
+    for criteria in filters:
+        condition |= criteria_q(criteria)
+    return people.filter(condition)
+
+
+@transaction.atomic
+def end_user_filter_save(
+    *,
+    actor: User | None,
+    customer: Customer,
+    name: str,
+    criteria: dict,
+    user_filter: EndUserFilter | None = None,
+    apply: bool = True,
+) -> EndUserFilter:
+    """Create or change one end-user filter of a customer, then apply the customer's filters (C4)."""
+    _require(actor, "customers.change_customer")
+    msp_mode_required_check()
+    cleaned = criteria_clean(criteria)
+    if user_filter is None:
+        user_filter = EndUserFilter(customer=customer)
+        before = None
+    else:
+        if user_filter.customer_id != customer.pk:
+            raise DomainError("That filter belongs to another customer.")
+        before = {"name": user_filter.name, "criteria": user_filter.criteria}
+    user_filter.name = name.strip()
+    user_filter.criteria = cleaned
+    user_filter.updated_at = timezone.now()
+    user_filter.full_clean()
+    user_filter.save()
+    audit_record(
+        actor=actor,
+        action="customer.end_user_filter_save",
+        obj=customer,
+        before=before,
+        after={"name": user_filter.name, "criteria": cleaned},
+    )
+    if apply:
+        end_user_filters_apply(actor=actor, customer=customer)
+    return user_filter
+
+
+@transaction.atomic
+def end_user_filter_delete(
+    *, actor: User | None, customer: Customer, user_filter: EndUserFilter
+) -> None:
+    """Delete a filter; people it alone brought in lose access at once (accounts kept)."""
+    _require(actor, "customers.change_customer")
+    msp_mode_required_check()
+    if user_filter.customer_id != customer.pk:
+        raise DomainError("That filter belongs to another customer.")
+    before = {"name": user_filter.name, "criteria": user_filter.criteria}
+    user_filter.delete()
+    audit_record(actor=actor, action="customer.end_user_filter_delete", obj=customer, before=before)
+    end_user_filters_apply(actor=actor, customer=customer)
+
+
+@dataclass
+class FilterApplyReport:
+    """What applying a customer's filters did (or, in a dry run, would do)."""
+
+    customer: str
+    matched: int = 0
+    created: list[str] = field(default_factory=list)
+    reactivated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def end_user_filters_apply(
+    *, actor: User | None, customer: Customer, dry_run: bool = False
+) -> FilterApplyReport:
+    """Give matching Enabled people an active account and deactivate the rest; never delete (C4).
+
+    Administrators keep their accounts while their ITSM person is Enabled; MSP staff accounts are
+    never touched. A dry run computes the same report and changes nothing.
+    """
+    report = FilterApplyReport(customer=str(customer))
+    with transaction.atomic():
+        matching = list(end_user_people(customer=customer).order_by("pk"))
+        report.matched = len(matching)
+        matching_ids = {p.pk for p in matching}
+        existing = {
+            u.person_id: u
+            for u in User.objects.filter(person__in=matching_ids).only(
+                "id", "person_id", "is_active", "company_id"
+            )
+        }
+        for person in matching:
+            user = existing.get(person.pk)
+            if user is not None and user.is_active and user.company_id == person.company_id:
+                continue
+            if dry_run:
+                (report.reactivated if user else report.created).append(account_login_for(person))
+                continue
+            try:
+                with transaction.atomic():
+                    user, outcome = account_for_person(person=person, actor=actor)
+            except DomainError as problem:
+                report.problems.extend(problem.messages)
+                continue
+            if outcome == "created":
+                report.created.append(user.username)
+            elif outcome in ("reactivated", "moved"):
+                report.reactivated.append(user.username)
+        admin_user_ids = set(customer.administrators.values_list("user_id", flat=True))
+        leaving = (
+            User.objects.filter(
+                company_id=customer.company_id, person__isnull=False, is_active=True, is_staff=False
+            )
+            .exclude(person__in=matching_ids)
+            .select_related("person")
+        )
+        for user in leaving:
+            if user.pk in admin_user_ids and user.person.is_enabled:
+                continue
+            if dry_run:
+                report.deactivated.append(user.username)
+                continue
+            account_deactivate(
+                user=user,
+                actor=actor,
+                reason=f"No end-user filter of {customer} matches this person any more, or "
+                "the person is no longer Enabled in ITSM.",
+            )
+            report.deactivated.append(user.username)
+        if not dry_run:
+            _flag_if_no_active_administrator(customer)
+    return report
+
+
+def _flag_if_no_active_administrator(customer: Customer) -> None:
+    if customer.needs_administrator:
+        return
+    if not customer.administrators.filter(user__is_active=True).exists():
+        customer.needs_administrator = True
+        customer.save(update_fields=["needs_administrator"])
+        audit_record(
+            actor=None,
+            action="customer.needs_administrator",
+            obj=customer,
+            after={"needs_administrator": True},
+            message="No administrator has an active account any more; name a new one.",
+        )

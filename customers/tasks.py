@@ -22,3 +22,26 @@ def msp_compliance() -> dict:
         "external_users": report.external_users,
         "collaboration_groups": report.collaboration_groups,
     }
+
+
+@shared_task(name="customers.apply_user_filters")
+def apply_user_filters(customer_id: int | None = None) -> list[dict]:
+    """Re-evaluate the end-user filters of one customer, or of every customer."""
+    from .models import Customer
+
+    customers = Customer.objects.select_related("company")
+    if customer_id is not None:
+        customers = customers.filter(pk=customer_id)
+    reports = []
+    for customer in customers:
+        report = services.end_user_filters_apply(actor=None, customer=customer)
+        reports.append(
+            {
+                "customer": report.customer,
+                "created": len(report.created),
+                "reactivated": len(report.reactivated),
+                "deactivated": len(report.deactivated),
+                "problems": report.problems,
+            }
+        )
+    return reports

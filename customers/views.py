@@ -1,18 +1,38 @@
 """Pages of customers; first of them, the MSP mode page of system administrators."""
 
+from functools import wraps
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST
 
 from msp_portal.auth import permission_required
 from msp_portal.forms import form_add_error
-from msp_portal.selectors import installation_get, msp_mode_get, release_change_list
+from msp_portal.pagination import keyset_page
+from msp_portal.selectors import (
+    installation_get,
+    msp_mode_enabled,
+    msp_mode_get,
+    release_change_list,
+)
+from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
-from .forms import MspEnableForm, MspRequestForm
+from .forms import (
+    AdministratorAddForm,
+    CustomerAddForm,
+    CustomerSettingsForm,
+    EndUserFilterForm,
+    MspEnableForm,
+    MspRequestForm,
+    ServicesAddForm,
+)
+from .models import FILTER_ATTRIBUTES, Customer
 from .readiness import msp_readiness
 
 
@@ -51,3 +71,354 @@ def msp_mode(request: HttpRequest) -> HttpResponse:
             "requests": list(selectors.msp_request_list()[:10]),
         },
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalog > Customers
+# ---------------------------------------------------------------------------------------------
+
+
+def msp_mode_page(view):
+    """Customers exist only in MSP mode (M5): otherwise show a page saying so, with the way on."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not msp_mode_enabled():
+            return TemplateResponse(request, "customers/msp_mode_off.html", status=409)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _customer(request: HttpRequest, pk: int) -> Customer:
+    return get_visible_or_404(selectors.customer_list(user=request.user), pk=pk)
+
+
+@permission_required("customers.view_customer")
+@msp_mode_page
+def customer_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    page = keyset_page(
+        selectors.customer_list_with_counts(user=request.user, query=query),
+        ordering=("company__name", "id"),
+        cursor=request.GET.get("after"),
+    )
+    template = "customers/customer_list.html"
+    if request.htmx:
+        template += "#results"
+    return TemplateResponse(
+        request, template, {"page": page, "q": query, "query": urlencode({"q": query})}
+    )
+
+
+@permission_required("customers.add_customer")
+@msp_mode_page
+def customer_add(request: HttpRequest) -> HttpResponse:
+    form = CustomerAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_add(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, f"{customer} is now a customer.")
+            return redirect("customers:customer_detail", pk=customer.pk)
+    chosen_admins = form["administrators"].value() or [] if form.is_bound else []
+    company_id = form["company"].value() if form.is_bound else None
+    return TemplateResponse(
+        request,
+        "customers/customer_add.html",
+        {
+            "form": form,
+            "company_groups": _grouped(selectors.eligible_company_list()[:500]),
+            "chosen_company": str(company_id or ""),
+            "chosen_admins": _people(company_id, chosen_admins),
+            "services": selectors.assignable_service_list()[: selectors.PICKER_LIMIT],
+            "chosen_services": [str(v) for v in (form["services"].value() or [])]
+            if form.is_bound
+            else [],
+        },
+    )
+
+
+def _grouped(companies) -> list[tuple[str, list]]:
+    groups: dict[str, list] = {}
+    for company in companies:
+        groups.setdefault(company.get_company_type_display(), []).append(company)
+    return list(groups.items())
+
+
+def _people(company_id, person_ids) -> list:
+    if not company_id or not str(company_id).isdigit():
+        return []
+    ids = [int(p) for p in person_ids if str(p).isdigit()]
+    return list(selectors.company_people_list(company_id=int(company_id)).filter(pk__in=ids))
+
+
+@permission_required("customers.add_customer")
+@msp_mode_page
+def company_options(request: HttpRequest) -> HttpResponse:
+    """htmx: the eligible companies matching a search, as grouped <option>s."""
+    query = request.GET.get("company_q", "").strip()[:100]
+    companies = selectors.eligible_company_list(query=query)[:200]
+    return TemplateResponse(
+        request,
+        "customers/customer_add.html#company_options",
+        {"company_groups": _grouped(companies)},
+    )
+
+
+@permission_required("customers.view_customer")
+@msp_mode_page
+def person_options(request: HttpRequest) -> HttpResponse:
+    """htmx: people of one company matching a search, as administrator candidates."""
+    company_id = request.GET.get("company", "")
+    customer_id = request.GET.get("customer", "")
+    if customer_id.isdigit():
+        company_id = str(_customer(request, int(customer_id)).company_id)
+    elif not request.user.has_perm("customers.add_customer"):
+        raise PermissionDenied
+    if not company_id.isdigit():
+        return HttpResponse('<p class="text-secondary small mb-0">Choose a company first.</p>')
+    company = (
+        get_visible_or_404(selectors.eligible_company_list(), pk=int(company_id))
+        if not customer_id
+        else None
+    )
+    people = selectors.company_people_list(
+        company_id=int(company_id), query=request.GET.get("person_q", "").strip()[:100]
+    )[: selectors.PICKER_LIMIT]
+    return TemplateResponse(
+        request,
+        "customers/components/person_options.html",
+        {
+            "people": people,
+            "company": company,
+            "customer_id": customer_id,
+            "input": request.GET.get("input", "administrators"),
+        },
+    )
+
+
+@permission_required("customers.view_customer")
+@msp_mode_page
+def service_options(request: HttpRequest) -> HttpResponse:
+    """htmx: published services matching a search, not yet assigned to the customer."""
+    customer = None
+    customer_id = request.GET.get("customer", "")
+    if customer_id.isdigit():
+        customer = _customer(request, int(customer_id))
+    services_ = selectors.assignable_service_list(
+        customer=customer, query=request.GET.get("service_q", "").strip()[:100]
+    )[: selectors.PICKER_LIMIT]
+    return TemplateResponse(
+        request, "customers/components/service_options.html", {"services": services_}
+    )
+
+
+@permission_required("customers.view_customer")
+@msp_mode_page
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    settings_form = CustomerSettingsForm(
+        initial={
+            "credit_management": customer.credit_management,
+            "alert_threshold": customer.alert_threshold,
+        }
+    )
+    return TemplateResponse(
+        request, "customers/customer_detail.html", _detail_context(customer, settings_form)
+    )
+
+
+def _detail_context(customer: Customer, settings_form, **extra) -> dict:
+    end_users = selectors.end_user_list(customer=customer)
+    return {
+        "customer": customer,
+        "settings_form": settings_form,
+        "assignments": list(selectors.customer_assignment_list(customer=customer)),
+        "administrators": list(selectors.customer_admin_list(customer=customer)),
+        "filters": list(customer.user_filters.all()),
+        "end_users_active": end_users.filter(is_active=True).count(),
+        "end_users_inactive": end_users.filter(is_active=False).count(),
+        "assignable": selectors.assignable_service_list(customer=customer)[
+            : selectors.PICKER_LIMIT
+        ],
+        **extra,
+    }
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+@require_POST
+def customer_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    form = CustomerSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.customer_settings_update(
+                actor=request.user, customer=customer, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("customers:customer_detail", pk=customer.pk)
+    return TemplateResponse(
+        request, "customers/customer_detail.html", _detail_context(customer, form), status=400
+    )
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+@require_POST
+def customer_services_add(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    form = ServicesAddForm(request.POST, customer=customer)
+    if form.is_valid():
+        try:
+            added = services.customer_services_add(
+                actor=request.user, customer=customer, services=list(form.cleaned_data["services"])
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, f"{len(added)} service{'s' if len(added) != 1 else ''} added."
+            )
+    else:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("customers:customer_detail", pk=customer.pk)
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+def customer_service_remove(request: HttpRequest, pk: int, service_pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    assignment = get_visible_or_404(
+        selectors.customer_assignment_list(customer=customer), service_id=service_pk
+    )
+    if request.method == "POST":
+        try:
+            services.customer_service_remove(
+                actor=request.user, customer=customer, service=assignment.service
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{assignment.service} removed from {customer}.")
+        return redirect("customers:customer_detail", pk=customer.pk)
+    impact = services.service_removal_impact(customer=customer, service=assignment.service)
+    return TemplateResponse(
+        request,
+        "customers/customer_service_remove.html",
+        {"customer": customer, "assignment": assignment, "impact": impact},
+    )
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+@require_POST
+def customer_admin_add(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    form = AdministratorAddForm(request.POST, customer=customer)
+    if form.is_valid():
+        try:
+            admin = services.customer_admin_add(
+                actor=request.user, customer=customer, person=form.cleaned_data["person"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{admin.user.display_name} is now an administrator.")
+    else:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("customers:customer_detail", pk=customer.pk)
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+@require_POST
+def customer_admin_remove(request: HttpRequest, pk: int, admin_pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    administrator = get_visible_or_404(
+        selectors.customer_admin_list(customer=customer), pk=admin_pk
+    )
+    try:
+        services.customer_admin_remove(
+            actor=request.user, customer=customer, administrator=administrator
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"{administrator.user.display_name} is no longer an administrator."
+        )
+    return redirect("customers:customer_detail", pk=customer.pk)
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+def end_user_filter_edit(
+    request: HttpRequest, pk: int, filter_pk: int | None = None
+) -> HttpResponse:
+    customer = _customer(request, pk)
+    user_filter = None
+    initial = {}
+    if filter_pk is not None:
+        user_filter = get_visible_or_404(customer.user_filters.all(), pk=filter_pk)
+        initial = {"name": user_filter.name, **user_filter.criteria}
+    values = selectors.filter_attribute_values(company_id=customer.company_id)
+    data = (
+        request.POST
+        if request.method == "POST"
+        else (request.GET if "preview" in request.GET else None)
+    )
+    form = EndUserFilterForm(data, initial=initial, attribute_values=values)
+    preview = None
+    if form.is_bound and "preview" in (request.GET if request.method == "GET" else request.POST):
+        form.is_valid()
+        criteria = {
+            k: v for k, v in ((n, form.cleaned_data.get(n) or []) for n, _ in FILTER_ATTRIBUTES)
+        }
+        people = services.end_user_people(
+            customer=customer, filters=[services.criteria_clean(criteria)]
+        )
+        preview = {
+            "count": people.count(),
+            "first": list(people.order_by("last_name", "first_name")[:20]),
+        }
+        if request.htmx:
+            return TemplateResponse(
+                request, "customers/end_user_filter_edit.html#preview", {"preview": preview}
+            )
+    elif request.method == "POST" and form.is_valid():
+        try:
+            services.end_user_filter_save(
+                actor=request.user,
+                customer=customer,
+                name=form.cleaned_data["name"],
+                criteria=form.criteria,
+                user_filter=user_filter,
+            )
+        except ValidationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, f"Filter “{form.cleaned_data['name']}” saved and applied.")
+            return redirect("customers:customer_detail", pk=customer.pk)
+    return TemplateResponse(
+        request,
+        "customers/end_user_filter_edit.html",
+        {"customer": customer, "form": form, "user_filter": user_filter, "preview": preview},
+    )
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+@require_POST
+def end_user_filter_delete(request: HttpRequest, pk: int, filter_pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    user_filter = get_visible_or_404(customer.user_filters.all(), pk=filter_pk)
+    services.end_user_filter_delete(actor=request.user, customer=customer, user_filter=user_filter)
+    messages.success(request, f"Filter “{user_filter.name}” deleted; access re-evaluated.")
+    return redirect("customers:customer_detail", pk=customer.pk)

@@ -5,3 +5,20 @@ document.addEventListener("click", function (event) {
     event.preventDefault();
   }
 });
+
+// Pickers: a ticked candidate moves into the "chosen" list named by data-pick-into, so a new
+// search never loses what was already picked; unticking a chosen one removes it.
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  if (!box.matches || !box.matches("input[type=checkbox]")) return;
+  var picker = box.closest("[data-pick-into]");
+  var label = box.closest("label");
+  if (picker && box.checked && label) {
+    var chosen = document.querySelector(picker.getAttribute("data-pick-into"));
+    if (chosen && !chosen.querySelector("input[value='" + box.value + "'][name='" + box.name + "']")) {
+      chosen.appendChild(label);
+    }
+  } else if (!picker && !box.checked && label && label.parentElement && label.parentElement.id && label.parentElement.id.indexOf("chosen-") === 0) {
+    label.remove();
+  }
+});
