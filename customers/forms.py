@@ -128,7 +128,7 @@ class EndUserFilterForm(PortalForm):
                 label=label,
                 required=False,
                 choices=[(v, v) for v in attribute_values.get(name, [])],
-                widget=forms.CheckboxSelectMultiple,
+                widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
                 error_messages={
                     "invalid_choice": f"%(value)s is not a {label.lower()} of this company's people."
                 },

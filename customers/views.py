@@ -187,7 +187,11 @@ def person_options(request: HttpRequest) -> HttpResponse:
     )
     people = selectors.company_people_list(
         company_id=int(company_id), query=request.GET.get("person_q", "").strip()[:100]
-    )[: selectors.PICKER_LIMIT]
+    )
+    if customer_id:
+        people = people.exclude(user__administered_customers__customer_id=int(customer_id))
+    chosen = [int(v) for v in request.GET.getlist("administrators") if v.isdigit()]
+    people = people.exclude(pk__in=chosen)[: selectors.PICKER_LIMIT]
     return TemplateResponse(
         request,
         "customers/components/person_options.html",
@@ -208,9 +212,10 @@ def service_options(request: HttpRequest) -> HttpResponse:
     customer_id = request.GET.get("customer", "")
     if customer_id.isdigit():
         customer = _customer(request, int(customer_id))
+    chosen = [int(v) for v in request.GET.getlist("services") if v.isdigit()]
     services_ = selectors.assignable_service_list(
         customer=customer, query=request.GET.get("service_q", "").strip()[:100]
-    )[: selectors.PICKER_LIMIT]
+    ).exclude(pk__in=chosen)[: selectors.PICKER_LIMIT]
     return TemplateResponse(
         request, "customers/components/service_options.html", {"services": services_}
     )

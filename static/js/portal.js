@@ -22,3 +22,12 @@ document.addEventListener("change", function (event) {
     label.remove();
   }
 });
+
+// A control with data-clears empties the named element when its value changes (for example,
+// choosing another company drops the administrators picked from the previous one).
+document.addEventListener("change", function (event) {
+  var selector = event.target.getAttribute && event.target.getAttribute("data-clears");
+  if (selector) {
+    document.querySelectorAll(selector).forEach(function (el) { el.replaceChildren(); });
+  }
+});
