@@ -8,7 +8,7 @@ import pytest
 from accounts.roles import CATALOG_ADMIN, SYSTEM_ADMIN
 from accounts.services import user_role_grant
 from itsm_sync.models import CompanyType
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import PASSWORD, UserFactory
 from tests.itsm_sync.factories import CompanyFactory
 
 PROVIDER = "Calbro Services"
@@ -70,3 +70,97 @@ def browser():
 def fast_password_hashing(settings):
     """Hashing test passwords with PBKDF2 would dominate the suite's time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_tenant(*, actor, company_name: str, prefix: str, service_name: str) -> dict:
+    """A customer built through the services, as a catalog administrator would: an administrator,
+    two end users brought in by a filter, one assigned service offered to everyone."""
+    from customers.services import customer_add, end_user_filter_save
+    from entitlements.models import AudienceKind
+    from entitlements.services import (
+        audience_rule_add,
+        marketplace_create,
+        marketplace_services_add,
+    )
+    from tests.catalog.factories import ServiceFactory
+    from tests.itsm_sync.factories import PersonFactory
+
+    company = CompanyFactory(name=company_name)
+    admin_person = PersonFactory(
+        company=company,
+        remedy_login_id=f"{prefix}-admin",
+        first_name="Admin",
+        last_name=prefix.title(),
+    )
+    PersonFactory(
+        company=company,
+        remedy_login_id=f"{prefix}-eve",
+        first_name="Eve",
+        organization="Finance",
+        department="Payroll",
+    )
+    PersonFactory(
+        company=company,
+        remedy_login_id=f"{prefix}-ed",
+        first_name="Ed",
+        organization="IT",
+        department="Desk",
+    )
+    service = ServiceFactory(name=service_name)
+    customer = customer_add(
+        actor=actor, company=company, administrators=[admin_person], services=[service]
+    )
+    end_user_filter_save(actor=actor, customer=customer, name="Everyone", criteria={})
+    admin = customer.administrators.get().user
+    admin.set_password(PASSWORD)
+    admin.save()
+    marketplace = marketplace_create(actor=admin, customer=customer, name="Standard")
+    marketplace_services_add(actor=admin, marketplace=marketplace, services=[service])
+    audience_rule_add(actor=admin, marketplace=marketplace, kind=AudienceKind.EVERYONE)
+    from accounts.models import User
+
+    users = {u.username: u for u in User.objects.filter(company=company)}
+    for user in users.values():
+        user.set_password(PASSWORD)
+        user.save()
+    return {
+        "customer": customer,
+        "company": company,
+        "admin": admin,
+        "eve": users[f"{prefix}-eve"],
+        "ed": users[f"{prefix}-ed"],
+        "service": service,
+        "marketplace": marketplace,
+    }
+
+
+@pytest.fixture
+def tenant_a(catalog_admin, msp_enabled):
+    return make_tenant(
+        actor=catalog_admin, company_name="Acme Corp", prefix="acme", service_name="Laptop"
+    )
+
+
+@pytest.fixture
+def tenant_b(catalog_admin, msp_enabled):
+    return make_tenant(
+        actor=catalog_admin, company_name="Bright Media", prefix="bright", service_name="Phone"
+    )
+
+
+@pytest.fixture
+def customer_admin(tenant_a):
+    """An administrator of customer A."""
+    return tenant_a["admin"]
+
+
+@pytest.fixture
+def end_user(tenant_a):
+    """An end user of customer A."""
+    return tenant_a["eve"]
+
+
+@pytest.fixture
+def outsider(tenant_b):
+    """An administrator of customer B: must never see anything of customer A."""
+    return tenant_b["admin"]

@@ -1,0 +1,245 @@
+"""Access resolution (E2, E3): the one place that decides who may see and request what.
+
+An end user sees a service if and only if some marketplace of their own customer offers it to an
+audience that includes them, and the service is still assigned to that customer and published.
+Everything is read fresh from the database on every call: a change shows on the next page.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from accounts.models import User
+from catalog.models import Service, ServiceStatus
+from customers.models import Customer
+from itsm_sync.models import Person
+
+from .models import AudienceKind, AudienceRule, MarketplaceService
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One reason a user sees a service: this marketplace, through this audience rule."""
+
+    marketplace_id: int
+    marketplace: str
+    rule_id: int
+    rule: str
+
+
+@dataclass
+class VisibleService:
+    """A service a user may request, with every grant that gives it to them."""
+
+    service: Service
+    grants: list[Grant] = field(default_factory=list)
+
+
+def end_user_customer(user: User) -> Customer | None:
+    """The customer whose end user this account is, or None (staff, inactive, or no customer)."""
+    if not user.is_authenticated or not user.is_active or user.is_staff:
+        return None
+    if user.person_id is None or user.company_id is None:
+        return None
+    return Customer.objects.select_related("company").filter(company_id=user.company_id).first()
+
+
+def rule_matches(rule: AudienceRule, *, user_id: int, person: Person | None) -> bool:
+    """Whether one audience rule includes a person's account."""
+    if rule.kind == AudienceKind.EVERYONE:
+        return True
+    if rule.kind == AudienceKind.USER:
+        return rule.user_id == user_id
+    if person is None:
+        return False
+    if rule.kind == AudienceKind.GROUP:
+        return (not rule.organization or person.organization == rule.organization) and (
+            not rule.department or person.department == rule.department
+        )
+    if rule.kind == AudienceKind.FILTER:
+        return all(getattr(person, attr, None) in values for attr, values in rule.criteria.items())
+    return False
+
+
+def _rules(customer: Customer) -> list[AudienceRule]:
+    return list(
+        AudienceRule.objects.filter(marketplace__customer=customer).select_related(
+            "marketplace", "user"
+        )
+    )
+
+
+def _offers(customer: Customer, marketplace_ids) -> list[MarketplaceService]:
+    return list(
+        MarketplaceService.objects.filter(
+            marketplace_id__in=marketplace_ids,
+            marketplace__customer=customer,
+            assignment__customer=customer,
+            assignment__service__status=ServiceStatus.PUBLISHED,
+        ).select_related("assignment__service__category", "marketplace")
+    )
+
+
+def visible_services(*, user: User) -> list[VisibleService]:
+    """The services a user may see and request, each with the marketplaces and rules granting it.
+
+    Four queries whatever the number of marketplaces, rules and services.
+    """
+    customer = end_user_customer(user)
+    if customer is None:
+        return []
+    person = Person.objects.filter(pk=user.person_id).first()
+    grants_by_marketplace: dict[int, list[AudienceRule]] = defaultdict(list)
+    for rule in _rules(customer):
+        if rule_matches(rule, user_id=user.pk, person=person):
+            grants_by_marketplace[rule.marketplace_id].append(rule)
+    visible: dict[int, VisibleService] = {}
+    for offer in _offers(customer, list(grants_by_marketplace)):
+        service = offer.assignment.service
+        entry = visible.setdefault(service.pk, VisibleService(service=service))
+        for rule in grants_by_marketplace[offer.marketplace_id]:
+            entry.grants.append(
+                Grant(
+                    offer.marketplace_id,
+                    offer.marketplace.name,
+                    rule.pk,
+                    rule.describe(customer.company.name),
+                )
+            )
+    return sorted(visible.values(), key=lambda v: (v.service.category.name, v.service.name))
+
+
+def visible_service(*, user: User, service_id: int) -> VisibleService | None:
+    """One service if the user may see it, else None (callers answer 404)."""
+    for entry in visible_services(user=user):
+        if entry.service.pk == service_id:
+            return entry
+    return None
+
+
+@dataclass
+class Explanation:
+    """Why a user can or can't see a service: the decision chain, step by step (E3)."""
+
+    visible: bool
+    steps: list[tuple[bool, str]]
+
+
+def explain_access(*, user: User, service: Service) -> Explanation:
+    """The decision chain assignment → marketplace → audience rule for one (user, service) pair."""
+    steps: list[tuple[bool, str]] = []
+    customer = end_user_customer(user)
+    if customer is None:
+        reason = (
+            "the account is deactivated"
+            if not user.is_active
+            else "MSP staff see no marketplace"
+            if user.is_staff
+            else "the account belongs to no customer"
+        )
+        return Explanation(False, [(False, f"{user.display_name} is not an end user: {reason}.")])
+    steps.append((True, f"{user.display_name} is an active end user of {customer}."))
+    assignment = customer.assignments.filter(service=service).first()
+    if assignment is None:
+        steps.append((False, f"{service.name} is not assigned to {customer}."))
+        return Explanation(False, steps)
+    steps.append((True, f"{service.name} is assigned to {customer}."))
+    if service.status != ServiceStatus.PUBLISHED:
+        steps.append(
+            (False, f"{service.name} is {service.get_status_display().lower()}, not published.")
+        )
+        return Explanation(False, steps)
+    steps.append((True, f"{service.name} is published."))
+    offering = list(assignment.offers.select_related("marketplace"))
+    if not offering:
+        steps.append((False, f"No marketplace of {customer} offers {service.name}."))
+        return Explanation(False, steps)
+    person = Person.objects.filter(pk=user.person_id).first()
+    granted = False
+    for offer in offering:
+        rules = [
+            r
+            for r in offer.marketplace.rules.select_related("user")
+            if rule_matches(r, user_id=user.pk, person=person)
+        ]
+        if rules:
+            granted = True
+            for rule in rules:
+                steps.append(
+                    (
+                        True,
+                        f"Marketplace “{offer.marketplace.name}” offers it to {rule.describe(customer.company.name)}, which includes {user.display_name}.",
+                    )
+                )
+        else:
+            steps.append(
+                (
+                    False,
+                    f"Marketplace “{offer.marketplace.name}” offers it, but its audience does not include {user.display_name}.",
+                )
+            )
+    return Explanation(granted, steps)
+
+
+def customer_access_matrix(
+    *,
+    customer: Customer,
+    without_offer_id: int | None = None,
+    without_rule_id: int | None = None,
+    without_assignment_id: int | None = None,
+) -> dict[int, set[int]]:
+    """For every active end user of a customer, the ids of the services they see.
+
+    The without_* arguments answer "what if this were removed?" without removing anything.
+    Four queries whatever the number of users, marketplaces and services.
+    """
+    users = list(
+        User.objects.filter(
+            company_id=customer.company_id, is_active=True, is_staff=False, person__isnull=False
+        ).select_related("person")
+    )
+    rules = [r for r in _rules(customer) if r.pk != without_rule_id]
+    offers_by_marketplace: dict[int, set[int]] = defaultdict(set)
+    for offer in _offers(customer, {r.marketplace_id for r in rules}):
+        if offer.pk == without_offer_id or offer.assignment_id == without_assignment_id:
+            continue
+        offers_by_marketplace[offer.marketplace_id].add(offer.assignment.service_id)
+    matrix: dict[int, set[int]] = {}
+    for user in users:
+        services: set[int] = set()
+        for rule in rules:
+            if rule.marketplace_id in offers_by_marketplace and rule_matches(
+                rule, user_id=user.pk, person=user.person
+            ):
+                services |= offers_by_marketplace[rule.marketplace_id]
+        matrix[user.pk] = services
+    return matrix
+
+
+def who_would_lose_access(*, customer: Customer, **without) -> list[tuple[User, list[Service]]]:
+    """The end users who would lose services if an offer, rule or assignment were removed (E3)."""
+    before = customer_access_matrix(customer=customer)
+    after = customer_access_matrix(customer=customer, **without)
+    losses = {uid: before[uid] - after.get(uid, set()) for uid in before}
+    losses = {uid: lost for uid, lost in losses.items() if lost}
+    if not losses:
+        return []
+    users = User.objects.in_bulk(list(losses))
+    services = Service.objects.in_bulk({sid for lost in losses.values() for sid in lost})
+    return sorted(
+        (
+            (users[uid], sorted((services[s] for s in lost), key=lambda s: s.name))
+            for uid, lost in losses.items()
+        ),
+        key=lambda pair: (pair[0].last_name, pair[0].first_name, pair[0].pk),
+    )
+
+
+def removal_impact_lines(customer: Customer, service: Service) -> list[str]:
+    """Hook for customers.service_removal_impact: who loses the service if it is unassigned."""
+    assignment = customer.assignments.filter(service=service).first()
+    if assignment is None:
+        return []
+    return [
+        f"{user.display_name} ({user.username})"
+        for user, _ in who_would_lose_access(customer=customer, without_assignment_id=assignment.pk)
+    ]

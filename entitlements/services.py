@@ -1,0 +1,281 @@
+"""Entitlement use cases: marketplaces, their offers and audiences, and service requests."""
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from catalog.models import Service, ServiceStatus
+from customers.models import Customer, CustomerService
+from customers.services import criteria_clean, msp_mode_required_check
+from msp_portal.audit import audit_record
+from msp_portal.errors import DomainError, NotAllowed
+
+from .access import end_user_customer, visible_service
+from .models import (
+    REQUEST_TRANSITIONS,
+    AudienceKind,
+    AudienceRule,
+    Marketplace,
+    MarketplaceService,
+    RequestStatus,
+    ServiceRequest,
+)
+
+
+def can_manage(actor: User, customer: Customer) -> bool:
+    """Catalog administrators manage every customer; a customer administrator only their own."""
+    if actor.has_perm("customers.change_customer"):
+        return True
+    return (
+        actor.is_active
+        and actor.company_id == customer.company_id
+        and customer.administrators.filter(user=actor).exists()
+    )
+
+
+def _require_manager(actor: User, customer: Customer) -> None:
+    msp_mode_required_check()
+    if not can_manage(actor, customer):
+        raise NotAllowed(
+            "Only this customer's administrators and catalog administrators can do this."
+        )
+
+
+@transaction.atomic
+def marketplace_create(
+    *, actor: User, customer: Customer, name: str, description: str = ""
+) -> Marketplace:
+    """Create an empty marketplace of a customer (E1)."""
+    _require_manager(actor, customer)
+    marketplace = Marketplace(
+        customer=customer, name=name.strip(), description=description, created_by=actor
+    )
+    marketplace.full_clean()
+    marketplace.save()
+    audit_record(
+        actor=actor,
+        action="marketplace.create",
+        obj=marketplace,
+        after={"name": marketplace.name, "customer": str(customer)},
+    )
+    return marketplace
+
+
+@transaction.atomic
+def marketplace_rename(
+    *, actor: User, marketplace: Marketplace, name: str, description: str = ""
+) -> Marketplace:
+    """Rename a marketplace or change its description."""
+    _require_manager(actor, marketplace.customer)
+    before = {"name": marketplace.name, "description": marketplace.description}
+    marketplace.name, marketplace.description = name.strip(), description
+    marketplace.full_clean()
+    marketplace.save(update_fields=["name", "description"])
+    audit_record(
+        actor=actor,
+        action="marketplace.rename",
+        obj=marketplace,
+        before=before,
+        after={"name": marketplace.name, "description": description},
+    )
+    return marketplace
+
+
+@transaction.atomic
+def marketplace_delete(*, actor: User, marketplace: Marketplace) -> None:
+    """Delete a marketplace; its audience loses what only it granted, requests are kept."""
+    _require_manager(actor, marketplace.customer)
+    before = {"name": marketplace.name, "customer": str(marketplace.customer)}
+    audit_record(actor=actor, action="marketplace.delete", obj=marketplace, before=before)
+    marketplace.delete()
+
+
+@transaction.atomic
+def marketplace_services_add(
+    *, actor: User, marketplace: Marketplace, services: list[Service]
+) -> int:
+    """Offer services in a marketplace: only those assigned to its customer and published (E1, C3)."""
+    _require_manager(actor, marketplace.customer)
+    assignments = {
+        a.service_id: a
+        for a in CustomerService.objects.filter(
+            customer=marketplace.customer, service__in=services
+        ).select_related("service")
+    }
+    refused = [
+        s.name for s in services if s.pk not in assignments or s.status != ServiceStatus.PUBLISHED
+    ]
+    if refused:
+        raise DomainError(
+            "Only published services assigned to this customer can be offered; not allowed: "
+            + ", ".join(refused)
+            + ". Ask your catalog administrator to assign them first."
+        )
+    added = 0
+    for service in services:
+        _, created = MarketplaceService.objects.get_or_create(
+            marketplace=marketplace, assignment=assignments[service.pk]
+        )
+        added += created
+    if added:
+        audit_record(
+            actor=actor,
+            action="marketplace.services_add",
+            obj=marketplace,
+            after={"services": sorted(s.name for s in services)},
+        )
+    return added
+
+
+@transaction.atomic
+def marketplace_service_remove(*, actor: User, marketplace: Marketplace, service: Service) -> None:
+    """Stop offering a service in a marketplace."""
+    _require_manager(actor, marketplace.customer)
+    deleted, _ = MarketplaceService.objects.filter(
+        marketplace=marketplace, assignment__service=service
+    ).delete()
+    if not deleted:
+        raise DomainError(f"{service.name} is not offered in {marketplace}.")
+    audit_record(
+        actor=actor,
+        action="marketplace.service_remove",
+        obj=marketplace,
+        before={"service": service.name},
+    )
+
+
+@transaction.atomic
+def audience_rule_add(
+    *,
+    actor: User,
+    marketplace: Marketplace,
+    kind: str,
+    user: User | None = None,
+    organization: str = "",
+    department: str = "",
+    criteria: dict | None = None,
+) -> AudienceRule:
+    """Widen a marketplace's audience by one rule; named users must be end users of the same customer."""
+    customer = marketplace.customer
+    _require_manager(actor, customer)
+    rule = AudienceRule(marketplace=marketplace, kind=kind)
+    if kind == AudienceKind.USER:
+        if user is None or end_user_customer(user) != customer:
+            raise DomainError("Choose one of this customer's active end users.")
+        rule.user = user
+    elif kind == AudienceKind.GROUP:
+        if department and not organization:
+            raise DomainError("Choose the organization before a department.")
+        rule.organization, rule.department = organization.strip(), department.strip()
+    elif kind == AudienceKind.FILTER:
+        rule.criteria = criteria_clean(criteria or {})
+        if not rule.criteria:
+            raise DomainError("Tick at least one value, or use “Everyone in the customer” instead.")
+    elif kind != AudienceKind.EVERYONE:
+        raise DomainError(f"Unknown audience kind {kind!r}.")
+    rule.full_clean()
+    try:
+        with transaction.atomic():
+            rule.save()
+    except IntegrityError as error:
+        raise DomainError(
+            f"{user.display_name if user else 'That rule'} is in this audience already."
+        ) from error
+    audit_record(
+        actor=actor,
+        action="marketplace.audience_add",
+        obj=marketplace,
+        after={"rule": rule.describe(customer.company.name)},
+    )
+    return rule
+
+
+@transaction.atomic
+def audience_rule_remove(*, actor: User, marketplace: Marketplace, rule: AudienceRule) -> None:
+    """Narrow a marketplace's audience by removing one rule."""
+    _require_manager(actor, marketplace.customer)
+    if rule.marketplace_id != marketplace.pk:
+        raise DomainError("That rule belongs to another marketplace.")
+    description = rule.describe(marketplace.customer.company.name)
+    rule.delete()
+    audit_record(
+        actor=actor,
+        action="marketplace.audience_remove",
+        obj=marketplace,
+        before={"rule": description},
+    )
+
+
+@transaction.atomic
+def request_submit(
+    *, actor: User, service: Service, quantity: int, justification: str = ""
+) -> ServiceRequest:
+    """An end user requests a service entitled to them (E2), within its quantity limits."""
+    msp_mode_required_check()
+    entry = visible_service(user=actor, service_id=service.pk)
+    if entry is None:
+        raise NotAllowed(
+            f"{service.name} is not available to you. Ask your administrator for access."
+        )
+    service = entry.service
+    if quantity < 1:
+        raise DomainError("Request at least 1.")
+    if service.min_quantity and quantity < service.min_quantity:
+        raise DomainError(f"Request at least {service.min_quantity} of {service.name}.")
+    if service.max_quantity and quantity > service.max_quantity:
+        raise DomainError(f"You can request at most {service.max_quantity} of {service.name}.")
+    customer = end_user_customer(actor)
+    request = ServiceRequest(
+        customer=customer,
+        requester=actor,
+        service=service,
+        quantity=quantity,
+        unit_price=service.price,
+        total=(service.price * quantity).quantize(Decimal("0.01")),
+        justification=justification.strip(),
+    )
+    request.full_clean()
+    request.save()
+    audit_record(
+        actor=actor,
+        action="request.submit",
+        obj=request,
+        after={"service": service.name, "quantity": quantity, "total": str(request.total)},
+    )
+    return request
+
+
+def _may_decide(actor: User, request: ServiceRequest) -> bool:
+    return can_manage(actor, request.customer)
+
+
+@transaction.atomic
+def request_transition(
+    *, actor: User, request: ServiceRequest, status: str, note: str = ""
+) -> ServiceRequest:
+    """Move a request on: its requester may cancel it while submitted; administrators decide the rest."""
+    request = (
+        ServiceRequest.objects.select_for_update().select_related("customer").get(pk=request.pk)
+    )
+    if status not in REQUEST_TRANSITIONS.get(request.status, set()):
+        raise DomainError(
+            f"A {request.get_status_display().lower()} request can't become {RequestStatus(status).label.lower()}."
+        )
+    is_requester_cancel = status == RequestStatus.CANCELLED and request.requester_id == actor.pk
+    if not is_requester_cancel and not _may_decide(actor, request):
+        raise NotAllowed(
+            "Only the customer's administrators and catalog administrators can do this."
+        )
+    before = {"status": request.status}
+    request.status, request.status_note, request.updated_at = status, note.strip(), timezone.now()
+    request.save(update_fields=["status", "status_note", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=f"request.{status}",
+        obj=request,
+        before=before,
+        after={"status": status, "note": note},
+    )
+    return request
