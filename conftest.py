@@ -112,8 +112,6 @@ def make_tenant(*, actor, company_name: str, prefix: str, service_name: str) -> 
     )
     end_user_filter_save(actor=actor, customer=customer, name="Everyone", criteria={})
     admin = customer.administrators.get().user
-    admin.set_password(PASSWORD)
-    admin.save()
     marketplace = marketplace_create(actor=admin, customer=customer, name="Standard")
     marketplace_services_add(actor=admin, marketplace=marketplace, services=[service])
     audience_rule_add(actor=admin, marketplace=marketplace, kind=AudienceKind.EVERYONE)
@@ -126,7 +124,7 @@ def make_tenant(*, actor, company_name: str, prefix: str, service_name: str) -> 
     return {
         "customer": customer,
         "company": company,
-        "admin": admin,
+        "admin": users[f"{prefix}-admin"],
         "eve": users[f"{prefix}-eve"],
         "ed": users[f"{prefix}-ed"],
         "service": service,

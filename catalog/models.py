@@ -1,1 +1,167 @@
-"""The service catalog (filled by the catalog issue)."""
+"""The service catalog: categories, and services with a status, a price in credits and limits."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+PRICE_MIN_MESSAGE = "Enter a price of 0 or more credits; 0 makes the service free."
+MIN_QUANTITY_MESSAGE = "The minimum quantity must be at least 1; leave it empty for no minimum."
+MAX_QUANTITY_MESSAGE = "The maximum quantity must be at least 1; leave it empty for no limit."
+
+
+class Category(models.Model):
+    """A heading of the catalog; its name is unique whatever the letter case."""
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="catalog_category_name_ci_unique",
+                violation_error_message="A category with this name already exists.",
+            ),
+        ]
+        indexes = [models.Index(fields=["name", "id"], name="catalog_category_list_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.name and (
+            Category.objects.filter(name__iexact=self.name).exclude(pk=self.pk).exists()
+        ):
+            raise ValidationError(
+                {
+                    "name": f"A category named “{self.name}” already exists. Choose another "
+                    "name, or file the service under the existing category."
+                }
+            )
+
+
+class ServiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    RETIRED = "retired", "Retired"
+
+
+class Service(models.Model):
+    """A service of the catalog; only published ones can be assigned to customers and requested.
+
+    Its price is in credits and never negative (0 means free); the optional quantity limits are
+    at least 1, and the maximum is never below the minimum.
+    """
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
+    status = models.CharField(
+        max_length=12, choices=ServiceStatus.choices, default=ServiceStatus.DRAFT
+    )
+    price = models.DecimalField(
+        "price (credits)",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"), message=PRICE_MIN_MESSAGE)],
+        help_text="Credits debited per unit requested; 0 makes the service free.",
+    )
+    min_quantity = models.IntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1, message=MIN_QUANTITY_MESSAGE)],
+        help_text="Fewest units one request may ask for; empty for no minimum.",
+    )
+    max_quantity = models.IntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1, message=MAX_QUANTITY_MESSAGE)],
+        help_text="Most units one request may ask for; empty for no limit.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="catalog_service_name_ci_unique",
+                violation_error_message="A service with this name already exists.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0),
+                name="catalog_service_price_not_negative",
+                violation_error_message=PRICE_MIN_MESSAGE,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_quantity__isnull=True) | models.Q(min_quantity__gte=1),
+                name="catalog_service_min_quantity_positive",
+                violation_error_message=MIN_QUANTITY_MESSAGE,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_quantity__isnull=True) | models.Q(max_quantity__gte=1),
+                name="catalog_service_max_quantity_positive",
+                violation_error_message=MAX_QUANTITY_MESSAGE,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_quantity__isnull=True)
+                | models.Q(max_quantity__isnull=True)
+                | models.Q(max_quantity__gte=models.F("min_quantity")),
+                name="catalog_service_max_not_below_min",
+                violation_error_message="The maximum quantity can't be below the minimum.",
+            ),
+        ]
+        indexes = [
+            # The list pages keyset-paginate on (name, id), alone or narrowed by status/category.
+            models.Index(fields=["name", "id"], name="catalog_service_list_idx"),
+            models.Index(fields=["status", "name", "id"], name="catalog_service_status_idx"),
+            models.Index(fields=["category", "name", "id"], name="catalog_service_category_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_free(self) -> bool:
+        return self.price == 0
+
+    @property
+    def quantity_label(self) -> str:
+        low, high = self.min_quantity, self.max_quantity
+        if low and high:
+            return str(low) if low == high else f"{low}–{high}"
+        if low:
+            return f"{low} or more"
+        if high:
+            return f"Up to {high}"
+        return "Any"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.name and (
+            Service.objects.filter(name__iexact=self.name).exclude(pk=self.pk).exists()
+        ):
+            errors["name"] = (
+                f"A service named “{self.name}” already exists. Choose another name, or edit "
+                "the existing service instead."
+            )
+        low, high = self.min_quantity, self.max_quantity
+        if low is not None and high is not None and low >= 1 and high < low:
+            errors["max_quantity"] = (
+                f"The maximum quantity ({high}) is below the minimum ({low}). Raise the maximum "
+                "or lower the minimum."
+            )
+        if errors:
+            raise ValidationError(errors)

@@ -5,6 +5,7 @@ Each entry names the personas that get the page (200); every other signed-in per
 `kwargs` builds the URL arguments from the planted objects of the `world` fixture.
 """
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,9 +14,26 @@ SYSTEM_ADMIN = "system_admin"
 CATALOG_ADMIN = "catalog_admin"
 PLAIN_USER = "plain_user"
 
-PERSONAS = [ANONYMOUS, SYSTEM_ADMIN, CATALOG_ADMIN, PLAIN_USER]
+# Customer A's administrator and end user, and their counterparts of customer B (outsiders).
+CUSTOMER_ADMIN = "customer_admin"
+END_USER = "end_user"
+OUTSIDER = "outsider"
+OUTSIDER_END_USER = "outsider_end_user"
+
+PERSONAS = [
+    ANONYMOUS,
+    SYSTEM_ADMIN,
+    CATALOG_ADMIN,
+    PLAIN_USER,
+    CUSTOMER_ADMIN,
+    END_USER,
+    OUTSIDER,
+    OUTSIDER_END_USER,
+]
 SIGNED_IN = frozenset(PERSONAS) - {ANONYMOUS}
 MSP_STAFF = frozenset({SYSTEM_ADMIN, CATALOG_ADMIN})
+# An outsider holds the same role as its customer-A counterpart, for customer B.
+COUNTERPART = {OUTSIDER: CUSTOMER_ADMIN, OUTSIDER_END_USER: END_USER}
 
 
 @dataclass(frozen=True)
@@ -24,12 +42,23 @@ class Access:
     kwargs: Callable[[dict], dict] = field(default=lambda world: {})
     method: str = "get"
     public: bool = False
+    # "a" when the URL points at an object of customer A: outsiders holding the role get 404.
+    owner: str | None = None
+    # Statuses that count as success for an allowed persona (a POST answers with a redirect).
+    ok: frozenset[int] = frozenset({200})
+
+
+POSTED = frozenset({200, 302})
 
 
 ACCESS: dict[str, Access] = {
     "home": Access(SIGNED_IN),
     "login": Access(frozenset(PERSONAS), public=True),
     "logout": Access(frozenset(PERSONAS), method="post", public=True),
+    "password_reset_confirm": Access(
+        frozenset(PERSONAS), kwargs=lambda world: {"uidb64": "MQ", "token": "x-y"}, public=True
+    ),
+    "password_reset_complete": Access(frozenset(PERSONAS), public=True),
     "audit_event_list": Access(frozenset({SYSTEM_ADMIN})),
     "customers:msp_mode": Access(frozenset({SYSTEM_ADMIN})),
     "accounts:external_user_list": Access(frozenset({SYSTEM_ADMIN})),
@@ -37,7 +66,87 @@ ACCESS: dict[str, Access] = {
     "accounts:people_group_edit": Access(
         frozenset({SYSTEM_ADMIN}), kwargs=lambda world: {"pk": world["group"].pk}
     ),
+    # The catalog is the catalog administrators' alone; system administrators don't hold its roles.
+    "catalog:service_list": Access(frozenset({CATALOG_ADMIN})),
+    "catalog:service_create": Access(frozenset({CATALOG_ADMIN})),
+    "catalog:service_edit": Access(
+        frozenset({CATALOG_ADMIN}), kwargs=lambda world: {"pk": world["service"].pk}
+    ),
+    "catalog:category_list": Access(frozenset({CATALOG_ADMIN})),
+    "catalog:category_edit": Access(
+        frozenset({CATALOG_ADMIN}), kwargs=lambda world: {"pk": world["category"].pk}
+    ),
+    # Catalog > Customers: the catalog administrators' pages (M5 is on in the planted world).
+    "customers:customer_list": Access(frozenset({CATALOG_ADMIN})),
+    "customers:customer_add": Access(frozenset({CATALOG_ADMIN})),
+    "customers:company_options": Access(frozenset({CATALOG_ADMIN})),
+    "customers:person_options": Access(frozenset({CATALOG_ADMIN})),
+    "customers:service_options": Access(frozenset({CATALOG_ADMIN})),
+    "customers:customer_detail": Access(
+        frozenset({CATALOG_ADMIN}), kwargs=lambda w: {"pk": w["a"]["customer"].pk}, owner="a"
+    ),
+    "customers:customer_settings": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: {"pk": w["a"]["customer"].pk},
+        method="post",
+        owner="a",
+        ok=POSTED,
+    ),
+    "customers:customer_services_add": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: {"pk": w["a"]["customer"].pk},
+        method="post",
+        owner="a",
+        ok=POSTED,
+    ),
+    "customers:customer_service_remove": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: {"pk": w["a"]["customer"].pk, "service_pk": w["a"]["service"].pk},
+        owner="a",
+    ),
+    "customers:customer_admin_add": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: {"pk": w["a"]["customer"].pk},
+        method="post",
+        owner="a",
+        ok=POSTED,
+    ),
+    "customers:customer_admin_remove": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: {
+            "pk": w["a"]["customer"].pk,
+            "admin_pk": w["a"]["customer"].administrators.get().pk,
+        },
+        method="post",
+        owner="a",
+        ok=POSTED,
+    ),
+    "customers:end_user_filter_add": Access(
+        frozenset({CATALOG_ADMIN}), kwargs=lambda w: {"pk": w["a"]["customer"].pk}, owner="a"
+    ),
+    "customers:end_user_filter_edit": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: {
+            "pk": w["a"]["customer"].pk,
+            "filter_pk": w["a"]["customer"].user_filters.get().pk,
+        },
+        owner="a",
+    ),
+    "customers:end_user_filter_delete": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: {
+            "pk": w["a"]["customer"].pk,
+            "filter_pk": w["a"]["customer"].user_filters.get().pk,
+        },
+        method="post",
+        owner="a",
+        ok=POSTED,
+    ),
 }
+
+# Each later area keeps its own table next to this one; they are merged here.
+for _module in ("access_entitlements", "access_portal", "access_itsm_sync"):
+    ACCESS.update(importlib.import_module(f"tests.security.{_module}").ACCESS)
 
 # The Django admin is one area: staff only, guarded by Django's own admin_view.
 NAMESPACES_STAFF_ONLY = {"admin"}

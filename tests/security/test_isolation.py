@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.accounts.factories import PeopleGroupFactory
 
-from .access import ACCESS, ANONYMOUS, NAMESPACES_STAFF_ONLY, PERSONAS
+from .access import ACCESS, ANONYMOUS, COUNTERPART, NAMESPACES_STAFF_ONLY, PERSONAS
 
 
 def _walk(patterns, namespace=""):
@@ -45,14 +45,31 @@ def test_no_classification_is_stale():
 
 
 @pytest.fixture
-def world(db):
-    """Objects planted for URLs that take arguments."""
-    return {"group": PeopleGroupFactory(name="Planted")}
+def world(db, tenant_a, tenant_b):
+    """Objects planted for URLs that take arguments: two customers, A and B, in MSP mode."""
+    from tests.catalog.factories import ServiceFactory
+
+    service = ServiceFactory(name="Planted service", category__name="Planted category")
+    return {
+        "a": tenant_a,
+        "b": tenant_b,
+        "group": PeopleGroupFactory(name="Planted"),
+        "category": service.category,
+        "service": service,
+    }
 
 
 @pytest.fixture
-def personas(system_admin, catalog_admin, plain_user):
-    return {"system_admin": system_admin, "catalog_admin": catalog_admin, "plain_user": plain_user}
+def personas(system_admin, catalog_admin, plain_user, tenant_a, tenant_b):
+    return {
+        "system_admin": system_admin,
+        "catalog_admin": catalog_admin,
+        "plain_user": plain_user,
+        "customer_admin": tenant_a["admin"],
+        "end_user": tenant_a["eve"],
+        "outsider": tenant_b["admin"],
+        "outsider_end_user": tenant_b["eve"],
+    }
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -63,15 +80,18 @@ def test_each_persona_gets_exactly_what_it_may(client, world, personas, url_name
         client.force_login(personas[persona])
     url = reverse(url_name, kwargs=access.kwargs(world))
     response = getattr(client, access.method)(url)
+    status = response.status_code
     if access.public:
-        assert response.status_code in (200, 302)
+        assert status in (200, 302)
     elif persona in access.allowed:
-        assert response.status_code == 200
+        assert status in access.ok, f"{persona} should reach {url}, got {status}"
     elif persona == ANONYMOUS:
-        assert response.status_code == 302
+        assert status == 302
         assert response.url.startswith(reverse("login"))
+    elif access.owner == "a" and COUNTERPART.get(persona) in access.allowed:
+        assert status == 404, f"{persona} of customer B must get 404 on A's {url}, got {status}"
     else:
-        assert response.status_code in (403, 404)
+        assert status in (403, 404), f"{persona} must not reach {url}, got {status}"
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
