@@ -8,11 +8,11 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from itsm_sync.services import sync_companies, sync_people
 
 from accounts.roles import CATALOG_ADMIN, SYSTEM_ADMIN
 from accounts.services import user_role_grant
 from itsm_sync.models import Company
+from itsm_sync.services import sync_companies, sync_people
 from itsm_sync.sources import FileSource
 
 DEMO_EXPORT = Path(__file__).resolve().parents[3] / "itsm_sync" / "demo" / "demo_itsm.json"
