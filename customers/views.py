@@ -20,7 +20,7 @@ from msp_portal.selectors import (
     msp_mode_get,
     release_change_list,
 )
-from msp_portal.tenancy import get_visible_or_404
+from msp_portal.tenancy import ACTING_AS_SESSION_KEY, get_visible_or_404
 
 from . import selectors, services
 from .forms import (
@@ -427,3 +427,33 @@ def end_user_filter_delete(request: HttpRequest, pk: int, filter_pk: int) -> Htt
     services.end_user_filter_delete(actor=request.user, customer=customer, user_filter=user_filter)
     messages.success(request, f"Filter “{user_filter.name}” deleted; access re-evaluated.")
     return redirect("customers:customer_detail", pk=customer.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Switch company (T2): MSP staff act in one customer's context, with a banner all the time.
+# ---------------------------------------------------------------------------------------------
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+@require_POST
+def switch_company(request: HttpRequest) -> HttpResponse:
+    customer_id = request.POST.get("customer", "")
+    if not customer_id.isdigit():
+        messages.error(request, "Choose a customer to act as.")
+        return redirect("customers:customer_list")
+    customer = _customer(request, int(customer_id))
+    request.session[ACTING_AS_SESSION_KEY] = {"customer_id": customer.pk, "label": str(customer)}
+    messages.info(request, f"You are now acting as {customer}. Every change records it.")
+    return redirect(request.POST.get("next") or "home")
+
+
+@require_POST
+def switch_back(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    request.session.pop(ACTING_AS_SESSION_KEY, None)
+    messages.info(request, "Back to your own view.")
+    return redirect(
+        "customers:customer_list" if request.user.has_perm("customers.view_customer") else "home"
+    )

@@ -20,8 +20,16 @@ NAVIGATION = [
 ]
 
 
-def _nav_for(user, path: str) -> list[dict]:
+# Higher layers register callables here (in AppConfig.ready) that return extra navigation
+# entries (label, url, icon) for a request; the lowest layer can't import them.
+NAV_PROVIDERS: list = []
+
+
+def _nav_for(user, path: str, request=None) -> list[dict]:
     items = []
+    for provider in NAV_PROVIDERS:
+        for label, url, icon in provider(request):
+            items.append({"label": label, "url": url, "icon": icon, "active": path.startswith(url)})
     for label, url_name, perm, icon in NAVIGATION:
         if not user.has_perm(perm):
             continue
@@ -36,7 +44,9 @@ def _nav_for(user, path: str) -> list[dict]:
 def portal(request: HttpRequest) -> dict:
     """Navigation for the signed-in user, the acting-as customer and deployment facts."""
     user = getattr(request, "user", None)
-    nav = _nav_for(user, request.path) if user is not None and user.is_authenticated else []
+    nav = (
+        _nav_for(user, request.path, request) if user is not None and user.is_authenticated else []
+    )
     return {
         "nav_items": nav,
         "acting_as": getattr(request, "acting_as", None),

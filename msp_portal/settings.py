@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -195,6 +196,19 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_TIMEZONE = TIME_ZONE
 
+# ITSM sync (S1–S3): schedules, retries of transient source failures, and run history.
+# The source itself is configured by ITSM_URL, ITSM_USER, ITSM_PASSWORD, ITSM_PAGE_SIZE, ...,
+# read by itsm_sync.sources.SourceConfig.from_env().
+ITSM_SYNC_INCREMENTAL_MINUTES = env.int("ITSM_SYNC_INCREMENTAL_MINUTES", default=10)
+ITSM_SYNC_FULL_HOUR = env.int("ITSM_SYNC_FULL_HOUR", default=2)
+ITSM_SYNC_TASK_RETRIES = env.int("ITSM_SYNC_TASK_RETRIES", default=3)
+ITSM_SYNC_RETRY_BACKOFF_SECONDS = env.float("ITSM_SYNC_RETRY_BACKOFF_SECONDS", default=30.0)
+ITSM_SYNC_HISTORY_DAYS = env.int("ITSM_SYNC_HISTORY_DAYS", default=90)
+# Without PostgreSQL's advisory locks a run's claim is taken over once its heartbeat is this old.
+ITSM_SYNC_LOCK_STALE_SECONDS = env.int(
+    "ITSM_SYNC_LOCK_STALE_SECONDS", default=CELERY_TASK_TIME_LIMIT * 2
+)
+
 # Every periodic job, in one place.
 CELERY_BEAT_SCHEDULE = {
     # M3: find and neutralise external users or collaboration groups that slipped in after
@@ -202,6 +216,20 @@ CELERY_BEAT_SCHEDULE = {
     "msp-compliance": {
         "task": "customers.msp_compliance",
         "schedule": env.float("MSP_COMPLIANCE_INTERVAL_SECONDS", default=900.0),
+    },
+    # S1: incremental ITSM sync, companies then people, every ITSM_SYNC_INCREMENTAL_MINUTES.
+    "itsm-sync-incremental": {
+        "task": "itsm_sync.sync_all",
+        "schedule": ITSM_SYNC_INCREMENTAL_MINUTES * 60.0,
+        "kwargs": {"full": False},
+        "options": {"expires": ITSM_SYNC_INCREMENTAL_MINUTES * 60.0},
+    },
+    # S1/S3: nightly full reconcile at ITSM_SYNC_FULL_HOUR:00 (TIME_ZONE); guarded deactivations.
+    "itsm-sync-full": {
+        "task": "itsm_sync.sync_all",
+        "schedule": crontab(hour=ITSM_SYNC_FULL_HOUR, minute=0),
+        "kwargs": {"full": True},
+        "options": {"expires": 3600.0},
     },
 }
 

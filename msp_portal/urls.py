@@ -31,5 +31,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("customers/", include("customers.urls")),
     path("catalog/", include("catalog.urls")),
+    path("manage/", include("entitlements.urls_manage")),
+    path("portal/", include("entitlements.urls_portal")),
     path("admin/", admin.site.urls),
 ]

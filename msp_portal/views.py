@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from .auth import permission_required
@@ -11,9 +12,17 @@ from .pagination import keyset_page
 from .selectors import audit_event_list as audit_event_list_selector
 from .selectors import msp_mode_get
 
+# Higher layers register callables here (in AppConfig.ready) that name the landing page of a
+# request's user (for example an end user's catalog), or None.
+HOME_PROVIDERS: list = []
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    for provider in HOME_PROVIDERS:
+        url = provider(request)
+        if url:
+            return redirect(url)
     return TemplateResponse(request, "home.html", {"mode": msp_mode_get()})
 
 

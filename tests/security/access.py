@@ -76,6 +76,10 @@ ACCESS: dict[str, Access] = {
     "catalog:category_edit": Access(
         frozenset({CATALOG_ADMIN}), kwargs=lambda world: {"pk": world["category"].pk}
     ),
+    "customers:switch_company": Access(
+        frozenset({CATALOG_ADMIN}), method="post", ok=frozenset({302})
+    ),
+    "customers:switch_back": Access(SIGNED_IN, method="post", ok=frozenset({302})),
     # Catalog > Customers: the catalog administrators' pages (M5 is on in the planted world).
     "customers:customer_list": Access(frozenset({CATALOG_ADMIN})),
     "customers:customer_add": Access(frozenset({CATALOG_ADMIN})),

@@ -1,0 +1,60 @@
+"""Navigation and landing pages of customer administrators and end users (registered in ready())."""
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from .access import end_user_customer
+from .selectors import managed_customer
+
+MANAGE_ITEMS = [
+    ("Overview", "entitlements:home", "speedometer2"),
+    ("Marketplaces", "entitlements:marketplace_list", "shop"),
+    ("Entitlements by user", "entitlements:access_by_user", "person-check"),
+    ("Requests", "portal:request_list", "inbox"),
+]
+END_USER_ITEMS = [
+    ("Catalog", "portal:catalog", "grid-3x3-gap"),
+    ("My requests", "portal:my_requests", "card-checklist"),
+]
+
+
+def _items(names) -> list[tuple[str, str, str]]:
+    items = []
+    for label, name, icon in names:
+        try:
+            items.append((label, reverse(name), icon))
+        except NoReverseMatch:  # a page that has not landed yet
+            continue
+    return items
+
+
+def nav_items(request: HttpRequest) -> list[tuple[str, str, str]]:
+    """Entries for customer administrators (or staff acting as a customer) and end users."""
+    if request is None or not request.user.is_authenticated:
+        return []
+    items = []
+    if managed_customer(request) is not None:
+        items += _items(MANAGE_ITEMS)
+    elif request.user.has_perm("customers.view_customer"):
+        items += _items([("Requests", "portal:request_list", "inbox")])
+    if end_user_customer(request.user) is not None:
+        items += _items(END_USER_ITEMS)
+    return items
+
+
+def home_url(request: HttpRequest) -> str | None:
+    """Customer administrators land on their overview, end users on their catalog."""
+    if request.user.is_staff:
+        return None
+    for check, name in ((managed_customer, "entitlements:home"),):
+        if check(request) is not None:
+            try:
+                return reverse(name)
+            except NoReverseMatch:
+                return None
+    if end_user_customer(request.user) is not None:
+        try:
+            return reverse("portal:catalog")
+        except NoReverseMatch:
+            return None
+    return None
