@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.models import Service, ServiceStatus
+from credits.models import CreditEntry
+from credits.services import credit_debit, credit_refund
 from customers.models import Customer, CustomerService
 from customers.services import criteria_clean, msp_mode_required_check
 from msp_portal.audit import audit_record
@@ -238,6 +240,15 @@ def request_submit(
     )
     request.full_clean()
     request.save()
+    if customer.credit_management and request.total > 0:
+        credit_debit(
+            actor=actor,
+            customer=customer,
+            amount=request.total,
+            reason=f"Request #{request.pk}: {quantity} × {service.name}",
+            idempotency_key=f"request:{request.pk}:debit",
+            request_id=request.pk,
+        )
     audit_record(
         actor=actor,
         action="request.submit",
@@ -245,6 +256,26 @@ def request_submit(
         after={"service": service.name, "quantity": quantity, "total": str(request.total)},
     )
     return request
+
+
+# A request that ends in one of these gives its credits back, exactly once (K3).
+REFUNDED_STATUSES = {RequestStatus.CANCELLED, RequestStatus.REJECTED, RequestStatus.FAILED}
+
+
+def _refund(*, actor: User, request: ServiceRequest) -> None:
+    debit = CreditEntry.objects.filter(
+        account__customer=request.customer, idempotency_key=f"request:{request.pk}:debit"
+    ).first()
+    if debit is None:
+        return
+    credit_refund(
+        actor=actor,
+        customer=request.customer,
+        amount=-debit.amount,
+        reason=f"Request #{request.pk} {request.get_status_display().lower()}",
+        idempotency_key=f"request:{request.pk}:refund",
+        request_id=request.pk,
+    )
 
 
 def _may_decide(actor: User, request: ServiceRequest) -> bool:
@@ -271,6 +302,8 @@ def request_transition(
     before = {"status": request.status}
     request.status, request.status_note, request.updated_at = status, note.strip(), timezone.now()
     request.save(update_fields=["status", "status_note", "updated_at"])
+    if status in REFUNDED_STATUSES:
+        _refund(actor=actor, request=request)
     audit_record(
         actor=actor,
         action=f"request.{status}",

@@ -1,0 +1,53 @@
+"""Who hears about a balance crossing a line, in the app and by e-mail (K5)."""
+
+from django.contrib.auth.models import Permission
+from django.core.mail import send_mass_mail
+from django.db.models import Q
+
+from accounts.models import User
+from msp_portal.models import Notification
+
+from .models import CreditEntry
+
+
+def catalog_administrators():
+    perm = Permission.objects.get(codename="change_customer", content_type__app_label="customers")
+    return User.objects.filter(
+        Q(groups__permissions=perm) | Q(user_permissions=perm) | Q(is_superuser=True),
+        is_active=True,
+    ).distinct()
+
+
+def _send(users, title: str, body: str, url: str = "") -> int:
+    users = list(users)
+    Notification.objects.bulk_create(
+        Notification(user=u, title=title, body=body, url=url) for u in users
+    )
+    send_mass_mail([(title, body, None, [u.email]) for u in users if u.email], fail_silently=False)
+    return len(users)
+
+
+def balance_alert_send(*, entry_id: int, line: str) -> int:
+    """Notify the customer's administrators and catalog administrators of one crossing."""
+    entry = CreditEntry.objects.select_related("account__customer__company").get(pk=entry_id)
+    customer = entry.account.customer
+    if line == "zero":
+        title = f"{customer}: credit balance is below zero ({entry.balance_after:.2f})"
+    else:
+        title = f"{customer}: credit balance below the alert threshold of {customer.alert_threshold:.2f} ({entry.balance_after:.2f})"
+    body = (
+        f"The credit balance of {customer} dropped from {entry.balance_after - entry.amount:.2f} to "
+        f"{entry.balance_after:.2f} after: {entry.reason}. Ask your catalog administrator for more credits, "
+        "or review the open requests."
+    )
+    admins = User.objects.filter(administered_customers__customer=customer, is_active=True)
+    return _send({*admins, *catalog_administrators()}, title, body)
+
+
+def drift_alert_send(*, drifts) -> int:
+    lines = "\n".join(f"- {d.customer}: balance {d.balance}, ledger {d.ledger_sum}" for d in drifts)
+    return _send(
+        catalog_administrators(),
+        "Credit balances differ from their ledgers",
+        f"The nightly check found:\n{lines}",
+    )

@@ -1,0 +1,328 @@
+"""Credit use cases: grants, debits and refunds on an append-only ledger, and alerts (K1–K5).
+
+Every balance change is one conditional UPDATE of the account row (so concurrent debits are
+serialised by the database and none is lost) plus one ledger row, in one savepoint: either both
+land or neither does. Replaying an idempotency key returns the entry it made the first time.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from customers.models import Customer
+from customers.services import msp_mode_required_check
+from msp_portal.audit import audit_record
+from msp_portal.errors import DomainError, NotAllowed
+from msp_portal.tenancy import current_acting_as
+
+from .models import CreditAccount, CreditEntry, EntryKind
+
+CENT = Decimal("0.01")
+
+
+class InsufficientCredits(DomainError):
+    """A debit refused by the hard limit (K4); the message shows the balance."""
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A balance that went below a line: the alert threshold or zero (K5)."""
+
+    line: str  # "threshold" or "zero"
+    before: Decimal
+    after: Decimal
+
+
+def account_for(customer: Customer) -> CreditAccount:
+    """The customer's credit account, created empty on first use."""
+    account, _ = CreditAccount.objects.get_or_create(customer=customer)
+    return account
+
+
+def _label(actor: User | None) -> str:
+    return actor.get_username() if actor is not None else "system"
+
+
+def _record(
+    *,
+    customer: Customer,
+    kind: str,
+    amount: Decimal,
+    actor: User | None,
+    reason: str,
+    idempotency_key: str,
+    request_id: int | None = None,
+    enforce_hard_limit: bool = False,
+) -> tuple[CreditEntry, bool]:
+    """Apply one signed amount to a balance and append its ledger row; (entry, created)."""
+    amount = Decimal(amount).quantize(CENT)
+    account = account_for(customer)
+    existing = CreditEntry.objects.filter(account=account, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    acting_as = current_acting_as()
+    try:
+        with transaction.atomic():
+            accounts = CreditAccount.objects.filter(pk=account.pk)
+            if enforce_hard_limit:
+                accounts = accounts.filter(Q(hard_limit=False) | Q(balance__gte=-amount))
+            # The UPDATE takes the row lock, so the balance read back below is this
+            # transaction's own and no concurrent change can slip between them.
+            updated = accounts.update(balance=F("balance") + amount, updated_at=timezone.now())
+            balance = CreditAccount.objects.get(pk=account.pk).balance if updated else None
+            if balance is None:
+                current = CreditAccount.objects.get(pk=account.pk).balance
+                raise InsufficientCredits(
+                    f"{customer} has {current:.2f} credits, and this needs {-amount:.2f}. The "
+                    "hard limit keeps the balance from going below zero: ask your catalog "
+                    "administrator for more credits."
+                )
+            entry = CreditEntry.objects.create(
+                account=account,
+                kind=kind,
+                amount=amount,
+                balance_after=balance,
+                actor=actor,
+                actor_label=_label(actor),
+                acting_as_label=acting_as.label if acting_as else "",
+                reason=reason,
+                request_id=request_id,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        # The same key raced in from another transaction: the first one wins, once.
+        existing = CreditEntry.objects.filter(
+            account=account, idempotency_key=idempotency_key
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    customer.refresh_from_db(fields=["alert_threshold"])
+    _after_change(customer=customer, entry=entry)
+    return entry, True
+
+
+def crossings(*, before: Decimal, after: Decimal, threshold: Decimal | None) -> list[Crossing]:
+    """The lines a change of balance crossed downwards: once per crossing, re-armed on recovery."""
+    found = []
+    if threshold is not None and before >= threshold > after:
+        found.append(Crossing("threshold", before, after))
+    if before >= 0 > after:
+        found.append(Crossing("zero", before, after))
+    return found
+
+
+def _after_change(*, customer: Customer, entry: CreditEntry) -> None:
+    from . import tasks
+
+    before = entry.balance_after - entry.amount
+    for crossing in crossings(
+        before=before, after=entry.balance_after, threshold=customer.alert_threshold
+    ):
+        entry_id, line = entry.pk, crossing.line
+        transaction.on_commit(lambda e=entry_id, ln=line: tasks.send_balance_alert.delay(e, ln))
+
+
+def _require_staff(actor: User | None) -> None:
+    if actor is not None and not actor.has_perm("customers.change_customer"):
+        raise NotAllowed("Only catalog administrators can grant or adjust credits.")
+
+
+def _require_management(customer: Customer) -> None:
+    msp_mode_required_check()
+    customer.refresh_from_db(fields=["credit_management", "alert_threshold"])
+    if not customer.credit_management:
+        raise DomainError(
+            f"Credit Management is off for {customer}. Switch it on in the customer's settings first."
+        )
+
+
+@transaction.atomic
+def credit_grant(
+    *,
+    actor: User | None,
+    customer: Customer,
+    amount: Decimal,
+    reason: str,
+    idempotency_key: str = "",
+) -> CreditEntry:
+    """Add credits to a customer's balance (K1); audited."""
+    _require_staff(actor)
+    _require_management(customer)
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise DomainError(
+            "Grant a positive number of credits; to take credits away, record an adjustment."
+        )
+    if not reason.strip():
+        raise DomainError("Say why the credits are granted (for example the purchase order).")
+    key = idempotency_key or f"grant:{timezone.now().isoformat()}:{_label(actor)}"
+    entry, created = _record(
+        customer=customer,
+        kind=EntryKind.GRANT,
+        amount=amount,
+        actor=actor,
+        reason=reason.strip(),
+        idempotency_key=key,
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action="credits.grant",
+            obj=customer,
+            after={"amount": str(entry.amount), "balance": str(entry.balance_after)},
+            message=reason,
+        )
+    return entry
+
+
+@transaction.atomic
+def credit_adjust(
+    *,
+    actor: User | None,
+    customer: Customer,
+    amount: Decimal,
+    reason: str,
+    idempotency_key: str = "",
+) -> CreditEntry:
+    """Correct a balance up or down with a reason (K2); may go below zero unless the hard limit is on."""
+    _require_staff(actor)
+    _require_management(customer)
+    amount = Decimal(amount)
+    if amount == 0:
+        raise DomainError(
+            "An adjustment of 0 changes nothing; enter a positive or negative amount."
+        )
+    if not reason.strip():
+        raise DomainError("Say why the balance is adjusted.")
+    key = idempotency_key or f"adjust:{timezone.now().isoformat()}:{_label(actor)}"
+    entry, created = _record(
+        customer=customer,
+        kind=EntryKind.ADJUSTMENT,
+        amount=amount,
+        actor=actor,
+        reason=reason.strip(),
+        idempotency_key=key,
+        enforce_hard_limit=amount < 0,
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action="credits.adjust",
+            obj=customer,
+            after={"amount": str(entry.amount), "balance": str(entry.balance_after)},
+            message=reason,
+        )
+    return entry
+
+
+def credit_debit(
+    *,
+    actor: User | None,
+    customer: Customer,
+    amount: Decimal,
+    reason: str,
+    idempotency_key: str,
+    request_id: int | None = None,
+) -> CreditEntry:
+    """Take credits for a request (K3); refused with the balance when the hard limit is on (K4)."""
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise DomainError("A debit must be a positive amount.")
+    entry, _ = _record(
+        customer=customer,
+        kind=EntryKind.DEBIT,
+        amount=-amount,
+        actor=actor,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+        enforce_hard_limit=True,
+    )
+    return entry
+
+
+def credit_refund(
+    *,
+    actor: User | None,
+    customer: Customer,
+    amount: Decimal,
+    reason: str,
+    idempotency_key: str,
+    request_id: int | None = None,
+) -> CreditEntry:
+    """Give back a request's credits, exactly once per idempotency key (K3)."""
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise DomainError("A refund must be a positive amount.")
+    entry, _ = _record(
+        customer=customer,
+        kind=EntryKind.REFUND,
+        amount=amount,
+        actor=actor,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+    )
+    return entry
+
+
+@transaction.atomic
+def credit_hard_limit_set(
+    *, actor: User | None, customer: Customer, hard_limit: bool
+) -> CreditAccount:
+    """Switch the hard limit on or off; it can't be switched on while the balance is negative."""
+    _require_staff(actor)
+    _require_management(customer)
+    account = CreditAccount.objects.select_for_update().get(pk=account_for(customer).pk)
+    if hard_limit and account.balance < 0:
+        raise DomainError(
+            f"The balance is {account.balance:.2f}: grant credits to bring it to zero or more before "
+            "switching the hard limit on."
+        )
+    before = account.hard_limit
+    account.hard_limit = hard_limit
+    account.save(update_fields=["hard_limit"])
+    audit_record(
+        actor=actor,
+        action="credits.hard_limit",
+        obj=customer,
+        before={"hard_limit": before},
+        after={"hard_limit": hard_limit},
+    )
+    return account
+
+
+@dataclass
+class Drift:
+    """An account whose balance differs from the sum of its ledger."""
+
+    customer: str
+    balance: Decimal
+    ledger_sum: Decimal
+
+
+def credit_reconcile() -> list[Drift]:
+    """Check every balance against its ledger sum; any drift is audited and reported (nightly)."""
+    drifts = []
+    accounts = CreditAccount.objects.select_related("customer__company").annotate(
+        ledger=Sum("entries__amount")
+    )
+    for account in accounts:
+        ledger = (account.ledger or Decimal("0")).quantize(CENT)
+        if ledger != account.balance:
+            drift = Drift(str(account.customer), account.balance, ledger)
+            drifts.append(drift)
+            audit_record(
+                actor=None,
+                action="credits.drift",
+                obj=account.customer,
+                before={"balance": str(account.balance)},
+                after={"ledger_sum": str(ledger)},
+                message="The balance differs from the sum of the ledger; investigate before granting more.",
+            )
+    return drifts
