@@ -231,6 +231,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"full": True},
         "options": {"expires": 3600.0},
     },
+    # K2: nightly check that every credit balance equals the sum of its ledger.
+    "credits-reconcile": {
+        "task": "credits.reconcile",
+        "schedule": crontab(hour=env.int("CREDITS_RECONCILE_HOUR", default=3), minute=30),
+    },
 }
 
 CACHES = {
