@@ -11,8 +11,8 @@ from .models import Marketplace, ServiceRequest
 
 def administered_customer(user: User) -> Customer | None:
     """The customer a person administers (one company at a time, so at most one)."""
-    if not user.is_authenticated or not user.is_active or user.company_id is None:
-        return None
+    if not user.is_authenticated or not user.is_active or user.is_staff or user.company_id is None:
+        return None  # MSP staff administer no customer; they act as one instead
     return (
         Customer.objects.select_related("company")
         .filter(company_id=user.company_id, administrators__user=user)

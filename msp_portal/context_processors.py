@@ -3,8 +3,10 @@
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 from .installation import running_release
+from .models import Notification
 
 # (label, url name, permission, icon); a later app adds its entries here as it lands.
 NAVIGATION = [
@@ -52,4 +54,10 @@ def portal(request: HttpRequest) -> dict:
         "acting_as": getattr(request, "acting_as", None),
         "deployment_mode": settings.DEPLOYMENT_MODE,
         "portal_release": running_release(),
+        # Lazy: one indexed COUNT, run only when a page draws the bell.
+        "notifications_unread": SimpleLazyObject(
+            lambda: Notification.objects.filter(user=user, read_at__isnull=True).count()
+        )
+        if user is not None and user.is_authenticated
+        else 0,
     }

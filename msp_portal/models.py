@@ -66,7 +66,7 @@ class MspMode(models.Model):
 class AuditEvent(models.Model):
     """One change made through the product: who, when, acting as which customer, what, before → after."""
 
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -84,6 +84,8 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [
+            # The trail is read newest first, page by page (keyset on at, id).
+            models.Index(fields=["-at", "-id"], name="audit_at_id_idx"),
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["actor", "-at"], name="audit_actor_idx"),
         ]

@@ -31,6 +31,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("customers/", include("customers.urls")),
     path("catalog/", include("catalog.urls")),
+    path("credits/", include("credits.urls")),
+    path("itsm/", include("itsm_sync.urls")),
     path("manage/", include("entitlements.urls_manage")),
     path("portal/", include("entitlements.urls_portal")),
     path("admin/", admin.site.urls),

@@ -26,16 +26,24 @@ def home(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "home.html", {"mode": msp_mode_get()})
 
 
+def _input(**attrs) -> forms.TextInput:
+    return forms.TextInput(attrs={"class": "form-control", **attrs})
+
+
+def _date() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date", "class": "form-control"})
+
+
 class AuditFilterForm(PortalForm):
-    actor = forms.CharField(required=False, max_length=150)
-    action = forms.CharField(required=False, max_length=64)
-    object_query = forms.CharField(label="Object", required=False, max_length=200)
-    date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    """Filters of the audit trail, rendered as plain inputs: it sits on a page read often."""
+
+    actor = forms.CharField(required=False, max_length=150, widget=_input())
+    action = forms.CharField(
+        required=False, max_length=64, widget=_input(placeholder="e.g. msp_mode")
     )
-    date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    object_query = forms.CharField(label="Object", required=False, max_length=200, widget=_input())
+    date_from = forms.DateField(label="From", required=False, widget=_date())
+    date_to = forms.DateField(label="To", required=False, widget=_date())
 
 
 @permission_required("msp_portal.view_auditevent")

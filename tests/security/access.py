@@ -52,7 +52,8 @@ POSTED = frozenset({200, 302})
 
 
 ACCESS: dict[str, Access] = {
-    "home": Access(SIGNED_IN),
+    # Customer administrators and end users are sent on to their own landing page.
+    "home": Access(SIGNED_IN, ok=frozenset({200, 302})),
     "login": Access(frozenset(PERSONAS), public=True),
     "logout": Access(frozenset(PERSONAS), method="post", public=True),
     "password_reset_confirm": Access(
@@ -149,7 +150,7 @@ ACCESS: dict[str, Access] = {
 }
 
 # Each later area keeps its own table next to this one; they are merged here.
-for _module in ("access_entitlements", "access_portal", "access_itsm_sync"):
+for _module in ("access_entitlements", "access_portal", "access_itsm_sync", "access_credits"):
     ACCESS.update(importlib.import_module(f"tests.security.{_module}").ACCESS)
 
 # The Django admin is one area: staff only, guarded by Django's own admin_view.

@@ -1,0 +1,73 @@
+"""Run every benchmark, print one table (figure, target, reference, ratio) and write latest.json.
+
+Each module bench/<name>.py has `run(quick: bool = False) -> list[dict]` returning rows with
+name, value, unit, target, reference, ratio and ok; every reference is measured in the same run.
+Usage: python -m bench [--quick] [sync pages credits entitlements]
+"""
+
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODULES = ["sync", "pages", "entitlements", "credits"]
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def _machine() -> dict:
+    try:
+        pg = subprocess.run(
+            ["psql", "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except OSError:
+        pg = "unknown"
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "postgresql": pg,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    wanted = [a for a in argv if not a.startswith("-")] or MODULES
+    rows: list[dict] = []
+    for name in wanted:
+        module = importlib.import_module(f"bench.{name}")
+        started = time.perf_counter()
+        for row in module.run(quick=quick):
+            rows.append({"bench": name, **row})
+        print(f"[{name}] done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    header = f"{'bench':<13}{'figure':<52}{'value':>14} {'unit':<10}{'target':<22}{'reference':>14}{'ratio':>9}  ok"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r['bench']:<13}{r['name'][:51]:<52}{_fmt(r['value']):>14} {r.get('unit', ''):<10}"
+            f"{str(r.get('target') or '—')[:21]:<22}{_fmt(r.get('reference')):>14}{_fmt(r.get('ratio')):>9}  "
+            f"{'yes' if r.get('ok') else ('—' if r.get('ok') is None else 'NO')}"
+        )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"machine": _machine(), "rows": rows}, indent=2, default=str))
+    print(
+        f"\nwritten {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"
+    )
+    return 0 if all(r.get("ok") is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
