@@ -23,6 +23,7 @@ install: $(STAMP)
 run: export DEBUG := true
 run: export DATABASE_URL := sqlite:///$(CURDIR)/demo.sqlite3
 run: export CELERY_BROKER_URL :=
+run: export EMAIL_URL := filemail://$(CURDIR)/demo-mail
 run: $(STAMP)
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo

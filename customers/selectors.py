@@ -123,8 +123,19 @@ def filter_attribute_values(*, company_id: int) -> dict[str, list[str]]:
     return values
 
 
-def end_user_list(*, customer: Customer) -> QuerySet[User]:
+def end_user_list(*, customer: Customer, query: str = "", status: str = "") -> QuerySet[User]:
     """Portal accounts of the customer's people (active and deactivated), excluding MSP staff."""
-    return User.objects.filter(
+    users = User.objects.filter(
         company_id=customer.company_id, person__isnull=False, is_staff=False
     ).select_related("person")
+    if status in ("active", "deactivated"):
+        users = users.filter(is_active=status == "active")
+    for word in query.split()[:4]:
+        users = users.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(username__icontains=word)
+            | Q(person__organization__icontains=word)
+            | Q(person__department__icontains=word)
+        )
+    return users

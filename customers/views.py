@@ -253,6 +253,33 @@ def _detail_context(customer: Customer, settings_form, **extra) -> dict:
     }
 
 
+@permission_required("customers.view_customer")
+@msp_mode_page
+def end_user_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer's end-user accounts, active and deactivated, searchable, page by page."""
+    customer = _customer(request, pk)
+    query = request.GET.get("q", "").strip()[:100]
+    status = request.GET.get("status", "")
+    users = selectors.end_user_list(customer=customer, query=query, status=status)
+    page = keyset_page(
+        users, ordering=("last_name", "first_name", "id"), cursor=request.GET.get("after")
+    )
+    template = "customers/end_user_list.html"
+    if request.htmx:
+        template += "#results"
+    return TemplateResponse(
+        request,
+        template,
+        {
+            "customer": customer,
+            "page": page,
+            "q": query,
+            "status": status,
+            "query": urlencode({"q": query, "status": status}),
+        },
+    )
+
+
 @permission_required("customers.change_customer")
 @msp_mode_page
 @require_POST

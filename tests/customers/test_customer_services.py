@@ -170,3 +170,19 @@ def test_a_negative_threshold_is_refused(catalog_admin, customer):
         )
     customer.refresh_from_db()
     assert customer.alert_threshold is None
+
+
+def test_the_database_refuses_a_manufacturer_customer_whatever_the_path(msp_enabled):
+    from django.db import IntegrityError, transaction
+
+    maker = CompanyFactory(company_type=CompanyType.MANUFACTURER)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Customer.objects.create(company=maker)
+    assert not Customer.objects.exists()
+
+
+def test_the_django_admin_cannot_add_customers(client, system_admin):
+    system_admin.is_superuser = True
+    system_admin.save()
+    client.force_login(system_admin)
+    assert client.get("/admin/customers/customer/add/").status_code == 403

@@ -198,3 +198,37 @@ def test_search_finds_a_customer(client, catalog_admin, customer):
         reverse("customers:customer_list"), {"q": "acm"}, headers={"HX-Request": "true"}
     ).content.decode()
     assert "Acme Corp" in content and "Zeta" not in content
+
+
+@pytest.mark.parametrize("n", [5, 400])
+def test_the_end_user_list_query_count_does_not_grow(
+    client, catalog_admin, customer, acme, n, django_assert_max_num_queries
+):
+    people = [PersonFactory(company=acme, remedy_login_id=f"u{i}") for i in range(n)]
+    User.objects.bulk_create(
+        User(username=p.remedy_login_id, company=acme, person=p, last_name=p.last_name)
+        for p in people
+    )
+    client.force_login(catalog_admin)
+    url = reverse("customers:end_user_list", kwargs={"pk": customer.pk})
+    with django_assert_max_num_queries(10):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert len(response.context["page"].rows) == min(n + 1, 50)
+
+
+def test_the_end_user_list_searches_and_filters_by_status(client, catalog_admin, customer, acme):
+    PersonFactory(company=acme, first_name="Zed", remedy_login_id="zed", organization="Legal")
+    User.objects.create(
+        username="zed",
+        company=acme,
+        person=acme.people.get(remedy_login_id="zed"),
+        first_name="Zed",
+        is_active=False,
+    )
+    client.force_login(catalog_admin)
+    url = reverse("customers:end_user_list", kwargs={"pk": customer.pk})
+    content = client.get(url, {"q": "legal"}).content.decode()
+    assert "Zed" in content and "Alice" not in content
+    content = client.get(url, {"status": "active"}).content.decode()
+    assert "Zed" not in content and "Alice" in content

@@ -126,6 +126,9 @@ ACCESS: dict[str, Access] = {
         owner="a",
         ok=POSTED,
     ),
+    "customers:end_user_list": Access(
+        frozenset({CATALOG_ADMIN}), kwargs=lambda w: {"pk": w["a"]["customer"].pk}, owner="a"
+    ),
     "customers:end_user_filter_add": Access(
         frozenset({CATALOG_ADMIN}), kwargs=lambda w: {"pk": w["a"]["customer"].pk}, owner="a"
     ),

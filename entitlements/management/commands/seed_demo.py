@@ -1,19 +1,30 @@
-"""Load the demo: ITSM companies and people through a real sync from the shipped export, plus staff logins.
+"""Load the demo: ITSM data through a real sync of the shipped export, staff logins, a catalog,
+and two customers with administrators, end users, marketplaces and credits. Idempotent.
 
-It sits in the top layer because, as features land, the demo grows to cover all of them.
+It sits in the top layer because it uses every feature below it.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from accounts.roles import CATALOG_ADMIN, SYSTEM_ADMIN
 from accounts.services import user_role_grant
-from itsm_sync.models import Company
+from catalog.models import Category, Service, ServiceStatus
+from catalog.services import category_create, service_create, service_publish
+from credits.services import credit_grant
+from customers.models import Customer
+from customers.readiness import msp_readiness
+from customers.services import customer_add, end_user_filter_save, msp_enable
+from entitlements.models import AudienceKind, Marketplace
+from entitlements.services import audience_rule_add, marketplace_create, marketplace_services_add
+from itsm_sync.models import Company, Person, RecordStatus
 from itsm_sync.services import sync_companies, sync_people
 from itsm_sync.sources import FileSource
+from msp_portal.selectors import msp_mode_enabled
 
 DEMO_EXPORT = Path(__file__).resolve().parents[3] / "itsm_sync" / "demo" / "demo_itsm.json"
 PROVIDER = "Calbro Services"
@@ -23,22 +34,105 @@ STAFF = [
     ("sysadmin", "Sam", "Sysadmin", SYSTEM_ADMIN, "demo-sysadmin"),
     ("catadmin", "Cat", "Catalog", CATALOG_ADMIN, "demo-catadmin"),
 ]
+CUSTOMER_PASSWORD = "demo-customer"
+
+CATALOG = [
+    (
+        "Hardware",
+        [
+            ("Laptop", "A standard business laptop with docking station.", "250", 1, 3),
+            ("Monitor", "A 27-inch monitor.", "80", 1, 4),
+            ("Mobile phone", "A company smartphone with a data plan.", "120", 1, 1),
+        ],
+    ),
+    (
+        "Access",
+        [
+            ("VPN access", "Remote access to the company network.", "0", None, None),
+            ("Shared mailbox", "A mailbox shared by a team.", "15", None, None),
+        ],
+    ),
+    (
+        "Software",
+        [
+            ("Office suite licence", "One seat of the office suite.", "35", 1, 10),
+            ("Design software licence", "One seat of the design suite.", "60", 1, 5),
+        ],
+    ),
+]
+
+CUSTOMERS = [
+    # company, services, filter criteria, marketplaces (name, services, audience), credits
+    (
+        "Pacific Capital S.A.",
+        ["Laptop", "Monitor", "VPN access", "Office suite licence"],
+        {},
+        [
+            ("Standard", ["Laptop", "Monitor", "VPN access"], {"kind": AudienceKind.EVERYONE}),
+            (
+                "Finance tools",
+                ["Office suite licence"],
+                {"kind": AudienceKind.GROUP, "organization": "Finance"},
+            ),
+        ],
+        Decimal("2000"),
+    ),
+    (
+        "Bright Media LLC",
+        ["Laptop", "Mobile phone", "Design software licence", "Shared mailbox"],
+        {"organization": ["Finance", "Information Technology"]},
+        [
+            ("Everyday", ["Laptop", "Shared mailbox"], {"kind": AudienceKind.EVERYONE}),
+            (
+                "IT specials",
+                ["Mobile phone", "Design software licence"],
+                {"kind": AudienceKind.GROUP, "organization": "Information Technology"},
+            ),
+        ],
+        Decimal("600"),
+    ),
+]
 
 
 class Command(BaseCommand):
     help = "Load the demo data (idempotent) and print the demo logins."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--without-msp",
+            action="store_true",
+            help="leave MSP mode off (and so create no customers), to try enabling it yourself",
+        )
+
+    def handle(self, *args, without_msp: bool, **options):
         source = FileSource(DEMO_EXPORT)
         companies = sync_companies(source=source, full=True)
         people = sync_people(source=source, full=True)
         self.stdout.write(
-            f"ITSM demo export synced: companies {companies.status} "
-            f"(+{companies.created} ~{companies.updated}), people {people.status} "
-            f"(+{people.created} ~{people.updated})."
+            f"ITSM demo export synced: companies {companies.status} (+{companies.created}), "
+            f"people {people.status} (+{people.created})."
         )
+        staff = self._staff()
+        logins = [(role, username, password) for username, _, _, role, password in STAFF]
+        if not without_msp and not msp_mode_enabled() and msp_readiness().ready:
+            msp_enable(actor=None, actor_label="seed_demo")
+        if msp_mode_enabled():
+            catalog_admin = staff["catadmin"]
+            services = self._catalog(catalog_admin)
+            for spec in CUSTOMERS:
+                logins += self._customer(catalog_admin, services, *spec)
+        else:
+            self.stdout.write(
+                "MSP mode is off: no customers were created (sign in as sysadmin to switch it on)."
+            )
+        self.stdout.write(self.style.SUCCESS("Demo logins (http://127.0.0.1:8000/):"))
+        for role, username, password in logins:
+            self.stdout.write(f"  {role:<48} {username} / {password}")
+
+    def _staff(self) -> dict:
         provider = Company.objects.get(name=PROVIDER)
         User = get_user_model()
+        users = {}
         with transaction.atomic():
             for username, first, last, role, password in STAFF:
                 user, _ = User.objects.get_or_create(
@@ -52,7 +146,79 @@ class Command(BaseCommand):
                 )
                 user.set_password(password)
                 user.save()
-                user_role_grant(actor=None, user=user, role=role)
-        self.stdout.write(self.style.SUCCESS("Demo logins (http://127.0.0.1:8000/):"))
-        for username, _, _, role, password in STAFF:
-            self.stdout.write(f"  {role:<24} {username} / {password}")
+                users[username] = user_role_grant(actor=None, user=user, role=role)
+        return users
+
+    def _catalog(self, actor) -> dict[str, Service]:
+        services = {}
+        for category_name, entries in CATALOG:
+            category = Category.objects.filter(name=category_name).first() or category_create(
+                actor=actor, name=category_name, description=f"{category_name} services."
+            )
+            for name, description, price, min_q, max_q in entries:
+                service = Service.objects.filter(name=name).first()
+                if service is None:
+                    service = service_create(
+                        actor=actor,
+                        name=name,
+                        category=category,
+                        price=Decimal(price),
+                        description=description,
+                        min_quantity=min_q,
+                        max_quantity=max_q,
+                    )
+                if service.status != ServiceStatus.PUBLISHED:
+                    service = service_publish(actor=actor, service=service)
+                services[name] = service
+        return services
+
+    def _customer(self, actor, services, company_name, names, criteria, marketplaces, credits):
+        company = Company.objects.get(name=company_name)
+        enabled = Person.objects.filter(
+            company=company, profile_status=RecordStatus.ENABLED, is_active=True
+        )
+        admin_person = enabled.exclude(remedy_login_id="").order_by("person_id").first()
+        customer = Customer.objects.filter(company=company).first()
+        if customer is None:
+            customer = customer_add(
+                actor=actor,
+                company=company,
+                administrators=[admin_person],
+                services=[services[n] for n in names],
+                credit_management=True,
+                alert_threshold=credits / 4,
+            )
+            end_user_filter_save(
+                actor=actor, customer=customer, name="Demo end users", criteria=criteria
+            )
+            credit_grant(
+                actor=actor,
+                customer=customer,
+                amount=credits,
+                reason="Demo opening balance",
+                idempotency_key=f"demo:{company.pk}:opening",
+            )
+        admin = customer.administrators.select_related("user").first().user
+        for mname, mservices, audience in marketplaces:
+            if Marketplace.objects.filter(customer=customer, name=mname).exists():
+                continue
+            market = marketplace_create(actor=admin, customer=customer, name=mname)
+            marketplace_services_add(
+                actor=admin, marketplace=market, services=[services[n] for n in mservices]
+            )
+            audience_rule_add(actor=admin, marketplace=market, **audience)
+        admin.set_password(CUSTOMER_PASSWORD)
+        admin.save()
+        end_user = (
+            get_user_model()
+            .objects.filter(company=company, is_active=True, person__isnull=False)
+            .exclude(pk=admin.pk)
+            .order_by("username")
+            .first()
+        )
+        logins = [(f"Customer administrator, {company_name}", admin.username, CUSTOMER_PASSWORD)]
+        if end_user is not None:
+            end_user.set_password(CUSTOMER_PASSWORD)
+            end_user.save()
+            logins.append((f"End user, {company_name}", end_user.username, CUSTOMER_PASSWORD))
+        return logins
