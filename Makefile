@@ -24,6 +24,7 @@ run: export DEBUG := true
 run: export DATABASE_URL := sqlite:///$(CURDIR)/demo.sqlite3
 run: export CELERY_BROKER_URL :=
 run: export EMAIL_URL := filemail://$(CURDIR)/demo-mail
+run: export TWO_FACTOR_REQUIRED ?= false
 run: $(STAMP)
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import views as accounts_views
+
 from . import views
 
 admin.site.site_header = "MSP Portal administration"
@@ -27,6 +29,8 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("two-factor/setup/", accounts_views.two_factor_setup, name="two_factor_setup"),
+    path("two-factor/verify/", accounts_views.two_factor_verify, name="two_factor_verify"),
     path("audit/", views.audit_event_list, name="audit_event_list"),
     path("accounts/", include("accounts.urls")),
     path("customers/", include("customers.urls")),

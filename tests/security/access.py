@@ -60,6 +60,9 @@ ACCESS: dict[str, Access] = {
         frozenset(PERSONAS), kwargs=lambda world: {"uidb64": "MQ", "token": "x-y"}, public=True
     ),
     "password_reset_complete": Access(frozenset(PERSONAS), public=True),
+    # Two-factor pages: anyone signed in may pair an app; verify sends those without one to set-up.
+    "two_factor_setup": Access(SIGNED_IN),
+    "two_factor_verify": Access(SIGNED_IN, ok=frozenset({200, 302})),
     "audit_event_list": Access(frozenset({SYSTEM_ADMIN})),
     "customers:msp_mode": Access(frozenset({SYSTEM_ADMIN})),
     "accounts:external_user_list": Access(frozenset({SYSTEM_ADMIN})),
