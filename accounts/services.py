@@ -253,7 +253,7 @@ def account_invite(*, user: User) -> None:
             "token": default_token_generator.make_token(user),
         },
     )
-    base = getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = settings.PORTAL_BASE_URL.rstrip("/")
     send_mail(
         subject="Your MSP Portal account",
         message=(

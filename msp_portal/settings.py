@@ -155,6 +155,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # E-mail: console in the demo, SMTP (EMAIL_URL) in production.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Absolute address of the portal, for links in e-mails (invitations, alerts).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="MSP Portal <portal@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

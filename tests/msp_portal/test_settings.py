@@ -54,3 +54,14 @@ def test_celery_runs_eagerly_without_a_broker_and_the_visibility_timeout_outlast
     assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert visibility > settings.CELERY_TASK_TIME_LIMIT > settings.CELERY_TASK_SOFT_TIME_LIMIT
+
+
+def test_every_environment_variable_is_documented_in_env_example():
+    import re
+
+    read = set(
+        re.findall(r'env(?:\.\w+)?\("([A-Z_]+)"', (ROOT / "msp_portal" / "settings.py").read_text())
+    )
+    read |= set(re.findall(r'"(ITSM_[A-Z_]+)"', (ROOT / "itsm_sync" / "sources.py").read_text()))
+    documented = set(re.findall(r"^#? ?([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read - documented == set()
