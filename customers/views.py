@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from msp_portal.auth import permission_required
@@ -472,7 +474,10 @@ def switch_company(request: HttpRequest) -> HttpResponse:
     customer = _customer(request, int(customer_id))
     request.session[ACTING_AS_SESSION_KEY] = {"customer_id": customer.pk, "label": str(customer)}
     messages.info(request, f"You are now acting as {customer}. Every change records it.")
-    return redirect(request.POST.get("next") or "home")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("home")
+    return redirect(target)
 
 
 @require_POST
