@@ -34,6 +34,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test"
 COMPANIES = 200
 PAGE_SIZE = 1000
 UPDATE_OR_CREATE_SAMPLE = 5000
+ROUNDS = 2
 
 _SIMULATOR = """
 import sys
@@ -296,52 +297,40 @@ def _write_path(url: str, people: int) -> list[dict[str, Any]]:
         services.sync_companies(source=source, full=True)
         pages = list(source.iter_people_pages())
     rows = [values for page in pages for values in page]
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-
-    started = time.perf_counter()
-    run = services.sync_people(source=_Recorded(pages))
-    ours = people / (time.perf_counter() - started)
-    assert run.created == people, run.error
-
-    # The limit: one COPY of the same rows, already as CSV, into the same (emptied) table.
-    _reset_people()
     company_ids = dict(Company.objects.values_list("name", "id"))
-    columns = [*services.PERSON_COLUMNS, "mirrored_at"]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    for v in rows:
-        writer.writerow(
-            (
-                v["Person ID"],
-                v["Remedy Login ID"] or "",
-                v["First Name"] or "",
-                v["Last Name"] or "",
-                v["Internet E-mail"] or "",
-                company_ids[v["Company"]],
-                v["Organization"] or "",
-                v["Department"] or "",
-                v["Region"] or "",
-                v["Site Group"] or "",
-                v["Site"] or "",
-                v["Client Type"] or "",
-                v["Support Staff"] == "Yes",
-                v["VIP"] == "Yes",
-                v["Profile Status"],
-                v["Last Modified Date"],
-                True,
-                "2026-01-01T00:00:00+00:00",
+    columns = ", ".join([*services.PERSON_COLUMNS, "mirrored_at"])
+    csv_text = _as_csv(rows, company_ids)
+
+    # Best of ROUNDS for both, interleaved, so a busy moment on a shared host hits both alike.
+    ours = copy_rate = 0.0
+    for _round in range(ROUNDS):
+        _reset_people()
+        started = time.perf_counter()
+        run = services.sync_people(source=_Recorded(pages))
+        ours = max(ours, people / (time.perf_counter() - started))
+        assert run.created == people, run.error
+
+        # The limit: one COPY of the same rows, already as CSV, into the same (emptied) table.
+        _reset_people()
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(
+                f"COPY itsm_sync_person ({columns}) FROM STDIN WITH (FORMAT csv)",
+                io.StringIO(csv_text),
             )
+        copy_rate = max(copy_rate, people / (time.perf_counter() - started))
+
+    # For scale: the same COPY into a table without indexes, keys or foreign keys.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE bench_bare AS SELECT * FROM itsm_sync_person WITH NO DATA"
         )
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-    buffer.seek(0)
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
+        started = time.perf_counter()
         cursor.cursor.copy_expert(
-            f"COPY itsm_sync_person ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer
+            f"COPY bench_bare ({columns}) FROM STDIN WITH (FORMAT csv)", io.StringIO(csv_text)
         )
-    copy_rate = people / (time.perf_counter() - started)
+        bare_rate = people / (time.perf_counter() - started)
+        cursor.execute("DROP TABLE bench_bare")
 
     _reset_people()
     sample = rows[:UPDATE_OR_CREATE_SAMPLE]
@@ -387,6 +376,14 @@ def _write_path(url: str, people: int) -> list[dict[str, Any]]:
             "(reference)",
         ),
         _row(
+            "    COPY into a bare table (no index, no FK)",
+            round(bare_rate),
+            "rows/s",
+            "(information)",
+            reference=round(ours),
+            ratio=round(ours / bare_rate, 3),
+        ),
+        _row(
             f"    per-row update_or_create, {len(sample):,} sample",
             round(per_row),
             "rows/s",
@@ -402,6 +399,38 @@ def _reset_people() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE itsm_sync_person CASCADE")
+        cursor.execute("DELETE FROM itsm_sync_watermark WHERE kind = 'people'")
+        cursor.execute("CHECKPOINT")
+
+
+def _as_csv(rows: list[dict[str, Any]], company_ids: dict[str, int]) -> str:
+    """The rows as the CSV a COPY into itsm_sync_person reads (what our writer also sends)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    for v in rows:
+        writer.writerow(
+            (
+                v["Person ID"],
+                v["Remedy Login ID"] or "",
+                v["First Name"] or "",
+                v["Last Name"] or "",
+                v["Internet E-mail"] or "",
+                company_ids[v["Company"]],
+                v["Organization"] or "",
+                v["Department"] or "",
+                v["Region"] or "",
+                v["Site Group"] or "",
+                v["Site"] or "",
+                v["Client Type"] or "",
+                v["Support Staff"] == "Yes",
+                v["VIP"] == "Yes",
+                v["Profile Status"],
+                v["Last Modified Date"],
+                True,
+                "2026-01-01T00:00:00+00:00",
+            )
+        )
+    return buffer.getvalue()
 
 
 # -- entry point ----------------------------------------------------------------------------------
@@ -410,7 +439,7 @@ def _reset_people() -> None:
 def run(quick: bool = False) -> list[dict[str, Any]]:
     """Run (a)–(e); quick uses 20 000 people instead of 100 000."""
     people = 20_000 if quick else 100_000
-    small = 10_000 if not quick else 2_000
+    small = 10_000
     _database()
     results: list[dict[str, Any]] = []
     with _simulator(people) as url:

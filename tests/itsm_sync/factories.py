@@ -3,7 +3,19 @@
 import factory
 from django.utils import timezone
 
-from itsm_sync.models import Company, CompanyType, Person, RecordStatus
+from itsm_sync.models import (
+    Company,
+    CompanyType,
+    Person,
+    PlanAction,
+    PlannedChange,
+    RecordStatus,
+    RejectedRecord,
+    SyncKind,
+    SyncMode,
+    SyncRun,
+    SyncStatus,
+)
 
 
 class CompanyFactory(factory.django.DjangoModelFactory):
@@ -37,3 +49,36 @@ class PersonFactory(factory.django.DjangoModelFactory):
     client_type = "Office-Based Employee"
     profile_status = RecordStatus.ENABLED
     last_modified = factory.LazyFunction(timezone.now)
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    """A finished people sync; pass status, mode, dry_run and counters as needed."""
+
+    class Meta:
+        model = SyncRun
+
+    kind = SyncKind.PEOPLE
+    mode = SyncMode.INCREMENTAL
+    status = SyncStatus.SUCCEEDED
+    started_by_label = "system"
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class RejectedRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RejectedRecord
+
+    run = factory.SubFactory(SyncRunFactory)
+    key = factory.Sequence(lambda n: f"PPL{n:012d}")
+    reason = "No Company."
+    raw = factory.LazyAttribute(lambda o: {"Person ID": o.key, "Company": None})
+
+
+class PlannedChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlannedChange
+
+    run = factory.SubFactory(SyncRunFactory, dry_run=True)
+    key = factory.Sequence(lambda n: f"PPL{n:012d}")
+    action = PlanAction.UPDATE
+    changes = factory.LazyFunction(lambda: {"department": ["Payroll", "Treasury"]})

@@ -1,0 +1,86 @@
+"""Celery entry points of the ITSM sync; each opens the configured source and calls one service.
+
+Only a transient source failure (timeout, connection refused, HTTP 5xx) is retried, with
+exponential backoff; a run that is already going makes the new one a no-op, and any other
+failure is recorded on its SyncRun and raised so the worker log and a chain see it. An
+incremental run stopped by the soft time limit keeps the pages it committed and continues in a
+new task from the watermark; a full reconcile must fit in one task's time limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import chain, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from . import services
+from .models import SyncRun, SyncStatus
+from .sources import SourceError, open_source
+
+logger = logging.getLogger(__name__)
+
+SCHEDULED = "system (scheduled sync)"
+
+
+class SyncRunFailed(Exception):
+    """A sync run ended failed or partial; its SyncRun holds the details."""
+
+
+def _retry_countdown(retries: int) -> float:
+    return getattr(settings, "ITSM_SYNC_RETRY_BACKOFF_SECONDS", 30) * 2**retries
+
+
+def _run(task: Any, service: Any, *, full: bool, dry_run: bool) -> dict[str, Any]:
+    try:
+        with open_source() as source:
+            run: SyncRun = service(source=source, full=full, dry_run=dry_run, actor_label=SCHEDULED)
+    except SoftTimeLimitExceeded:
+        if full or dry_run:
+            raise
+        # The pages committed so far moved the watermark: a fresh task, on any worker,
+        # continues from there instead of one task outliving the broker's visibility timeout.
+        task.apply_async(kwargs={"full": False, "dry_run": False})
+        logger.warning("%s stopped at the soft time limit; continuing in a new task", task.name)
+        return {"run": None, "status": "continued"}
+    except services.SyncAlreadyRunning as exc:
+        logger.info("%s", exc)
+        return {"run": None, "status": "already_running", "message": str(exc)}
+    except SourceError as exc:
+        # Configuration errors (no ITSM_URL, a bad ITSM_PAGE_SIZE) surface here; no retry helps.
+        raise SyncRunFailed(str(exc)) from exc
+    if run.status in (SyncStatus.FAILED, SyncStatus.PARTIAL):
+        if run.error_transient and task.request.retries < task.max_retries:
+            raise task.retry(countdown=_retry_countdown(task.request.retries))
+        raise SyncRunFailed(f"ITSM sync run #{run.pk} {run.status}: {run.error}")
+    return {"run": run.pk, "status": run.status, **run.summary()}
+
+
+@shared_task(
+    name="itsm_sync.sync_companies",
+    bind=True,
+    max_retries=getattr(settings, "ITSM_SYNC_TASK_RETRIES", 3),
+)
+def sync_companies(self: Any, full: bool = False, dry_run: bool = False) -> dict[str, Any]:
+    return _run(self, services.sync_companies, full=full, dry_run=dry_run)
+
+
+@shared_task(
+    name="itsm_sync.sync_people",
+    bind=True,
+    max_retries=getattr(settings, "ITSM_SYNC_TASK_RETRIES", 3),
+)
+def sync_people(self: Any, full: bool = False, dry_run: bool = False) -> dict[str, Any]:
+    return _run(self, services.sync_people, full=full, dry_run=dry_run)
+
+
+@shared_task(name="itsm_sync.sync_all")
+def sync_all(full: bool = False, dry_run: bool = False) -> str:
+    """Companies first, then people: a person's company must be in the mirror before them."""
+    result = chain(
+        sync_companies.si(full=full, dry_run=dry_run),
+        sync_people.si(full=full, dry_run=dry_run),
+    ).apply_async()
+    return result.id
