@@ -186,18 +186,25 @@ def customer_access_matrix(
     without_offer_id: int | None = None,
     without_rule_id: int | None = None,
     without_assignment_id: int | None = None,
+    without_marketplace_id: int | None = None,
+    user_ids: list[int] | None = None,
 ) -> dict[int, set[int]]:
-    """For every active end user of a customer, the ids of the services they see.
+    """For every active end user of a customer (or those of user_ids), the services they see.
 
     The without_* arguments answer "what if this were removed?" without removing anything.
     Four queries whatever the number of users, marketplaces and services.
     """
-    users = list(
-        User.objects.filter(
-            company_id=customer.company_id, is_active=True, is_staff=False, person__isnull=False
-        ).select_related("person")
-    )
-    rules = [r for r in _rules(customer) if r.pk != without_rule_id]
+    users = User.objects.filter(
+        company_id=customer.company_id, is_active=True, is_staff=False, person__isnull=False
+    ).select_related("person")
+    if user_ids is not None:
+        users = users.filter(pk__in=user_ids)
+    users = list(users)
+    rules = [
+        r
+        for r in _rules(customer)
+        if r.pk != without_rule_id and r.marketplace_id != without_marketplace_id
+    ]
     offers_by_marketplace: dict[int, set[int]] = defaultdict(set)
     for offer in _offers(customer, {r.marketplace_id for r in rules}):
         if offer.pk == without_offer_id or offer.assignment_id == without_assignment_id:

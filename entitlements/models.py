@@ -97,6 +97,7 @@ class AudienceRule(models.Model):
                 fields=["marketplace", "user"],
                 condition=models.Q(kind="user"),
                 name="audience_user_once",
+                violation_error_message="That person is in this audience already.",
             ),
         ]
 

@@ -411,19 +411,8 @@ def audience_rule_remove(
 
 
 def _deletion_losses(customer: Customer, marketplace: Marketplace) -> list:
-    """Who loses what if the marketplace went: the union of losing each of its offers.
-
-    Removing one offer takes away only that service, and only from people no other marketplace
-    gives it to, which is exactly what deleting the whole marketplace does to that service.
-    """
-    losses: dict[int, tuple[User, list[Service]]] = {}
-    for offer in marketplace.offers.all():
-        for user, lost in who_would_lose_access(customer=customer, without_offer_id=offer.pk):
-            losses.setdefault(user.pk, (user, []))[1].extend(lost)
-    return sorted(
-        ((user, sorted(lost, key=lambda s: s.name)) for user, lost in losses.values()),
-        key=lambda pair: (pair[0].last_name, pair[0].first_name, pair[0].pk),
-    )
+    """Who loses what if the marketplace went."""
+    return who_would_lose_access(customer=customer, without_marketplace_id=marketplace.pk)
 
 
 @manager_required
@@ -498,7 +487,7 @@ def access_by_user(request: HttpRequest, customer: Customer) -> HttpResponse:
         ordering=("last_name", "first_name", "id"),
         cursor=request.GET.get("after"),
     )
-    matrix = customer_access_matrix(customer=customer)
+    matrix = customer_access_matrix(customer=customer, user_ids=[u.pk for u in page.rows])
     assigned = _assigned_services(customer)
     rows = [
         {
