@@ -1,0 +1,178 @@
+"""Forms of the end-user portal and of request handling; cleaned_data keys are service arguments."""
+
+from decimal import Decimal
+
+from django import forms
+from django.db.models import QuerySet
+
+from catalog.models import Service
+from msp_portal.forms import PortalForm
+
+from .models import RequestStatus
+
+# Far above any real order; it keeps a typo like 1000000 from reaching the database.
+QUANTITY_CEILING = 10_000
+JUSTIFICATION_MAX = 2_000
+
+
+class RequestForm(PortalForm):
+    """A request for one service: a quantity within its limits and, when it costs credits, a reason.
+
+    The bounds mirror the service's own check so that bad input is refused before anything is
+    written; request_submit checks them again inside its transaction.
+    """
+
+    quantity = forms.IntegerField(label="Quantity")
+    justification = forms.CharField(
+        label="Justification",
+        required=False,
+        max_length=JUSTIFICATION_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, service: Service, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service = service
+        low = max(service.min_quantity or 1, 1)
+        high = service.max_quantity or QUANTITY_CEILING
+        self.fields["quantity"] = forms.IntegerField(
+            label="Quantity",
+            min_value=low,
+            max_value=high,
+            initial=low,
+            help_text=_quantity_help(service),
+            error_messages={
+                "required": "Enter how many you need.",
+                "invalid": "Enter a whole number, such as 1 or 2.",
+                "min_value": (
+                    f"Request at least {low} of {service.name}."
+                    if low > 1
+                    else "Request at least 1."
+                ),
+                "max_value": (
+                    f"You can request at most {high} of {service.name}."
+                    if service.max_quantity
+                    else f"You can request at most {QUANTITY_CEILING:,} at a time; ask your "
+                    "administrator for larger orders."
+                ),
+            },
+            widget=forms.NumberInput(attrs={"min": low, "max": high, "inputmode": "numeric"}),
+        )
+        justification = self.fields["justification"]
+        justification.required = self.justification_required
+        justification.error_messages["required"] = (
+            "Say why you need it: this service costs credits, and your administrator reads this "
+            "when deciding."
+        )
+        justification.help_text = (
+            "Required: this service costs credits. Your administrator reads it when deciding."
+            if self.justification_required
+            else "Optional: anything your administrator should know."
+        )
+
+    @property
+    def justification_required(self) -> bool:
+        """A service that costs credits needs a reason; a free one doesn't."""
+        return self.service.price > 0
+
+    def total(self) -> Decimal | None:
+        """price × quantity for the quantity entered (or the initial one), None if unreadable."""
+        quantity = self.data.get("quantity") if self.is_bound else self.fields["quantity"].initial
+        try:
+            quantity = int(str(quantity).strip())
+        except (TypeError, ValueError):
+            return None
+        if quantity < 1 or quantity > QUANTITY_CEILING:
+            return None
+        return (self.service.price * quantity).quantize(Decimal("0.01"))
+
+
+def _quantity_help(service: Service) -> str:
+    low, high = service.min_quantity, service.max_quantity
+    if low and high:
+        return f"Between {low} and {high}." if low != high else f"Exactly {low}."
+    if low:
+        return f"At least {low}."
+    if high:
+        return f"Up to {high}."
+    return "As many as you need."
+
+
+class TransitionForm(PortalForm):
+    """Move a request to another status, with a note the requester will read."""
+
+    status = forms.ChoiceField(
+        choices=RequestStatus.choices,
+        error_messages={
+            "required": "Choose what happens to the request.",
+            "invalid_choice": "That status does not exist; use one of the buttons.",
+        },
+    )
+    note = forms.CharField(required=False, max_length=JUSTIFICATION_MAX)
+
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
+
+
+class RequestFilterForm(PortalForm):
+    """Filters of the request list and its CSV export; a stale or crafted value is ignored."""
+
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[
+            ("", "Any status"),
+            ("open", "Open (submitted or in progress)"),
+            *RequestStatus.choices,
+        ],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    service = forms.ModelChoiceField(
+        label="Service",
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label="Any service",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    requester = forms.CharField(
+        label="Requester",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "class": "form-control",
+                "placeholder": "Name, login or e-mail",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    date_from = forms.DateField(label="From", required=False, widget=DATE_WIDGET)
+    date_to = forms.DateField(label="To", required=False, widget=DATE_WIDGET)
+
+    def __init__(self, *args, services: QuerySet, customers: QuerySet | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+        if customers is not None:
+            self.fields["customer"] = forms.ModelChoiceField(
+                label="Customer",
+                queryset=customers,
+                required=False,
+                empty_label="Every customer",
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_to < date_from:
+            self.add_error(
+                "date_to",
+                "The end date is before the start date: pick a later one, or clear it.",
+            )
+        return cleaned
+
+    def filters(self) -> dict:
+        """The valid, non-empty filters; invalid fields are dropped, the others still apply."""
+        self.is_valid()
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}

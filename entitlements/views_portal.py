@@ -1,0 +1,585 @@
+"""Pages of end users (catalog, service detail, their requests) and of request handling.
+
+End users see only what access resolution (E2) gives them; administrators see the requests of
+the customer they administer, catalog administrators every customer's (T1, T2).
+"""
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from catalog.models import Service
+from catalog.selectors import service_list
+from customers.models import Customer
+from customers.selectors import customer_admin_list, customer_list
+from customers.views import msp_mode_page
+from msp_portal.errors import NotAllowed
+from msp_portal.forms import form_add_error
+from msp_portal.models import AuditEvent
+from msp_portal.pagination import KeysetPage, keyset_page
+from msp_portal.tenancy import get_visible_or_404
+
+from . import selectors, services
+from .access import end_user_customer, visible_service, visible_services
+from .forms_portal import RequestFilterForm, RequestForm, TransitionForm
+from .models import REQUEST_TRANSITIONS, RequestStatus, ServiceRequest
+
+CATALOG_PAGE_SIZE = 24
+REQUEST_ORDERING = ("-submitted_at", "-id")
+OPEN_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.IN_PROGRESS)
+
+
+def end_user_required(view):
+    """End users of a customer only; anyone else signed in gets 403 (after login and MSP mode)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        customer = end_user_customer(request.user)
+        if customer is None:
+            raise PermissionDenied("This page is for end users of a customer.")
+        request.end_user_customer = customer
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _wants_partial(request: HttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+# ---------------------------------------------------------------------------------------------
+# End users: the catalog of their entitled services, a service, a request, their requests.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CategoryChip:
+    pk: int
+    name: str
+    count: int
+
+
+def _int_param(value: str) -> int | None:
+    """A small non-negative integer from a query string, or None for anything else."""
+    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
+
+
+def _matches(service: Service, words: list[str]) -> bool:
+    text = f"{service.name} {service.description} {service.category.name}".casefold()
+    return all(word in text for word in words)
+
+
+@login_required
+@msp_mode_page
+@end_user_required
+def catalog(request: HttpRequest) -> HttpResponse:
+    entries = visible_services(user=request.user)
+    chips: dict[int, CategoryChip] = {}
+    for entry in entries:
+        category = entry.service.category
+        chip = chips.setdefault(category.pk, CategoryChip(category.pk, category.name, 0))
+        chip.count += 1
+    query = request.GET.get("q", "").strip()[:100]
+    category_id = _int_param(request.GET.get("category", ""))
+    if category_id not in chips:
+        category_id = None
+    shown = [
+        e
+        for e in entries
+        if (category_id is None or e.service.category_id == category_id)
+        and _matches(e.service, query.casefold().split())
+    ]
+    # Access is resolved in memory, so a page is a slice: deep pages cost the same as the first.
+    start = min(_int_param(request.GET.get("after", "")) or 0, len(shown))
+    end = start + CATALOG_PAGE_SIZE
+    page = KeysetPage(
+        rows=shown[start:end],
+        next_cursor=str(end) if end < len(shown) else None,
+        is_first=start == 0,
+    )
+    params = request.GET.copy()
+    params.pop("after", None)
+    administrators = []
+    if not entries:
+        administrators = [a.user for a in customer_admin_list(customer=request.end_user_customer)]
+    template = "entitlements/portal/catalog.html"
+    if _wants_partial(request):
+        template += "#results"
+    response = TemplateResponse(
+        request,
+        template,
+        {
+            "page": page,
+            "total": len(entries),
+            "matching": len(shown),
+            "chips": sorted(chips.values(), key=lambda c: c.name.casefold()),
+            "q": query,
+            "category_id": category_id,
+            "query": params.urlencode(),
+            "filtered": bool(query or category_id),
+            "administrators": administrators,
+            "customer": request.end_user_customer,
+        },
+    )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _visible_or_404(request: HttpRequest, pk: int):
+    entry = visible_service(user=request.user, service_id=pk)
+    if entry is None:
+        raise Http404("No such service among yours.")
+    return entry
+
+
+def _service_page(request: HttpRequest, entry, form: RequestForm) -> TemplateResponse:
+    # The total follows the quantity as it is typed, computed by the server (no inline script).
+    form.fields["quantity"].widget.attrs.update(
+        {
+            "hx-get": reverse("portal:service_detail", args=[entry.service.pk]),
+            "hx-trigger": "input changed delay:200ms",
+            "hx-target": "#request-total",
+            "hx-swap": "outerHTML",
+        }
+    )
+    return TemplateResponse(
+        request,
+        "entitlements/portal/service_detail.html",
+        {
+            "service": entry.service,
+            "grants": entry.grants,
+            "marketplaces": sorted({g.marketplace for g in entry.grants}),
+            "form": form,
+            "total": form.total(),
+            "credits_on": request.end_user_customer.credit_management,
+        },
+    )
+
+
+@login_required
+@msp_mode_page
+@end_user_required
+def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = _visible_or_404(request, pk)
+    if _wants_partial(request) and "quantity" in request.GET:
+        form = RequestForm(request.GET, service=entry.service)
+        problems = form.errors.get("quantity")
+        return TemplateResponse(
+            request,
+            "entitlements/portal/service_detail.html#total",
+            {
+                "service": entry.service,
+                "total": None if problems else form.total(),
+                "quantity_problem": problems[0] if problems else "",
+                "live": True,
+                "credits_on": request.end_user_customer.credit_management,
+            },
+        )
+    return _service_page(request, entry, RequestForm(service=entry.service))
+
+
+@login_required
+@msp_mode_page
+@end_user_required
+@require_POST
+def request_create(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = _visible_or_404(request, pk)
+    form = RequestForm(request.POST, service=entry.service)
+    if form.is_valid():
+        try:
+            service_request = services.request_submit(
+                actor=request.user, service=entry.service, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Request #{service_request.pk} for {service_request.quantity} × "
+                f"{entry.service.name} is submitted. Your administrator decides on it next; "
+                "you can cancel it here until they start work on it.",
+            )
+            return redirect("portal:my_requests")
+    return _service_page(request, entry, form)
+
+
+def _request_page(rows: QuerySet[ServiceRequest], cursor: str | None) -> KeysetPage:
+    """One page of requests, newest first; a tampered cursor starts again from the first page."""
+    try:
+        return keyset_page(rows, ordering=REQUEST_ORDERING, cursor=cursor)
+    except (ValidationError, ValueError, TypeError):
+        return keyset_page(rows, ordering=REQUEST_ORDERING)
+
+
+@login_required
+@msp_mode_page
+def my_requests(request: HttpRequest) -> HttpResponse:
+    rows = selectors.request_list_for_requester(user=request.user)
+    # Requests outlive access (a service unassigned, a customer left): their author still sees them.
+    if end_user_customer(request.user) is None and not rows.exists():
+        raise PermissionDenied("This page is for end users of a customer.")
+    state = request.GET.get("state", "")
+    if state == "open":
+        rows = rows.filter(status__in=OPEN_STATUSES)
+    elif state == "closed":
+        rows = rows.exclude(status__in=OPEN_STATUSES)
+    else:
+        state = ""
+    page = _request_page(rows, request.GET.get("after"))
+    params = request.GET.copy()
+    params.pop("after", None)
+    return TemplateResponse(
+        request,
+        "entitlements/portal/my_requests.html",
+        {"page": page, "state": state, "query": params.urlencode()},
+    )
+
+
+@login_required
+@msp_mode_page
+@require_POST
+def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    service_request = get_visible_or_404(
+        selectors.request_list_for_requester(user=request.user), pk=pk
+    )
+    try:
+        services.request_transition(
+            actor=request.user, request=service_request, status=RequestStatus.CANCELLED
+        )
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"Request #{pk} for {service_request.service.name} is cancelled. Request it again "
+            "from the catalog if you still need it.",
+        )
+    if request.POST.get("next") == "detail":
+        return redirect("portal:request_detail", pk=pk)
+    return redirect("portal:my_requests")
+
+
+# ---------------------------------------------------------------------------------------------
+# Request handling: customer administrators (their customer), catalog administrators (all).
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class HandlerScope:
+    """The requests a user handles: customer None means every customer (catalog administrators)."""
+
+    requests: QuerySet[ServiceRequest]
+    customer: Customer | None
+
+
+def _handler_scope(request: HttpRequest) -> HandlerScope | None:
+    if request.user.has_perm("customers.view_customer"):
+        return HandlerScope(selectors.request_list_for_staff(user=request.user), None)
+    customer = selectors.managed_customer(request)
+    if customer is None:
+        return None
+    return HandlerScope(selectors.request_list_for_customer(customer=customer), customer)
+
+
+def _handler_scope_or_403(request: HttpRequest) -> HandlerScope:
+    scope = _handler_scope(request)
+    if scope is None:
+        raise PermissionDenied(
+            "Only customer administrators and catalog administrators handle requests."
+        )
+    return scope
+
+
+def _filter_form(request: HttpRequest, scope: HandlerScope) -> RequestFilterForm:
+    if scope.customer is None:
+        data = request.GET.copy()
+        acting_as = getattr(request, "acting_as", None)
+        # Acting as a customer (T2) starts from that customer's requests; "Every customer" is one
+        # choice away.
+        if acting_as is not None and "customer" not in data:
+            data["customer"] = str(acting_as.customer_id)
+        return RequestFilterForm(
+            data or None,
+            services=service_list(user=request.user),
+            customers=customer_list(user=request.user).order_by("company__name", "id"),
+        )
+    return RequestFilterForm(
+        request.GET or None,
+        services=Service.objects.filter(assignments__customer=scope.customer).order_by(
+            "name", "id"
+        ),
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _filtered(
+    rows: QuerySet[ServiceRequest],
+    *,
+    status: str = "",
+    service: Service | None = None,
+    requester: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    customer=None,
+) -> QuerySet[ServiceRequest]:
+    """Narrow an already scoped request list; ranges on submitted_at keep its index usable."""
+    if status == "open":
+        rows = rows.filter(status__in=OPEN_STATUSES)
+    elif status:
+        rows = rows.filter(status=status)
+    if service is not None:
+        rows = rows.filter(service=service)
+    if customer is not None:
+        rows = rows.filter(customer=customer)
+    for word in requester.split()[:4]:
+        rows = rows.filter(
+            Q(requester__first_name__icontains=word)
+            | Q(requester__last_name__icontains=word)
+            | Q(requester__username__icontains=word)
+            | Q(requester__email__icontains=word)
+        )
+    if date_from:
+        rows = rows.filter(submitted_at__gte=_day_start(date_from))
+    if date_to:
+        rows = rows.filter(submitted_at__lt=_day_start(date_to + timedelta(days=1)))
+    return rows
+
+
+@login_required
+@msp_mode_page
+def request_list(request: HttpRequest) -> HttpResponse:
+    scope = _handler_scope_or_403(request)
+    form = _filter_form(request, scope)
+    filters = form.filters() if form.is_bound else {}
+    page = _request_page(_filtered(scope.requests, **filters), request.GET.get("after"))
+    params = request.GET.copy()
+    params.pop("after", None)
+    export_params = form.data.copy() if form.is_bound else {}
+    if export_params:
+        export_params.pop("after", None)
+    template = "entitlements/portal/request_list.html"
+    if _wants_partial(request):
+        template += "#results"
+    response = TemplateResponse(
+        request,
+        template,
+        {
+            "form": form,
+            "page": page,
+            "query": params.urlencode(),
+            "export_query": export_params.urlencode() if export_params else "",
+            "filtered": bool(filters),
+            "staff": scope.customer is None,
+            "customer": scope.customer,
+        },
+    )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+EXPORT_HEADER = [
+    "Request",
+    "Submitted",
+    "Customer",
+    "Requester",
+    "Login",
+    "Service",
+    "Quantity",
+    "Unit price",
+    "Total",
+    "Status",
+    "Status note",
+    "Justification",
+    "Last change",
+]
+
+
+class _Echo:
+    """A file-like sink for csv.writer that hands each line back instead of storing it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A leading =, +, - or @ makes spreadsheets run the cell as a formula (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_lines(rows: QuerySet[ServiceRequest]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_HEADER)
+    for r in rows.iterator(chunk_size=1000):
+        yield writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    r.pk,
+                    timezone.localtime(r.submitted_at).strftime("%Y-%m-%d %H:%M"),
+                    r.customer.company.name,
+                    r.requester.display_name,
+                    r.requester.username,
+                    r.service.name,
+                    r.quantity,
+                    r.unit_price,
+                    r.total,
+                    r.get_status_display(),
+                    r.status_note,
+                    r.justification,
+                    timezone.localtime(r.updated_at).strftime("%Y-%m-%d %H:%M"),
+                )
+            ]
+        )
+
+
+@login_required
+@msp_mode_page
+def request_export(request: HttpRequest) -> StreamingHttpResponse:
+    scope = _handler_scope_or_403(request)
+    form = _filter_form(request, scope)
+    filters = form.filters() if form.is_bound else {}
+    rows = _filtered(scope.requests, **filters).order_by(*REQUEST_ORDERING)
+    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="requests-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _visible_requests(request: HttpRequest) -> tuple[QuerySet[ServiceRequest], bool]:
+    """Requests this user may open (those they handle, and their own), and whether they handle any."""
+    own = selectors.request_list_for_requester(user=request.user)
+    scope = _handler_scope(request)
+    if scope is None:
+        return own, False
+    if scope.customer is None:
+        return scope.requests, True
+    return scope.requests | own, True
+
+
+ACTIONS = {
+    RequestStatus.IN_PROGRESS: ("Start work", "btn-primary", "play-circle"),
+    RequestStatus.FULFILLED: ("Mark fulfilled", "btn-success", "check2-circle"),
+    RequestStatus.REJECTED: ("Reject", "btn-outline-danger", "x-circle"),
+    RequestStatus.FAILED: ("Mark failed", "btn-outline-danger", "exclamation-octagon"),
+    RequestStatus.CANCELLED: ("Cancel request", "btn-outline-secondary", "slash-circle"),
+}
+
+DONE = {
+    RequestStatus.IN_PROGRESS: "is in progress. Mark it fulfilled once delivered, or failed if it can't be.",
+    RequestStatus.FULFILLED: "is fulfilled. The requester sees it in their requests.",
+    RequestStatus.REJECTED: "is rejected. The requester sees your note in their requests.",
+    RequestStatus.FAILED: "is marked failed. The requester sees your note in their requests.",
+    RequestStatus.CANCELLED: "is cancelled.",
+}
+
+
+def _actions(request: HttpRequest, service_request: ServiceRequest) -> list[tuple]:
+    """The buttons to show: what request_transition would accept from this user now."""
+    following = REQUEST_TRANSITIONS.get(service_request.status, set())
+    if services.can_manage(request.user, service_request.customer):
+        allowed = following
+    elif service_request.requester_id == request.user.pk:
+        allowed = following & {RequestStatus.CANCELLED}
+    else:
+        allowed = set()
+    return [(status, *ACTIONS[status]) for status in ACTIONS if status in allowed]
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    actor: str
+    acting_as: str
+    status: str
+    note: str
+
+
+def _history(service_request: ServiceRequest) -> list[HistoryEntry]:
+    """The request's audited status changes, oldest first (the request is already in scope)."""
+    events = (
+        AuditEvent.objects.filter(
+            object_type=ServiceRequest._meta.label_lower, object_id=str(service_request.pk)
+        )
+        .select_related("actor")
+        .order_by("at", "id")[:50]
+    )
+    entries = []
+    for event in events:
+        after = event.after or {}
+        status = (
+            RequestStatus.SUBMITTED
+            if event.action == "request.submit"
+            else after.get("status", event.action.removeprefix("request."))
+        )
+        entries.append(
+            HistoryEntry(
+                at=event.at,
+                actor=event.actor.display_name if event.actor else event.actor_label,
+                acting_as=event.acting_as_label,
+                status=status,
+                note=after.get("note", ""),
+            )
+        )
+    return entries
+
+
+@login_required
+@msp_mode_page
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    requests, handler = _visible_requests(request)
+    service_request = get_visible_or_404(requests, pk=pk)
+    return TemplateResponse(
+        request,
+        "entitlements/portal/request_detail.html",
+        {
+            "r": service_request,
+            "actions": _actions(request, service_request),
+            "history": _history(service_request),
+            "handler": handler,
+            "own": service_request.requester_id == request.user.pk,
+        },
+    )
+
+
+@login_required
+@msp_mode_page
+@require_POST
+def request_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    service_request = get_visible_or_404(_visible_requests(request)[0], pk=pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("portal:request_detail", pk=pk)
+    try:
+        services.request_transition(
+            actor=request.user, request=service_request, **form.cleaned_data
+        )
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Request #{pk} {DONE[form.cleaned_data['status']]}")
+    return redirect("portal:request_detail", pk=pk)
