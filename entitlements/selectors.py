@@ -1,12 +1,16 @@
 """Reads of entitlements, always scoped to the request's user (T1, T2)."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import User
 from customers.models import Customer
+from msp_portal.models import AuditEvent
 
-from .models import Marketplace, ServiceRequest
+from .models import Marketplace, RequestStatus, ServiceRequest
 
 
 def administered_customer(user: User) -> Customer | None:
@@ -63,3 +67,43 @@ def request_list_for_staff(*, user: User) -> QuerySet[ServiceRequest]:
     return ServiceRequest.objects.select_related(
         "service", "requester", "customer__company"
     ).order_by("-submitted_at", "-id")
+
+
+@dataclass
+class HistoryEntry:
+    """One status change of a request, as the audit trail recorded it."""
+
+    at: datetime
+    actor: str
+    acting_as: str
+    status: str
+    note: str
+
+
+def request_history(*, request: ServiceRequest) -> list[HistoryEntry]:
+    """The request's audited status changes, oldest first (the request is already in scope)."""
+    events = (
+        AuditEvent.objects.filter(
+            object_type=ServiceRequest._meta.label_lower, object_id=str(request.pk)
+        )
+        .select_related("actor")
+        .order_by("at", "id")[:50]
+    )
+    entries = []
+    for event in events:
+        after = event.after or {}
+        status = (
+            RequestStatus.SUBMITTED
+            if event.action == "request.submit"
+            else after.get("status", event.action.removeprefix("request."))
+        )
+        entries.append(
+            HistoryEntry(
+                at=event.at,
+                actor=event.actor.display_name if event.actor else event.actor_label,
+                acting_as=event.acting_as_label,
+                status=status,
+                note=after.get("note", ""),
+            )
+        )
+    return entries

@@ -228,6 +228,10 @@ def request_submit(
         raise DomainError(f"Request at least {service.min_quantity} of {service.name}.")
     if service.max_quantity and quantity > service.max_quantity:
         raise DomainError(f"You can request at most {service.max_quantity} of {service.name}.")
+    if service.price > 0 and not justification.strip():
+        raise DomainError(
+            f"{service.name} costs credits: say what it is for, so your administrator can approve it."
+        )
     customer = end_user_customer(actor)
     request = ServiceRequest(
         customer=customer,
@@ -280,6 +284,16 @@ def _refund(*, actor: User, request: ServiceRequest) -> None:
 
 def _may_decide(actor: User, request: ServiceRequest) -> bool:
     return can_manage(actor, request.customer)
+
+
+def request_transitions_for(*, actor: User, request: ServiceRequest) -> set[str]:
+    """The statuses this actor may move the request to now (what request_transition accepts)."""
+    following = REQUEST_TRANSITIONS.get(request.status, set())
+    if _may_decide(actor, request):
+        return set(following)
+    if request.requester_id == actor.pk:
+        return following & {RequestStatus.CANCELLED}
+    return set()
 
 
 @transaction.atomic

@@ -30,14 +30,13 @@ from customers.selectors import customer_admin_list, customer_list
 from customers.views import msp_mode_page
 from msp_portal.errors import NotAllowed
 from msp_portal.forms import form_add_error
-from msp_portal.models import AuditEvent
 from msp_portal.pagination import KeysetPage, keyset_page
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
 from .access import end_user_customer, visible_service, visible_services
 from .forms_portal import RequestFilterForm, RequestForm, TransitionForm
-from .models import REQUEST_TRANSITIONS, RequestStatus, ServiceRequest
+from .models import RequestStatus, ServiceRequest
 
 CATALOG_PAGE_SIZE = 24
 REQUEST_ORDERING = ("-submitted_at", "-id")
@@ -497,52 +496,8 @@ DONE = {
 
 def _actions(request: HttpRequest, service_request: ServiceRequest) -> list[tuple]:
     """The buttons to show: what request_transition would accept from this user now."""
-    following = REQUEST_TRANSITIONS.get(service_request.status, set())
-    if services.can_manage(request.user, service_request.customer):
-        allowed = following
-    elif service_request.requester_id == request.user.pk:
-        allowed = following & {RequestStatus.CANCELLED}
-    else:
-        allowed = set()
+    allowed = services.request_transitions_for(actor=request.user, request=service_request)
     return [(status, *ACTIONS[status]) for status in ACTIONS if status in allowed]
-
-
-@dataclass
-class HistoryEntry:
-    at: datetime
-    actor: str
-    acting_as: str
-    status: str
-    note: str
-
-
-def _history(service_request: ServiceRequest) -> list[HistoryEntry]:
-    """The request's audited status changes, oldest first (the request is already in scope)."""
-    events = (
-        AuditEvent.objects.filter(
-            object_type=ServiceRequest._meta.label_lower, object_id=str(service_request.pk)
-        )
-        .select_related("actor")
-        .order_by("at", "id")[:50]
-    )
-    entries = []
-    for event in events:
-        after = event.after or {}
-        status = (
-            RequestStatus.SUBMITTED
-            if event.action == "request.submit"
-            else after.get("status", event.action.removeprefix("request."))
-        )
-        entries.append(
-            HistoryEntry(
-                at=event.at,
-                actor=event.actor.display_name if event.actor else event.actor_label,
-                acting_as=event.acting_as_label,
-                status=status,
-                note=after.get("note", ""),
-            )
-        )
-    return entries
 
 
 @login_required
@@ -556,7 +511,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "r": service_request,
             "actions": _actions(request, service_request),
-            "history": _history(service_request),
+            "history": selectors.request_history(request=service_request),
             "handler": handler,
             "own": service_request.requester_id == request.user.pk,
         },

@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
 
 DEFAULT_PAGE_SIZE = 50
@@ -41,6 +42,8 @@ def keyset_page(
     """Return the page after cursor for a queryset ordered by ordering, whose last key is unique."""
     fields = [name.lstrip("-") for name in ordering]
     after = _decode(cursor) if cursor else None
+    if after is not None:
+        after = _typed(queryset.model, fields, after)
     queryset = queryset.order_by(*ordering)
     if after is not None and len(after) == len(fields):
         condition = Q()
@@ -58,6 +61,25 @@ def keyset_page(
         last = rows[-1]
         next_cursor = _encode([_attr(last, f) for f in fields])
     return KeysetPage(rows=rows, next_cursor=next_cursor, is_first=after is None)
+
+
+def _field(model, path: str):
+    field = None
+    for part in path.split("__"):
+        field = model._meta.get_field(part)
+        if field.is_relation:
+            model = field.related_model
+    return field.target_field if field.is_relation else field
+
+
+def _typed(model, fields: list[str], values: list[Any]) -> list[Any] | None:
+    """The cursor's values converted to their fields' types, or None for a tampered cursor."""
+    if len(values) != len(fields):
+        return None
+    try:
+        return [_field(model, f).to_python(v) for f, v in zip(fields, values, strict=True)]
+    except (ValidationError, FieldDoesNotExist, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _attr(obj: Any, path: str) -> Any:

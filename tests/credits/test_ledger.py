@@ -121,7 +121,9 @@ def test_a_priced_request_debits_and_a_cancelled_one_is_refunded_once(
     tenant_a, customer, catalog_admin
 ):
     credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("100"), reason="r")
-    request = request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=3)
+    request = request_submit(
+        actor=tenant_a["eve"], service=tenant_a["service"], quantity=3, justification="For the team"
+    )
     assert CreditAccount.objects.get(customer=customer).balance == 70
     request_transition(actor=tenant_a["eve"], request=request, status=RequestStatus.CANCELLED)
     assert CreditAccount.objects.get(customer=customer).balance == 100
@@ -137,13 +139,17 @@ def test_a_priced_request_debits_and_a_cancelled_one_is_refunded_once(
 
 @pytest.mark.parametrize("status", [RequestStatus.REJECTED, RequestStatus.FAILED])
 def test_rejected_and_failed_requests_are_refunded(tenant_a, customer, catalog_admin, status):
-    request = request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=1)
+    request = request_submit(
+        actor=tenant_a["eve"], service=tenant_a["service"], quantity=1, justification="For the team"
+    )
     request_transition(actor=catalog_admin, request=request, status=status)
     assert CreditAccount.objects.get(customer=customer).balance == 0 == _sum(customer)
 
 
 def test_a_fulfilled_request_keeps_its_debit(tenant_a, customer, catalog_admin):
-    request = request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=1)
+    request = request_submit(
+        actor=tenant_a["eve"], service=tenant_a["service"], quantity=1, justification="For the team"
+    )
     request_transition(actor=catalog_admin, request=request, status=RequestStatus.IN_PROGRESS)
     request_transition(actor=catalog_admin, request=request, status=RequestStatus.FULFILLED)
     assert CreditAccount.objects.get(customer=customer).balance == -10
@@ -154,12 +160,19 @@ def test_with_the_hard_limit_a_request_the_balance_cannot_cover_is_refused_and_n
 ):
     credit_hard_limit_set(actor=catalog_admin, customer=customer, hard_limit=True)
     with pytest.raises(InsufficientCredits, match="has 0.00 credits"):
-        request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=1)
+        request_submit(
+            actor=tenant_a["eve"],
+            service=tenant_a["service"],
+            quantity=1,
+            justification="For the team",
+        )
     assert not tenant_a["customer"].requests.exists()
 
 
 def test_requests_are_free_when_credit_management_is_off(tenant_a):
-    request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=1)
+    request_submit(
+        actor=tenant_a["eve"], service=tenant_a["service"], quantity=1, justification="For the team"
+    )
     assert not CreditEntry.objects.exists()
 
 
@@ -185,17 +198,32 @@ def test_alerts_reach_administrators_in_the_app_and_by_mail(
 ):
     credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("55"), reason="r")
     with django_capture_on_commit_callbacks(execute=True):
-        request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=1)
+        request_submit(
+            actor=tenant_a["eve"],
+            service=tenant_a["service"],
+            quantity=1,
+            justification="For the team",
+        )
     admin = tenant_a["admin"]
     note = Notification.objects.get(user=admin)
     assert "below the alert threshold of 50.00 (45.00)" in note.title
     assert Notification.objects.filter(user=catalog_admin).count() == 1
     assert any(admin.email in m.to for m in mail.outbox)
     with django_capture_on_commit_callbacks(execute=True):
-        request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=1)
+        request_submit(
+            actor=tenant_a["eve"],
+            service=tenant_a["service"],
+            quantity=1,
+            justification="For the team",
+        )
     assert Notification.objects.filter(user=admin).count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=4)
+        request_submit(
+            actor=tenant_a["eve"],
+            service=tenant_a["service"],
+            quantity=4,
+            justification="For the team",
+        )
     assert Notification.objects.filter(user=admin, title__contains="below zero").count() == 1
 
 

@@ -92,7 +92,9 @@ def test_a_named_user_must_be_an_end_user_of_the_same_customer(tenant_a, tenant_
 def test_unassigning_a_service_stops_offering_it_at_once_and_keeps_requests(
     tenant_a, catalog_admin
 ):
-    request = request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=1)
+    request = request_submit(
+        actor=tenant_a["eve"], service=tenant_a["service"], quantity=1, justification="For the team"
+    )
     customer_service_remove(
         actor=catalog_admin, customer=tenant_a["customer"], service=tenant_a["service"]
     )

@@ -54,7 +54,9 @@ def admin_client(client, tenant_a):
 
 
 def test_the_overview_shows_the_customer_at_a_glance(admin_client, tenant_a, finance):
-    request_submit(actor=tenant_a["eve"], service=tenant_a["service"], quantity=2)
+    request_submit(
+        actor=tenant_a["eve"], service=tenant_a["service"], quantity=2, justification="For the team"
+    )
     response = admin_client.get(reverse("entitlements:home"))
     content = response.content.decode()
     assert response.status_code == 200

@@ -28,7 +28,12 @@ LIST_QUERIES = 16
 
 
 def _submit(tenant, who="eve", quantity=1, **kwargs) -> ServiceRequest:
-    return request_submit(actor=tenant[who], service=tenant["service"], quantity=quantity, **kwargs)
+    return request_submit(
+        actor=tenant[who],
+        service=tenant["service"],
+        quantity=quantity,
+        **{"justification": "For the team", **kwargs},
+    )
 
 
 def _create_url(tenant) -> str:
@@ -315,7 +320,9 @@ def test_the_filters_narrow_by_status_service_requester_and_dates(client, tenant
         actor=tenant_a["admin"], marketplace=tenant_a["marketplace"], services=[vpn]
     )
     eves = _submit(tenant_a)
-    eds = request_submit(actor=tenant_a["ed"], service=vpn, quantity=1)
+    eds = request_submit(
+        actor=tenant_a["ed"], service=vpn, quantity=1, justification="For the team"
+    )
     old = _submit(tenant_a)
     ServiceRequest.objects.filter(pk=old.pk).update(
         submitted_at=timezone.now() - timedelta(days=30)

@@ -65,3 +65,18 @@ def test_a_garbled_cursor_shows_the_first_page(client, system_admin):
     response = client.get(URL, {"action": "thing", "after": "!!not-a-cursor"})
     assert response.status_code == 200
     assert len(response.context["page"].rows) == 3
+
+
+@pytest.mark.parametrize(
+    "values", [["not a date", 1], [None, "x"], [1, 2, 3], ["2025-01-01T00:00:00+00:00", "abc"]]
+)
+def test_a_tampered_cursor_shows_the_first_page(client, system_admin, values):
+    import base64
+    import json
+
+    _events(3, system_admin)
+    client.force_login(system_admin)
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+    response = client.get(URL, {"action": "thing", "after": cursor})
+    assert response.status_code == 200
+    assert len(response.context["page"].rows) == 3
