@@ -15,6 +15,7 @@ from typing import Any
 from celery import chain, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from . import services
 from .models import SyncRun, SyncStatus
@@ -33,16 +34,27 @@ def _retry_countdown(retries: int) -> float:
     return getattr(settings, "ITSM_SYNC_RETRY_BACKOFF_SECONDS", 30) * 2**retries
 
 
-def _run(task: Any, service: Any, *, full: bool, dry_run: bool) -> dict[str, Any]:
+def _actor(actor_id: int | None) -> Any:
+    """The person who asked for the run from the UI, or None for a scheduled one."""
+    if actor_id is None:
+        return None
+    return get_user_model().objects.filter(pk=actor_id, is_active=True).first()
+
+
+def _run(
+    task: Any, service: Any, *, full: bool, dry_run: bool, actor_id: int | None = None
+) -> dict[str, Any]:
+    actor = _actor(actor_id)
+    who = {"actor": actor} if actor is not None else {"actor_label": SCHEDULED}
     try:
         with open_source() as source:
-            run: SyncRun = service(source=source, full=full, dry_run=dry_run, actor_label=SCHEDULED)
+            run: SyncRun = service(source=source, full=full, dry_run=dry_run, **who)
     except SoftTimeLimitExceeded:
         if full or dry_run:
             raise
         # The pages committed so far moved the watermark: a fresh task, on any worker,
         # continues from there instead of one task outliving the broker's visibility timeout.
-        task.apply_async(kwargs={"full": False, "dry_run": False})
+        task.apply_async(kwargs={"full": False, "dry_run": False, "actor_id": actor_id})
         logger.warning("%s stopped at the soft time limit; continuing in a new task", task.name)
         return {"run": None, "status": "continued"}
     except services.SyncAlreadyRunning as exc:
@@ -63,8 +75,10 @@ def _run(task: Any, service: Any, *, full: bool, dry_run: bool) -> dict[str, Any
     bind=True,
     max_retries=getattr(settings, "ITSM_SYNC_TASK_RETRIES", 3),
 )
-def sync_companies(self: Any, full: bool = False, dry_run: bool = False) -> dict[str, Any]:
-    return _run(self, services.sync_companies, full=full, dry_run=dry_run)
+def sync_companies(
+    self: Any, full: bool = False, dry_run: bool = False, actor_id: int | None = None
+) -> dict[str, Any]:
+    return _run(self, services.sync_companies, full=full, dry_run=dry_run, actor_id=actor_id)
 
 
 @shared_task(
@@ -72,15 +86,17 @@ def sync_companies(self: Any, full: bool = False, dry_run: bool = False) -> dict
     bind=True,
     max_retries=getattr(settings, "ITSM_SYNC_TASK_RETRIES", 3),
 )
-def sync_people(self: Any, full: bool = False, dry_run: bool = False) -> dict[str, Any]:
-    return _run(self, services.sync_people, full=full, dry_run=dry_run)
+def sync_people(
+    self: Any, full: bool = False, dry_run: bool = False, actor_id: int | None = None
+) -> dict[str, Any]:
+    return _run(self, services.sync_people, full=full, dry_run=dry_run, actor_id=actor_id)
 
 
 @shared_task(name="itsm_sync.sync_all")
-def sync_all(full: bool = False, dry_run: bool = False) -> str:
+def sync_all(full: bool = False, dry_run: bool = False, actor_id: int | None = None) -> str:
     """Companies first, then people: a person's company must be in the mirror before them."""
     result = chain(
-        sync_companies.si(full=full, dry_run=dry_run),
-        sync_people.si(full=full, dry_run=dry_run),
+        sync_companies.si(full=full, dry_run=dry_run, actor_id=actor_id),
+        sync_people.si(full=full, dry_run=dry_run, actor_id=actor_id),
     ).apply_async()
     return result.id

@@ -235,7 +235,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"Nothing was started. {problem}")
         return redirect("itsm_sync:run_list")
     try:
-        result = TASKS[kind].delay(full=full, dry_run=dry_run)
+        result = TASKS[kind].delay(full=full, dry_run=dry_run, actor_id=request.user.pk)
     except tasks.SyncRunFailed as error:
         # Only without a broker (the demo): the task ran in this request and the run has ended.
         messages.error(request, str(error))

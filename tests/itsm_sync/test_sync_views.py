@@ -795,3 +795,18 @@ class TestPersonDirectory:
     def test_a_person_without_an_account_says_so(self, admin_client, directory):
         url = reverse("itsm_sync:person_detail", kwargs={"pk": directory["bob"].pk})
         assert "No portal account." in admin_client.get(url).content.decode()
+
+
+def test_a_run_started_from_the_page_records_who_started_it(client, system_admin, monkeypatch):
+    from itsm_sync.models import SyncRun
+    from itsm_sync.simulator import Simulator
+
+    with Simulator(companies=6, people=20, seed=2, user="Demo", password="Demo") as sim:
+        monkeypatch.setenv("ITSM_URL", sim.url)
+        monkeypatch.setenv("ITSM_USER", "Demo")
+        monkeypatch.setenv("ITSM_PASSWORD", "Demo")
+        client.force_login(system_admin)
+        client.post(reverse("itsm_sync:run_start"), {"kind": "companies"})
+    run = SyncRun.objects.get(kind="companies")
+    assert run.started_by == system_admin
+    assert run.started_by_label == "sysadmin"
