@@ -17,6 +17,7 @@ from customers.models import Customer
 from customers.services import msp_mode_required_check
 from msp_portal.audit import audit_record
 from msp_portal.errors import DomainError, NotAllowed
+from msp_portal.outbox import enqueue_on_commit
 from msp_portal.tenancy import current_acting_as
 
 from .models import CreditAccount, CreditEntry, EntryKind
@@ -124,7 +125,7 @@ def _after_change(*, customer: Customer, entry: CreditEntry) -> None:
         before=before, after=entry.balance_after, threshold=customer.alert_threshold
     ):
         entry_id, line = entry.pk, crossing.line
-        transaction.on_commit(lambda e=entry_id, ln=line: tasks.send_balance_alert.delay(e, ln))
+        enqueue_on_commit(tasks.send_balance_alert, entry_id, line)
 
 
 def _require_staff(actor: User | None) -> None:

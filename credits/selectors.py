@@ -1,0 +1,150 @@
+"""Reads of credits, always scoped to the user asking."""
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import User
+from customers.models import Customer
+from msp_portal.models import Notification
+
+from .forecast import WINDOW_DAYS, BurnStats
+from .models import CreditAccount, CreditEntry, EntryKind
+
+CHART_ENTRIES = 200
+
+
+def is_credit_staff(user: User) -> bool:
+    """Catalog administrators see and manage every customer's credits."""
+    return user.has_perm("customers.view_customer")
+
+
+def credit_customer_list(*, user: User) -> QuerySet[Customer]:
+    """Customers whose credits the user may see: all for catalog administrators, else the ones
+    they administer while they belong to that customer's company."""
+    customers = Customer.objects.select_related("company", "credit_account")
+    if is_credit_staff(user):
+        return customers
+    if not user.is_authenticated or user.company_id is None:
+        return customers.none()
+    return customers.filter(administrators__user=user, company_id=user.company_id)
+
+
+def administered_credit_account_get(*, user: User) -> CreditAccount | None:
+    """The credit account of the customer the user administers, when Credit Management is on."""
+    if not user.is_authenticated or user.company_id is None:
+        return None
+    return (
+        CreditAccount.objects.select_related("customer__company")
+        .filter(
+            customer__administrators__user=user,
+            customer__company_id=user.company_id,
+            customer__credit_management=True,
+        )
+        .first()
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def ledger_entry_list(
+    *,
+    account: CreditAccount,
+    kind: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    request_id: int | None = None,
+) -> QuerySet[CreditEntry]:
+    """One account's ledger, newest first, narrowed by kind, day range and request."""
+    entries = CreditEntry.objects.filter(account=account).select_related("actor")
+    if kind:
+        entries = entries.filter(kind=kind)
+    if date_from:
+        entries = entries.filter(created_at__gte=_day_start(date_from))
+    if date_to:
+        entries = entries.filter(created_at__lt=_day_start(date_to + timedelta(days=1)))
+    if request_id is not None:
+        entries = entries.filter(request_id=request_id)
+    return entries.order_by("-created_at", "-id")
+
+
+def balance_history(*, account: CreditAccount, limit: int = CHART_ENTRIES) -> list[tuple]:
+    """(created_at, balance_after) of the account's last `limit` entries, oldest first."""
+    rows = (
+        CreditEntry.objects.filter(account=account)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", "balance_after")[:limit]
+    )
+    return list(reversed(rows))
+
+
+def burn_stats(*, accounts: Iterable[int] | QuerySet, now: datetime | None = None) -> dict:
+    """Use of the last WINDOW_DAYS per account id, in one aggregate query over that window only."""
+    now = now or timezone.now()
+    since = now - timedelta(days=WINDOW_DAYS)
+    debit = Q(kind=EntryKind.DEBIT)
+    rows = (
+        CreditEntry.objects.filter(
+            account__in=accounts,
+            created_at__gte=since,
+            kind__in=[EntryKind.DEBIT, EntryKind.REFUND],
+        )
+        .order_by()
+        .values("account_id")
+        .annotate(
+            debits=Count("id", filter=debit),
+            days=Count(TruncDate("created_at"), filter=debit, distinct=True),
+            total=Sum("amount"),
+            first=Min("created_at", filter=debit),
+        )
+    )
+    return {
+        r["account_id"]: BurnStats(
+            debits=r["debits"],
+            days=r["days"],
+            net=-(r["total"] or 0),
+            first=timezone.localdate(r["first"]) if r["first"] else None,
+        )
+        for r in rows
+    }
+
+
+def credit_overview_list(*, user: User) -> list[Customer]:
+    """Customers with Credit Management on, with their account (or None); catalog administrators only."""
+    if not is_credit_staff(user):
+        return []
+    return list(
+        credit_customer_list(user=user).filter(credit_management=True).order_by("company__name")
+    )
+
+
+def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's own notifications, newest first."""
+    notifications = Notification.objects.filter(user=user)
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
+    return notifications.order_by("-created_at", "-id")
+
+
+def customer_for_operator(reference: str) -> Customer | None:
+    """An operator's customer by id or exact company name (commands only: no user scope)."""
+    reference = reference.strip()
+    customers = Customer.objects.select_related("company")
+    if reference.isdigit():
+        found = customers.filter(pk=int(reference)).first()
+        if found is not None:
+            return found
+    return customers.filter(company__name=reference).first()
+
+
+def ledger_total(*, account: CreditAccount) -> tuple:
+    """(sum of the account's ledger amounts, number of entries)."""
+    totals = CreditEntry.objects.filter(account=account).aggregate(
+        total=Sum("amount"), n=Count("id")
+    )
+    return totals["total"] or 0, totals["n"]

@@ -1,0 +1,356 @@
+"""Pages of credits: a customer's account (balance, history, chart, forecast), the catalog
+administrators' overview sorted by urgency, and everyone's notifications (the bell)."""
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST
+
+from customers.models import Customer
+from customers.views import msp_mode_page
+from msp_portal.auth import permission_required
+from msp_portal.forms import form_add_error
+from msp_portal.pagination import KeysetPage, keyset_page
+from msp_portal.tenancy import get_visible_or_404
+
+from . import selectors, services
+from .forecast import BurnStats, Forecast, balance_chart, forecast, urgency
+from .forms import CreditAdjustForm, CreditGrantForm, HardLimitForm, LedgerFilterForm
+from .models import CreditAccount, CreditEntry
+
+MANAGE = "customers.change_customer"
+MENU_SIZE = 6
+
+
+def _customer(request: HttpRequest, pk: int) -> Customer:
+    """The customer if the user may see its credits; 404 outside their scope, 403 without a role."""
+    customers = selectors.credit_customer_list(user=request.user)
+    try:
+        return get_visible_or_404(customers, pk=pk)
+    except Http404:
+        if not selectors.is_credit_staff(request.user) and not customers.exists():
+            raise PermissionDenied(
+                "Only catalog administrators and the customer's administrators see its credits."
+            ) from None
+        raise
+
+
+def _account(customer: Customer) -> CreditAccount | None:
+    # No account yet means no entry yet: the page reads as a zero balance without writing one.
+    return getattr(customer, "credit_account", None)
+
+
+def _outlook(customer: Customer, account: CreditAccount | None) -> Forecast:
+    stats = BurnStats()
+    if account is not None:
+        stats = selectors.burn_stats(accounts=[account.pk]).get(account.pk, BurnStats())
+    return forecast(
+        balance=account.balance if account else Decimal("0"),
+        threshold=customer.alert_threshold,
+        stats=stats,
+        today=timezone.localdate(),
+    )
+
+
+def _ledger(account: CreditAccount | None, form: LedgerFilterForm):
+    if account is None:
+        return CreditEntry.objects.none()
+    return selectors.ledger_entry_list(account=account, **(form.filters() if form.is_bound else {}))
+
+
+def _filter_form(request: HttpRequest) -> LedgerFilterForm:
+    data = {k: v for k, v in request.GET.items() if k != "after"}
+    return LedgerFilterForm(data or None)
+
+
+def _query(request: HttpRequest) -> str:
+    """The page's filters for links (pager, export), without the cursor or empty fields."""
+    query = request.GET.copy()
+    query.pop("after", None)
+    for key in [k for k, v in query.items() if not v.strip()]:
+        query.pop(key)
+    return query.urlencode()
+
+
+def _detail_response(request: HttpRequest, customer: Customer, **forms) -> TemplateResponse:
+    account = _account(customer)
+    filter_form = _filter_form(request)
+    page = keyset_page(
+        _ledger(account, filter_form),
+        ordering=("-created_at", "-id"),
+        cursor=request.GET.get("after"),
+    )
+    context = {"customer": customer, "filter_form": filter_form, "page": page}
+    context["query"] = _query(request)
+    if request.htmx and request.method == "GET" and request.htmx.target == "ledger":
+        return TemplateResponse(request, "credits/account_detail.html#ledger", context)
+    can_manage = request.user.has_perm(MANAGE)
+    hard_limit = account.hard_limit if account else False
+    context.update(
+        account=account,
+        balance=account.balance if account else Decimal("0"),
+        hard_limit=hard_limit,
+        chart=balance_chart(
+            selectors.balance_history(account=account) if account else [],
+            threshold=customer.alert_threshold,
+            now=timezone.now(),
+        ),
+        outlook=_outlook(customer, account),
+        can_manage=can_manage,
+        grant_form=forms.get("grant_form") or CreditGrantForm(),
+        adjust_form=forms.get("adjust_form") or CreditAdjustForm(),
+        hard_limit_form=forms.get("hard_limit_form") or HardLimitForm(),
+    )
+    return TemplateResponse(request, "credits/account_detail.html", context)
+
+
+@login_required
+@msp_mode_page
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_response(request, _customer(request, pk))
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+EXPORT_HEADER = [
+    "Date",
+    "Kind",
+    "Amount",
+    "Balance after",
+    "Request",
+    "Reason",
+    "Actor",
+    "Acting as",
+    "Idempotency key",
+]
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A leading =, +, - or @ makes spreadsheets run the cell as a formula (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_lines(entries: Iterable[CreditEntry]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_HEADER)
+    for e in entries:
+        # Amounts are numbers, written as such; every text cell is defused.
+        yield writer.writerow(
+            [
+                timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                e.get_kind_display(),
+                f"{e.amount:.2f}",
+                f"{e.balance_after:.2f}",
+                e.request_id or "",
+                _cell(e.reason),
+                _cell(e.actor_label),
+                _cell(e.acting_as_label),
+                _cell(e.idempotency_key),
+            ]
+        )
+
+
+@login_required
+@msp_mode_page
+def ledger_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """The ledger as CSV with the page's filters, streamed so its size never loads into memory."""
+    customer = _customer(request, pk)
+    entries = _ledger(_account(customer), _filter_form(request))
+    response = StreamingHttpResponse(
+        _csv_lines(entries.iterator(chunk_size=2000)), content_type="text/csv; charset=utf-8"
+    )
+    name = f"credits-{slugify(customer.company.name) or customer.pk}-{timezone.localdate():%Y%m%d}"
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def _write(request: HttpRequest, pk: int, form_name: str, form, action) -> HttpResponse:
+    """Run one credit service from a posted form; its refusal shows on the form, nothing written."""
+    customer = _customer(request, pk)
+    if form.is_valid():
+        try:
+            text = action(customer, form.cleaned_data)
+        except ValidationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, text)
+            return redirect("credits:account_detail", pk=customer.pk)
+    return _detail_response(request, customer, **{form_name: form})
+
+
+@permission_required(MANAGE)
+@msp_mode_page
+@require_POST
+def account_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    def grant(customer: Customer, data: dict) -> str:
+        entry = services.credit_grant(actor=request.user, customer=customer, **data)
+        return (
+            f"Granted {entry.amount:.2f} credits to {customer}. Balance: {entry.balance_after:.2f}."
+        )
+
+    return _write(request, pk, "grant_form", CreditGrantForm(request.POST), grant)
+
+
+@permission_required(MANAGE)
+@msp_mode_page
+@require_POST
+def account_adjust(request: HttpRequest, pk: int) -> HttpResponse:
+    def adjust(customer: Customer, data: dict) -> str:
+        entry = services.credit_adjust(actor=request.user, customer=customer, **data)
+        return f"Adjusted {customer} by {entry.amount:+.2f}. Balance: {entry.balance_after:.2f}."
+
+    return _write(request, pk, "adjust_form", CreditAdjustForm(request.POST), adjust)
+
+
+@permission_required(MANAGE)
+@msp_mode_page
+@require_POST
+def account_hard_limit(request: HttpRequest, pk: int) -> HttpResponse:
+    def switch(customer: Customer, data: dict) -> str:
+        account = services.credit_hard_limit_set(
+            actor=request.user, customer=customer, hard_limit=data["hard_limit"]
+        )
+        if account.hard_limit:
+            return f"Hard limit on: {customer}'s requests the balance can't cover are refused."
+        return f"Hard limit off: {customer}'s balance may go below zero."
+
+    return _write(request, pk, "hard_limit_form", HardLimitForm(request.POST), switch)
+
+
+@dataclass
+class OverviewRow:
+    customer: Customer
+    balance: Decimal
+    hard_limit: bool
+    burn: Decimal
+    outlook: Forecast
+
+    @property
+    def state(self) -> str:
+        if self.outlook.below_zero:
+            return "below-zero"
+        return "below-threshold" if self.outlook.below_threshold else "ok"
+
+
+@permission_required("customers.view_customer")
+@msp_mode_page
+def account_list(request: HttpRequest) -> HttpResponse:
+    """Every customer with Credit Management on, most urgent first; two queries at any size."""
+    customers = selectors.credit_overview_list(user=request.user)
+    accounts = [a for a in (_account(c) for c in customers) if a is not None]
+    stats = selectors.burn_stats(accounts=[a.pk for a in accounts]) if accounts else {}
+    today = timezone.localdate()
+    rows = []
+    for customer in customers:
+        account = _account(customer)
+        balance = account.balance if account else Decimal("0")
+        burn = stats.get(account.pk, BurnStats()) if account else BurnStats()
+        outlook = forecast(
+            balance=balance, threshold=customer.alert_threshold, stats=burn, today=today
+        )
+        rows.append(
+            OverviewRow(customer, balance, bool(account and account.hard_limit), burn.net, outlook)
+        )
+    rows.sort(
+        key=lambda r: urgency(
+            balance=r.balance, threshold=r.customer.alert_threshold, outlook=r.outlook
+        )
+    )
+    return TemplateResponse(
+        request,
+        "credits/account_list.html",
+        {
+            "rows": rows,
+            "below_zero": sum(r.state == "below-zero" for r in rows),
+            "below_threshold": sum(r.state == "below-threshold" for r in rows),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications: the bell of every signed-in user.
+# ---------------------------------------------------------------------------------------------
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    unread_only = request.GET.get("unread") == "1"
+    page: KeysetPage = keyset_page(
+        selectors.notification_list(user=request.user, unread_only=unread_only),
+        ordering=("-created_at", "-id"),
+        cursor=request.GET.get("after"),
+    )
+    return TemplateResponse(
+        request,
+        "credits/notification_list.html",
+        {"page": page, "unread_only": unread_only, "query": "unread=1" if unread_only else ""},
+    )
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    """Back to the page the form was on, if it is a path of this site; else to the list."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(target)
+    return redirect("credits:notification_list")
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one of the user's own notifications read; anyone else's is a 404."""
+    notification = get_visible_or_404(selectors.notification_list(user=request.user), pk=pk)
+    if notification.read_at is None:
+        selectors.notification_list(user=request.user, unread_only=True).filter(
+            pk=notification.pk
+        ).update(read_at=timezone.now())
+    return _back(request)
+
+
+@login_required
+@require_POST
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    count = selectors.notification_list(user=request.user, unread_only=True).update(
+        read_at=timezone.now()
+    )
+    if count:
+        messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
+    return _back(request)
+
+
+@login_required
+def notification_menu(request: HttpRequest) -> HttpResponse:
+    """htmx: the bell's dropdown, drawn when opened: latest notifications and, for a customer
+    administrator with Credit Management on, the balance."""
+    notifications = list(selectors.notification_list(user=request.user)[:MENU_SIZE])
+    account = None
+    if not selectors.is_credit_staff(request.user):
+        account = selectors.administered_credit_account_get(user=request.user)
+    return TemplateResponse(
+        request,
+        "components/notification_bell.html#menu",
+        {"notifications": notifications, "account": account, "next": request.GET.get("next", "")},
+    )
