@@ -8,6 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCAL_PG := postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+DRILL_ARGS ?=
 
 .PHONY: run test lint install bench worker beat simulator clean
 
@@ -44,7 +45,9 @@ test: $(STAMP) lint
 	if [ -z "$$DATABASE_URL" ] && [ "$$CI" = "true" ]; then \
 	  echo "CI needs PostgreSQL on 127.0.0.1:5432 (see .ci/run)"; exit 1; fi; \
 	echo "Testing on $${DATABASE_URL:-SQLite}"; \
-	DATABASE_URL=$$DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$$DATABASE_URL $(PY) -m pytest -m "not drill" $(PYTEST_ARGS) && \
+	echo "Fault drills (they restart services, so they run alone):" && \
+	DATABASE_URL=$$DATABASE_URL $(PY) -m pytest -m drill -p no:xdist $(DRILL_ARGS)
 
 bench: $(STAMP)
 	@if [ -z "$$DATABASE_URL" ]; then export DATABASE_URL=$(LOCAL_PG); fi; \

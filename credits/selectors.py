@@ -33,6 +33,13 @@ def credit_customer_list(*, user: User) -> QuerySet[Customer]:
     return customers.filter(administrators__user=user, company_id=user.company_id)
 
 
+def customer_credit_account_get(*, customer) -> CreditAccount | None:
+    """A customer's credit account when Credit Management is on (callers scope the customer)."""
+    if not customer.credit_management:
+        return None
+    return CreditAccount.objects.filter(customer=customer).first()
+
+
 def administered_credit_account_get(*, user: User) -> CreditAccount | None:
     """The credit account of the customer the user administers, when Credit Management is on."""
     if not user.is_authenticated or user.company_id is None:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from catalog.models import Service
+from credits.selectors import customer_credit_account_get
 from customers.models import Customer
 from customers.selectors import PICKER_LIMIT, customer_assignment_list, end_user_list
 from msp_portal.forms import form_add_error
@@ -115,6 +116,7 @@ def home(request: HttpRequest, customer: Customer) -> HttpResponse:
             "end_users_inactive": end_users.filter(is_active=False).count(),
             "requests": list(request_list_for_customer(customer=customer)[:10]),
             "request_list_url": _url_or_none("portal:request_list"),
+            "credit_account": customer_credit_account_get(customer=customer),
         },
     )
 

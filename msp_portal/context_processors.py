@@ -11,6 +11,7 @@ from .models import Notification
 # (label, url name, permission, icon); a later app adds its entries here as it lands.
 NAVIGATION = [
     ("Customers", "customers:customer_list", "customers.view_customer", "building"),
+    ("Credit balances", "credits:account_list", "customers.view_customer", "coin"),
     ("Service catalog", "catalog:service_list", "catalog.view_service", "grid"),
     ("ITSM sync", "itsm_sync:run_list", "itsm_sync.view_syncrun", "arrow-repeat"),
     ("Companies", "itsm_sync:company_list", "itsm_sync.view_company", "buildings"),

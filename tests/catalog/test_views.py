@@ -148,12 +148,13 @@ class TestServiceList:
             Service(name=f"Service {i:05}", category=categories[i % 5], price=i % 7)
             for i in range(rows)
         )
-        # Session, user, two permission reads, the company in the top bar, the categories of the
-        # filter, the page of services (with their categories), and the filter's category.
-        with django_assert_max_num_queries(8):
+        # Session, user, two permission reads, the company in the top bar, the unread count of the
+        # bell, the categories of the filter, the page of services (with their categories), and
+        # the filter's category.
+        with django_assert_max_num_queries(9):
             response = admin_client.get(LIST)
         assert response.status_code == 200
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(9):
             admin_client.get(
                 LIST, {"query": "service", "category": categories[0].pk, "status": "published"}
             )
@@ -304,7 +305,7 @@ class TestCategories:
         self, admin_client, rows, django_assert_max_num_queries
     ):
         Category.objects.bulk_create(Category(name=f"Category {i:05}") for i in range(rows))
-        with django_assert_max_num_queries(6):
+        with django_assert_max_num_queries(7):
             assert admin_client.get(CATEGORIES).status_code == 200
 
 
