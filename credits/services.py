@@ -8,7 +8,7 @@ land or neither does. Replaying an idempotency key returns the entry it made the
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -48,6 +48,54 @@ def _label(actor: User | None) -> str:
     return actor.get_username() if actor is not None else "system"
 
 
+def _apply(
+    *, customer: Customer, amount: Decimal, enforce_hard_limit: bool, opened: bool = False
+) -> tuple[int, Decimal, Decimal | None] | None:
+    """Add amount to the customer's balance in one UPDATE; (account id, balance, threshold).
+
+    None when the hard limit refused it. The UPDATE takes the row lock, so the balance it
+    returns is this transaction's own and no concurrent change can slip in between.
+    """
+    if connection.vendor != "postgresql":
+        return _apply_portable(
+            customer=customer, amount=amount, enforce_hard_limit=enforce_hard_limit
+        )
+    limit = "AND (NOT a.hard_limit OR a.balance + %s >= 0)" if enforce_hard_limit else ""
+    params = [amount, timezone.now(), customer.pk] + ([amount] if enforce_hard_limit else [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE credits_creditaccount AS a SET balance = a.balance + %s, updated_at = %s "  # noqa: S608
+            f"FROM customers_customer AS c WHERE a.customer_id = %s AND c.id = a.customer_id {limit} "
+            "RETURNING a.id, a.balance, c.alert_threshold",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None and not opened:
+        # No account yet, or one another transaction was opening: get_or_create waits for it.
+        account_for(customer)
+        return _apply(
+            customer=customer, amount=amount, enforce_hard_limit=enforce_hard_limit, opened=True
+        )
+    if row is None:
+        return None
+    return row[0], Decimal(row[1]), None if row[2] is None else Decimal(row[2])
+
+
+def _apply_portable(
+    *, customer: Customer, amount: Decimal, enforce_hard_limit: bool
+) -> tuple[int, Decimal, Decimal | None] | None:
+    """_apply for SQLite (the demo), where writes are serialised anyway."""
+    account = account_for(customer)
+    accounts = CreditAccount.objects.filter(pk=account.pk)
+    if enforce_hard_limit:
+        accounts = accounts.filter(Q(hard_limit=False) | Q(balance__gte=-amount))
+    if not accounts.update(balance=F("balance") + amount, updated_at=timezone.now()):
+        return None
+    balance = CreditAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
+    threshold = Customer.objects.values_list("alert_threshold", flat=True).get(pk=customer.pk)
+    return account.pk, balance, threshold
+
+
 def _record(
     *,
     customer: Customer,
@@ -59,31 +107,28 @@ def _record(
     request_id: int | None = None,
     enforce_hard_limit: bool = False,
 ) -> tuple[CreditEntry, bool]:
-    """Apply one signed amount to a balance and append its ledger row; (entry, created)."""
+    """Apply one signed amount to a balance and append its ledger row; (entry, created).
+
+    A replayed idempotency key hits the ledger's unique constraint, which rolls the balance
+    change back with it, and returns the entry the key made the first time.
+    """
     amount = Decimal(amount).quantize(CENT)
-    account = account_for(customer)
-    existing = CreditEntry.objects.filter(account=account, idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing, False
     acting_as = current_acting_as()
     try:
         with transaction.atomic():
-            accounts = CreditAccount.objects.filter(pk=account.pk)
-            if enforce_hard_limit:
-                accounts = accounts.filter(Q(hard_limit=False) | Q(balance__gte=-amount))
-            # The UPDATE takes the row lock, so the balance read back below is this
-            # transaction's own and no concurrent change can slip between them.
-            updated = accounts.update(balance=F("balance") + amount, updated_at=timezone.now())
-            balance = CreditAccount.objects.get(pk=account.pk).balance if updated else None
-            if balance is None:
-                current = CreditAccount.objects.get(pk=account.pk).balance
+            applied = _apply(
+                customer=customer, amount=amount, enforce_hard_limit=enforce_hard_limit
+            )
+            if applied is None:
+                current = CreditAccount.objects.get(customer=customer).balance
                 raise InsufficientCredits(
                     f"{customer} has {current:.2f} credits, and this needs {-amount:.2f}. The "
                     "hard limit keeps the balance from going below zero: ask your catalog "
                     "administrator for more credits."
                 )
+            account_id, balance, threshold = applied
             entry = CreditEntry.objects.create(
-                account=account,
+                account_id=account_id,
                 kind=kind,
                 amount=amount,
                 balance_after=balance,
@@ -95,15 +140,13 @@ def _record(
                 idempotency_key=idempotency_key,
             )
     except IntegrityError:
-        # The same key raced in from another transaction: the first one wins, once.
         existing = CreditEntry.objects.filter(
-            account=account, idempotency_key=idempotency_key
+            account__customer=customer, idempotency_key=idempotency_key
         ).first()
         if existing is None:
             raise
         return existing, False
-    customer.refresh_from_db(fields=["alert_threshold"])
-    _after_change(customer=customer, entry=entry)
+    _after_change(customer=customer, entry=entry, threshold=threshold)
     return entry, True
 
 
@@ -117,15 +160,12 @@ def crossings(*, before: Decimal, after: Decimal, threshold: Decimal | None) -> 
     return found
 
 
-def _after_change(*, customer: Customer, entry: CreditEntry) -> None:
+def _after_change(*, customer: Customer, entry: CreditEntry, threshold: Decimal | None) -> None:
     from . import tasks
 
     before = entry.balance_after - entry.amount
-    for crossing in crossings(
-        before=before, after=entry.balance_after, threshold=customer.alert_threshold
-    ):
-        entry_id, line = entry.pk, crossing.line
-        enqueue_on_commit(tasks.send_balance_alert, entry_id, line)
+    for crossing in crossings(before=before, after=entry.balance_after, threshold=threshold):
+        enqueue_on_commit(tasks.send_balance_alert, entry.pk, crossing.line)
 
 
 def _require_staff(actor: User | None) -> None:
