@@ -82,30 +82,34 @@ def _offers(customer: Customer, marketplace_ids) -> list[MarketplaceService]:
 def visible_services(*, user: User) -> list[VisibleService]:
     """The services a user may see and request, each with the marketplaces and rules granting it.
 
-    Four queries whatever the number of marketplaces, rules and services.
+    Five queries whatever the number of marketplaces, rules and services; offers are read as
+    id pairs and each service is built once.
     """
     customer = end_user_customer(user)
     if customer is None:
         return []
     person = Person.objects.filter(pk=user.person_id).first()
-    grants_by_marketplace: dict[int, list[AudienceRule]] = defaultdict(list)
+    grants_by_marketplace: dict[int, list[Grant]] = defaultdict(list)
+    company = customer.company.name
     for rule in _rules(customer):
         if rule_matches(rule, user_id=user.pk, person=person):
-            grants_by_marketplace[rule.marketplace_id].append(rule)
-    visible: dict[int, VisibleService] = {}
-    for offer in _offers(customer, list(grants_by_marketplace)):
-        service = offer.assignment.service
-        entry = visible.setdefault(service.pk, VisibleService(service=service))
-        for rule in grants_by_marketplace[offer.marketplace_id]:
-            entry.grants.append(
-                Grant(
-                    offer.marketplace_id,
-                    offer.marketplace.name,
-                    rule.pk,
-                    rule.describe(customer.company.name),
-                )
+            grants_by_marketplace[rule.marketplace_id].append(
+                Grant(rule.marketplace_id, rule.marketplace.name, rule.pk, rule.describe(company))
             )
-    return sorted(visible.values(), key=lambda v: (v.service.category.name, v.service.name))
+    if not grants_by_marketplace:
+        return []
+    pairs = MarketplaceService.objects.filter(
+        marketplace_id__in=list(grants_by_marketplace),
+        marketplace__customer=customer,
+        assignment__customer=customer,
+        assignment__service__status=ServiceStatus.PUBLISHED,
+    ).values_list("marketplace_id", "assignment__service_id")
+    grants_by_service: dict[int, list[Grant]] = defaultdict(list)
+    for marketplace_id, service_id in pairs:
+        grants_by_service[service_id].extend(grants_by_marketplace[marketplace_id])
+    services = Service.objects.filter(pk__in=list(grants_by_service)).select_related("category")
+    visible = [VisibleService(service=s, grants=grants_by_service[s.pk]) for s in services]
+    return sorted(visible, key=lambda v: (v.service.category.name, v.service.name))
 
 
 def visible_service(*, user: User, service_id: int) -> VisibleService | None:
