@@ -10,6 +10,7 @@ urlpatterns = [
     path("sync/runs/<int:pk>/approve/", views.run_approve, name="run_approve"),
     path("companies/", views.company_list, name="company_list"),
     path("companies/<int:pk>/", views.company_detail, name="company_detail"),
+    path("people/companies/", views.company_options, name="company_options"),
     path("people/", views.person_list, name="person_list"),
     path("people/<int:pk>/", views.person_detail, name="person_detail"),
 ]

@@ -492,19 +492,47 @@ def _place_choices(*, user: Any, company_id: int) -> list[tuple[str, str]]:
     )
 
 
+# The company filter offers this many companies; a search box above it finds any other one, so
+# the page costs the same with 50 companies as with 50 000.
+COMPANY_OPTIONS = 100
+
+
+def _company_options(request: HttpRequest, query: str = "") -> list[tuple[int, str]]:
+    companies = selectors.company_list(user=request.user, active=None)
+    if query:
+        companies = companies.filter(name__icontains=query)
+    return list(companies.order_by("name", "id").values_list("id", "name")[:COMPANY_OPTIONS])
+
+
 def _chosen_company(request: HttpRequest, companies: list[tuple[int, str]]) -> int | None:
+    """The company of ?company=, added to the offered options when the first page lacks it."""
     raw = request.GET.get("company", "")
     if not raw.isdigit():
         return None
     company_id = int(raw)
-    return company_id if any(pk == company_id for pk, _name in companies) else None
+    if any(pk == company_id for pk, _name in companies):
+        return company_id
+    chosen = list(
+        selectors.company_list(user=request.user, active=None)
+        .filter(pk=company_id)
+        .values_list("id", "name")
+    )
+    companies[:0] = chosen
+    return company_id if chosen else None
+
+
+@permission_required("itsm_sync.view_person")
+def company_options(request: HttpRequest) -> HttpResponse:
+    """htmx: the companies whose name matches a search, as <option>s of the company filter."""
+    companies = _company_options(request, request.GET.get("company_q", "").strip()[:100])
+    return TemplateResponse(
+        request, "itsm_sync/person_list.html#company_options", {"companies": companies}
+    )
 
 
 @permission_required("itsm_sync.view_person")
 def person_list(request: HttpRequest) -> HttpResponse:
-    companies = list(
-        selectors.company_list(user=request.user, active=None).values_list("id", "name")
-    )
+    companies = _company_options(request)
     company_id = _chosen_company(request, companies)
     places = _place_choices(user=request.user, company_id=company_id) if company_id else None
     form = PersonFilterForm(request.GET or None, companies=companies, places=places)

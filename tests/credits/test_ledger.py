@@ -78,7 +78,7 @@ def test_the_balance_may_go_below_zero_without_the_hard_limit(customer):
 def test_the_hard_limit_refuses_and_shows_the_balance(customer, catalog_admin):
     credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("10"), reason="r")
     credit_hard_limit_set(actor=catalog_admin, customer=customer, hard_limit=True)
-    with pytest.raises(InsufficientCredits, match="has 10.00 credits, and this needs 25.00"):
+    with pytest.raises(InsufficientCredits, match=r"has 10\.00 credits, and this needs 25\.00"):
         credit_debit(
             actor=None, customer=customer, amount=Decimal("25"), reason="r", idempotency_key="k"
         )
@@ -89,7 +89,7 @@ def test_the_hard_limit_cannot_be_switched_on_below_zero(customer, catalog_admin
     credit_debit(
         actor=None, customer=customer, amount=Decimal("5"), reason="r", idempotency_key="k"
     )
-    with pytest.raises(DomainError, match="-5.00"):
+    with pytest.raises(DomainError, match=r"-5\.00"):
         credit_hard_limit_set(actor=catalog_admin, customer=customer, hard_limit=True)
 
 
@@ -159,7 +159,7 @@ def test_with_the_hard_limit_a_request_the_balance_cannot_cover_is_refused_and_n
     tenant_a, customer, catalog_admin
 ):
     credit_hard_limit_set(actor=catalog_admin, customer=customer, hard_limit=True)
-    with pytest.raises(InsufficientCredits, match="has 0.00 credits"):
+    with pytest.raises(InsufficientCredits, match=r"has 0\.00 credits"):
         request_submit(
             actor=tenant_a["eve"],
             service=tenant_a["service"],

@@ -810,3 +810,19 @@ def test_a_run_started_from_the_page_records_who_started_it(client, system_admin
     run = SyncRun.objects.get(kind="companies")
     assert run.started_by == system_admin
     assert run.started_by_label == "sysadmin"
+
+
+def test_the_company_filter_offers_a_bounded_list_and_finds_the_rest(client, system_admin):
+    from itsm_sync.views import COMPANY_OPTIONS
+    from tests.itsm_sync.factories import CompanyFactory
+
+    for i in range(COMPANY_OPTIONS + 20):
+        CompanyFactory(name=f"Company {i:04d}")
+    client.force_login(system_admin)
+    page = client.get(reverse("itsm_sync:person_list")).content.decode()
+    assert "Company 0000" in page and f"Company {COMPANY_OPTIONS + 19:04d}" not in page
+    found = client.get(reverse("itsm_sync:company_options"), {"company_q": "0119"}).content.decode()
+    assert "Company 0119" in found and "Company 0000" not in found
+    late = CompanyFactory(name="Zulu Late")
+    chosen = client.get(reverse("itsm_sync:person_list"), {"company": late.pk}).content.decode()
+    assert "Zulu Late" in chosen

@@ -37,5 +37,6 @@ ACCESS: dict[str, Access] = {
     "itsm_sync:company_list": Access(MSP_STAFF),
     "itsm_sync:company_detail": Access(MSP_STAFF, kwargs=lambda w: {"pk": w["a"]["company"].pk}),
     "itsm_sync:person_list": Access(MSP_STAFF),
+    "itsm_sync:company_options": Access(MSP_STAFF),
     "itsm_sync:person_detail": Access(MSP_STAFF, kwargs=_a_person),
 }
