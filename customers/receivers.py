@@ -1,6 +1,6 @@
 """Receivers of ITSM mirror signals; each calls one service or enqueues one task."""
 
-from django.db import transaction
+from msp_portal.outbox import enqueue_on_commit
 
 from . import services, tasks
 
@@ -13,4 +13,4 @@ def sync_run_finished(sender, *, run, **kwargs) -> None:
     """After every people sync that changed the mirror, re-evaluate every customer's filters (C4)."""
     if run.kind != "people" or run.dry_run or run.status not in ("succeeded", "partial"):
         return
-    transaction.on_commit(lambda: tasks.apply_user_filters.delay())
+    enqueue_on_commit(tasks.apply_user_filters)

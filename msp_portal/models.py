@@ -114,3 +114,21 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class PendingTask(models.Model):
+    """A follow-up task the broker could not take when its transaction committed; it waits here
+    until `msp_portal.flush_pending_tasks` sends it, and goes once sent."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=1)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.task} (kept {self.created_at:%Y-%m-%d %H:%M}, {self.attempts} attempt(s))"

@@ -247,6 +247,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credits.reconcile",
         "schedule": crontab(hour=env.int("CREDITS_RECONCILE_HOUR", default=3), minute=30),
     },
+    # Follow-up tasks kept while the broker was unreachable (msp_portal.outbox): send them again.
+    "flush-pending-tasks": {
+        "task": "msp_portal.flush_pending_tasks",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
 
 CACHES = {
