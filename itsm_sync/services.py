@@ -54,6 +54,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django import db as django_db
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
@@ -992,7 +993,7 @@ def _relaxed_durability() -> Iterator[None]:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("RESET synchronous_commit")
-        except DatabaseError:
+        except django_db.Error:
             logger.warning("Could not reset synchronous_commit; closing the connection")
             connection.close()
 
@@ -1363,7 +1364,10 @@ def _sync(
         except SourceError as exc:
             return _fail(ctx, exc, actor=actor, transient=exc.retryable)
         except BaseException as exc:
-            # Record why (a bug, the database, the soft time limit) before letting it go on.
+            # Record why (a bug, the database, the soft time limit) before letting it go on; a
+            # connection the database dropped (a restart) is replaced to record it.
+            if not connection.is_usable():
+                connection.close()
             try:
                 _fail(ctx, exc, actor=actor, transient=False)
             except Exception:
