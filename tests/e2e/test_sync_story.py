@@ -93,7 +93,7 @@ def test_a_system_administrator_syncs_people_from_itsm(page, shot, system_admin,
     shot(page, "54-itsm-sync-succeeded")
 
     nav.get_by_role("link", name=re.compile(r"^\W*People$")).click()
-    page.get_by_label("Company").select_option(label=CUSTOMER)
+    page.get_by_label("Company", exact=True).select_option(label=CUSTOMER)
     organization = page.get_by_label("Organization")
     expect(organization).to_be_enabled()
     first_org = organization.locator("option").nth(1).text_content()
