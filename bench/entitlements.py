@@ -29,7 +29,9 @@ def _world(marketplaces: int):
             },
         )
         customer, _ = Customer.objects.get_or_create(company=company)
-        created = Marketplace.objects.filter(customer=customer).count() != marketplaces
+        created = Marketplace.objects.filter(customer=customer).count() != marketplaces or (
+            CustomerService.objects.filter(customer=customer).count() != marketplaces * 10
+        )
         if created:  # a half-built world from an interrupted run: build it again
             Marketplace.objects.filter(customer=customer).delete()
             CustomerService.objects.filter(customer=customer).delete()
