@@ -178,8 +178,8 @@ def run(quick: bool = False) -> list[dict]:
             "queries",
             target=f"= {pq_small}",
             reference=pq_small,
-            ratio=pq_large / pq_small,
-            ok=pq_large == pq_small,
+            ratio=pq_large / pq_small if pq_small else None,
+            ok=(pq_large == pq_small) if pq_small else None,
         )
     )
     return rows

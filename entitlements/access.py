@@ -98,10 +98,10 @@ def visible_services(*, user: User) -> list[VisibleService]:
             )
     if not grants_by_marketplace:
         return []
+    # The marketplace ids come from this customer's own rules; the assignment is checked again.
     pairs = MarketplaceService.objects.filter(
         marketplace_id__in=list(grants_by_marketplace),
-        marketplace__customer=customer,
-        assignment__customer=customer,
+        assignment__customer_id=customer.pk,
         assignment__service__status=ServiceStatus.PUBLISHED,
     ).values_list("marketplace_id", "assignment__service_id")
     grants_by_service: dict[int, list[Grant]] = defaultdict(list)
