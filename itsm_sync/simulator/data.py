@@ -8,9 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-COMPANY_FORM = "COM:Company"
-PEOPLE_FORM = "CTM:People"
-LAST_MODIFIED = "Last Modified Date"
+from ..sources import (
+    COMPANY_FIELDS,
+    COMPANY_FORM,
+    LAST_MODIFIED,
+    PEOPLE_FIELDS,
+    PEOPLE_FORM,
+    format_ar_datetime,
+    parse_ar_datetime,
+)
 
 GLOBAL_COMPANY = "Global"
 PROVIDER_COMPANY = "Calbro Services"
@@ -60,15 +66,7 @@ COMPANY_SPEC = FormSpec(
     name=COMPANY_FORM,
     id_field="Company Entry ID",
     id_prefix="CPY",
-    fields=(
-        "Company Entry ID",
-        "Company",
-        "Company Type",
-        "Status",
-        "Company Abbreviation",
-        "Parent Company",
-        LAST_MODIFIED,
-    ),
+    fields=COMPANY_FIELDS,
     required=("Company", "Company Type"),
     choices={"Company Type": COMPANY_TYPES, "Status": STATUSES},
 )
@@ -77,24 +75,7 @@ PEOPLE_SPEC = FormSpec(
     name=PEOPLE_FORM,
     id_field="Person ID",
     id_prefix="PPL",
-    fields=(
-        "Person ID",
-        "Remedy Login ID",
-        "First Name",
-        "Last Name",
-        "Internet E-mail",
-        "Company",
-        "Organization",
-        "Department",
-        "Region",
-        "Site Group",
-        "Site",
-        "Client Type",
-        "Support Staff",
-        "VIP",
-        "Profile Status",
-        LAST_MODIFIED,
-    ),
+    fields=PEOPLE_FIELDS,
     required=("First Name", "Last Name", "Company"),
     choices={
         "Profile Status": STATUSES,
@@ -105,21 +86,6 @@ PEOPLE_SPEC = FormSpec(
 )
 
 FORMS = {COMPANY_FORM: COMPANY_SPEC, PEOPLE_FORM: PEOPLE_SPEC}
-
-
-def format_ar_datetime(value: datetime) -> str:
-    """Format an aware (or UTC-naive) datetime the way AR does: 2024-03-01T10:20:30.000+0000."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}+0000"
-
-
-def parse_ar_datetime(text: str) -> datetime:
-    """Parse an AR/ISO-8601 date (millis and offset optional, naive means UTC) to aware UTC."""
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def date_key(value: object) -> str | None:
