@@ -159,7 +159,7 @@ def run(quick: bool = False) -> list[dict]:
             ok=q_large == q_small,
         )
     )
-    (p_small, pq_small), (p_large, pq_large) = pages[small], pages[large]
+    (p_small, _), (p_large, _) = pages[small], pages[large]
     rows.append(
         row(
             f"end-user catalog page p50, {large} marketplaces ({c_large} services)",
@@ -171,16 +171,6 @@ def run(quick: bool = False) -> list[dict]:
             ok=p_large <= 0.05,
         )
     )
-    rows.append(
-        row(
-            f"catalog page queries at {small} vs {large} marketplaces",
-            pq_large,
-            "queries",
-            target=f"= {pq_small}",
-            reference=pq_small,
-            ratio=pq_large / pq_small if pq_small else None,
-            ok=(pq_large == pq_small) if pq_small else None,
-        )
     )
     return rows
 
