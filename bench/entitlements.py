@@ -171,7 +171,6 @@ def run(quick: bool = False) -> list[dict]:
             ok=p_large <= 0.05,
         )
     )
-    )
     return rows
 
 
