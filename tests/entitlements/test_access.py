@@ -161,6 +161,6 @@ def test_resolution_costs_the_same_queries_whatever_the_size(
         marketplace_services_add(actor=tenant_a["admin"], marketplace=m, services=services[: i + 1])
         audience_rule_add(actor=tenant_a["admin"], marketplace=m, kind=AudienceKind.EVERYONE)
     eve = tenant_a["eve"]
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         names = _names(eve)
     assert len(names) == marketplaces + 1
