@@ -60,12 +60,15 @@ class Company(models.Model):
 class Person(models.Model):
     """An ITSM person, belonging to exactly one company at a time."""
 
-    person_id = models.CharField("Person ID", max_length=40, unique=True)
+    person_id = models.CharField("Person ID", max_length=40)
     remedy_login_id = models.CharField("Remedy Login ID", max_length=254, blank=True)
     first_name = models.CharField("First Name", max_length=100, blank=True)
     last_name = models.CharField("Last Name", max_length=100, blank=True)
     email = models.CharField("Internet E-mail", max_length=254, blank=True)
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="people")
+    # No index of its own: person_company_org_idx leads with company_id and serves those reads.
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="people", db_index=False
+    )
     organization = models.CharField(max_length=100, blank=True)
     department = models.CharField(max_length=100, blank=True)
     region = models.CharField(max_length=100, blank=True)
@@ -84,12 +87,16 @@ class Person(models.Model):
     class Meta:
         verbose_name_plural = "people"
         ordering = ["last_name", "first_name", "person_id"]
+        # Every index is paid for on each write of the sync (issue 3's write path), so people
+        # carry only those a read uses: a plain unique constraint on person_id (unique=True would
+        # add a LIKE-pattern index that no lookup reads), no lone company_id index, and no
+        # last_modified index (watermarks come from the source, never from the mirror).
+        constraints = [models.UniqueConstraint(fields=["person_id"], name="person_person_id_uniq")]
         indexes = [
             models.Index(
                 fields=["company", "organization", "department"], name="person_company_org_idx"
             ),
             models.Index(fields=["last_name", "first_name", "id"], name="person_name_idx"),
-            models.Index(fields=["last_modified"], name="person_last_modified_idx"),
         ]
 
     def __str__(self) -> str:

@@ -124,6 +124,14 @@ class _Reject(Exception):
         self.modified = modified
 
 
+class _UnknownCompany(_Reject):
+    """A person's company is not in the index: maybe not in the mirror, maybe just created."""
+
+    def __init__(self, reason: str, key: str, modified: datetime, name: str) -> None:
+        super().__init__(reason, key, modified)
+        self.name = name
+
+
 def _max_length(model: type[models.Model], name: str) -> int:
     return model._meta.get_field(name).max_length or 0
 
@@ -200,22 +208,37 @@ _STATUSES = frozenset(RecordStatus.values)
 
 
 class _CompanyIndex:
-    """Company name -> (id, type) for the people sync, filled with one query per page at most."""
+    """Company name -> (id, type) for the people sync.
+
+    Loaded whole when a people run starts (one query), so pages can be validated in the
+    read-ahead thread without the database; a name it lacks is looked up again on the run's
+    own thread before any record is rejected for it (a company the mirror got meanwhile).
+    """
 
     def __init__(self) -> None:
         self.by_name: dict[str, tuple[int, str]] = {}
         self._names_by_id: dict[int, str] | None = None
 
-    def load(self, names: Iterable[Any]) -> None:
+    def load_all(self) -> None:
+        self._add(Company.objects.values_list("name", "id", "company_type"))
+
+    def load(self, names: Iterable[Any]) -> bool:
+        """Look these names up; True when one of them was found."""
         missing = {n for n in names if isinstance(n, str) and n and n not in self.by_name}
         if not missing:
-            return
-        for name, pk, company_type in Company.objects.filter(name__in=missing).values_list(
-            "name", "id", "company_type"
-        ):
+            return False
+        return self._add(
+            Company.objects.filter(name__in=missing).values_list("name", "id", "company_type")
+        )
+
+    def _add(self, found: Iterable[tuple[str, int, str]]) -> bool:
+        added = False
+        for name, pk, company_type in found:
             self.by_name[name] = (pk, company_type)
             if self._names_by_id is not None:
                 self._names_by_id[pk] = name
+            added = True
+        return added
 
     def name_of(self, pk: int) -> str:
         if self._names_by_id is None:
@@ -329,8 +352,11 @@ def _parse_person(values: dict[str, Any], ctx: _Context) -> Row:
         raise _Reject("No Company.", key, when)
     company = ctx.companies.by_name.get(name)
     if company is None:
-        raise _Reject(
-            f"Unknown company {name!r}: it is not in the mirror (sync companies first).", key, when
+        raise _UnknownCompany(
+            f"Unknown company {name!r}: it is not in the mirror (sync companies first).",
+            key,
+            when,
+            name,
         )
     if company[1] == CompanyType.MANUFACTURER:
         raise _Reject(f"Company {name!r} is a Manufacturer; people can't belong to one.", key, when)
@@ -357,6 +383,9 @@ class _Spec:
     plural: str
     parse: Callable[[dict[str, Any], _Context], Row]
     pages: Callable[[Any, datetime | None], Iterator[list[dict[str, Any]]]]
+    # Validation needs no database (people): it runs in the read-ahead thread, overlapping the
+    # previous page's write. Companies screen names against the mirror, on the run's thread.
+    parse_ahead: bool = False
 
     @property
     def key(self) -> str:
@@ -390,6 +419,7 @@ PEOPLE = _Spec(
     plural="people",
     parse=_parse_person,
     pages=lambda source, since: source.iter_people_pages(since=since),
+    parse_ahead=True,
 )
 SPECS = {COMPANIES.kind: COMPANIES, PEOPLE.kind: PEOPLE}
 
@@ -406,6 +436,14 @@ class _Page:
     keys: list[str] = field(default_factory=list)
     latest: datetime | None = None
     read: int = 0
+    unknown_companies: set[str] = field(default_factory=set)
+    values_page: list[Any] = field(default_factory=list)
+    # The valid rows already in the writer's wire format (PostgreSQL: COPY CSV), when rendered.
+    rendered: Any = None
+
+    @property
+    def rows(self) -> list[Row]:
+        return [row for row, _raw in self.valid.values()]
 
 
 @dataclass
@@ -447,11 +485,12 @@ def _save_counters(run: SyncRun) -> None:
 
 
 def _read_page(ctx: _Context, values_page: list[Any]) -> _Page:
-    """Validate and de-duplicate one page; the latest Last Modified Date wins a duplicate key."""
+    """Validate and de-duplicate one page; the latest Last Modified Date wins a duplicate key.
+
+    No database access for people (see _Spec.parse_ahead); _settle_page finishes the page.
+    """
     spec = ctx.spec
-    page = _Page(read=len(values_page))
-    if spec is PEOPLE:
-        ctx.companies.load(v.get("Company") for v in values_page if isinstance(v, dict))
+    page = _Page(read=len(values_page), values_page=values_page)
     parse, at = spec.parse, spec.modified_index
     valid = page.valid
     for values in values_page:
@@ -461,6 +500,8 @@ def _read_page(ctx: _Context, values_page: list[Any]) -> _Page:
         try:
             row = parse(values, ctx)
         except _Reject as exc:
+            if isinstance(exc, _UnknownCompany):
+                page.unknown_companies.add(exc.name)
             page.rejected.append((exc.key, exc.reason, values))
             if exc.key:
                 page.keys.append(exc.key)
@@ -475,9 +516,20 @@ def _read_page(ctx: _Context, values_page: list[Any]) -> _Page:
         if prior is not None and prior[0][at] > when:
             continue
         valid[key] = (row, values)
-    if spec is COMPANIES:
-        _screen_company_names(page)
+    if spec.parse_ahead:
+        page.rendered = ctx.writer.render(page.rows)
     return page
+
+
+def _settle_page(ctx: _Context, item: _Page | list[Any]) -> _Page:
+    """Finish a page on the run's thread: the checks that need the mirror."""
+    if not isinstance(item, _Page):
+        item = _read_page(ctx, item)
+    if ctx.spec is COMPANIES:
+        _screen_company_names(item)
+    elif item.unknown_companies and ctx.companies.load(item.unknown_companies):
+        item = _read_page(ctx, item.values_page)  # a company arrived since the run started
+    return item
 
 
 def _screen_company_names(page: _Page) -> None:
@@ -595,8 +647,24 @@ def _row_from_values(spec: _Spec, values: dict[str, Any]) -> Row:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Written:
+    """What a writer did to one batch: rows inserted, rows rewritten, people moved."""
+
+    created: int = 0
+    updated: int = 0
+    # (person pk, old company pk, new company pk) for each updated person whose company changed.
+    moves: list[tuple[int, int, int]] = field(default_factory=list)
+
+
 class _PostgresWriter:
-    """COPY a page into a TEMP staging table, then upsert only rows that really differ."""
+    """COPY a batch into a TEMP staging table, then upsert only rows that really differ.
+
+    One statement plans and applies: ON CONFLICT … WHERE … IS DISTINCT FROM leaves unchanged
+    rows alone, RETURNING tells creates from updates (xmax is 0 only on a freshly inserted
+    tuple), and the outer SELECT, which sees the table as it was before the statement, reads
+    an updated person's previous company to announce a move.
+    """
 
     def __init__(self, spec: _Spec) -> None:
         self.spec = spec
@@ -613,26 +681,49 @@ class _PostgresWriter:
             f"({', '.join(f't.{c}' for c in rest)}) IS DISTINCT FROM "
             f"({', '.join(f'EXCLUDED.{c}' for c in rest)})"
         )
+        self.tracks_company = "company_id" in spec.columns
+        returning = "t.id, (t.xmax = 0), t.company_id" if self.tracks_company else "(t.xmax = 0)"
+        if self.tracks_company:
+            # A subquery per rewritten row (a primary-key probe), never a join the planner
+            # might answer by scanning the whole table for a page of creates.
+            outer = (
+                "SELECT w.created, w.id, CASE WHEN w.created THEN NULL ELSE "  # noqa: S608
+                f"(SELECT p.company_id FROM {spec.table} p WHERE p.id = w.id) END, "
+                "w.company_id FROM written w"
+            )
+        else:
+            outer = "SELECT w.created FROM written w"
+        columns = "id, created, company_id" if self.tracks_company else "created"
         self.upsert_sql = (
-            f"INSERT INTO {spec.table} AS t ({cols}, mirrored_at) "  # noqa: S608
+            f"WITH written ({columns}) AS ("  # noqa: S608
+            f"INSERT INTO {spec.table} AS t ({cols}, mirrored_at) "
             f"SELECT {cols}, %s FROM {self.stage} "
             f"ON CONFLICT ({spec.key}) DO UPDATE SET "
             f"{', '.join(f'{c} = EXCLUDED.{c}' for c in rest)}, "
             "mirrored_at = EXCLUDED.mirrored_at "
             f"WHERE {distinct}{{touched}} "
-            # xmax is 0 only on a freshly inserted tuple: it tells creates from updates.
-            "RETURNING (xmax = 0)"
+            f"RETURNING {returning}) {outer}"
         )
 
-    def write(
-        self, rows: list[Row], *, now: datetime, touched_before: datetime | None
-    ) -> tuple[int, int]:
-        if not rows:
-            return 0, 0
+    @staticmethod
+    def render(rows: list[Row]) -> str:
+        """The rows as COPY CSV; the read-ahead thread renders a page while one is written."""
         buffer = io.StringIO()
         # Quoting everything keeps '' an empty string; an unquoted empty field would be NULL.
         csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
-        buffer.seek(0)
+        return buffer.getvalue()
+
+    def write(
+        self,
+        rows: list[Row],
+        *,
+        now: datetime,
+        touched_before: datetime | None,
+        rendered: str | None = None,
+    ) -> _Written:
+        if not rows:
+            return _Written()
+        buffer = io.StringIO(self.render(rows) if rendered is None else rendered)
         touched, params = "", [now]
         if touched_before is not None:
             touched = " AND t.mirrored_at <= %s"
@@ -643,67 +734,93 @@ class _PostgresWriter:
             cursor.execute(f"TRUNCATE {self.stage}")
             raw = cursor.cursor
             if hasattr(raw, "copy_expert"):
-                raw.copy_expert(self.copy_sql, buffer)
+                # One read of the whole page: each chunk read would wait for the GIL again.
+                raw.copy_expert(self.copy_sql, buffer, size=max(8192, len(buffer.getvalue())))
             else:  # psycopg 3
                 with raw.copy(self.copy_sql) as copy:
                     copy.write(buffer.getvalue())
             cursor.execute(self.upsert_sql.format(touched=touched), params)
-            flags = cursor.fetchall()
-        created = sum(1 for (inserted,) in flags if inserted)
-        return created, len(flags) - created
+            written = cursor.fetchall()
+        created = sum(1 for row in written if row[0])
+        moves = []
+        if self.tracks_company:
+            moves = [
+                (pk, old, new) for _c, pk, old, new in written if old is not None and old != new
+            ]
+        return _Written(created=created, updated=len(written) - created, moves=moves)
 
 
 class _PortableWriter:
-    """bulk_create(update_conflicts=True) of the rows the plan found new or changed."""
+    """Compare with the mirror, then bulk_create(update_conflicts=True) what is new or changed."""
 
     def __init__(self, spec: _Spec) -> None:
         self.spec = spec
 
+    @staticmethod
+    def render(rows: list[Row]) -> None:
+        return None
+
     def write(
-        self, rows: list[Row], *, now: datetime, touched_before: datetime | None
-    ) -> tuple[int, int]:
-        if not rows:
-            return 0, 0
+        self,
+        rows: list[Row],
+        *,
+        now: datetime,
+        touched_before: datetime | None,
+        rendered: None = None,
+    ) -> _Written:
         spec = self.spec
-        keys = [row[0] for row in rows]
-        existing = set(
-            spec.model.objects.filter(**{f"{spec.key}__in": keys}).values_list(spec.key, flat=True)
-        )
-        objects = [
-            spec.model(**dict(zip(spec.columns, row, strict=True)), mirrored_at=now) for row in rows
-        ]
-        spec.model.objects.bulk_create(
-            objects,
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=[spec.key],
-            update_fields=[*spec.columns[1:], "mirrored_at"],
-        )
-        updated = sum(1 for key in keys if key in existing)
-        return len(rows) - updated, updated
+        existing = _existing(spec, [row[0] for row in rows])
+        changed: list[Row] = []
+        result = _Written()
+        at = spec.columns.index("company_id") if "company_id" in spec.columns else None
+        for row in rows:
+            found = existing.get(row[0])
+            if found is None:
+                result.created += 1
+            elif found[2] == row or (touched_before is not None and found[1] > touched_before):
+                continue
+            else:
+                result.updated += 1
+                if at is not None and found[2][at] != row[at]:
+                    result.moves.append((found[0], found[2][at], row[at]))
+            changed.append(row)
+        if changed:
+            spec.model.objects.bulk_create(
+                [
+                    spec.model(**dict(zip(spec.columns, row, strict=True)), mirrored_at=now)
+                    for row in changed
+                ],
+                batch_size=500,
+                update_conflicts=True,
+                unique_fields=[spec.key],
+                update_fields=[*spec.columns[1:], "mirrored_at"],
+            )
+        return result
 
 
 def _writer(spec: _Spec) -> _PostgresWriter | _PortableWriter:
     return _PostgresWriter(spec) if connection.vendor == "postgresql" else _PortableWriter(spec)
 
 
-def _apply(ctx: _Context, creates: list[Row], updates: list[tuple[Row, Row, int]]) -> None:
-    """Write creates and updates inside the caller's transaction and announce people moves."""
+def _apply(ctx: _Context, rows: list[Row], *, rendered: Any = None) -> int:
+    """Write the rows that differ from the mirror, in the caller's transaction; announce moves.
+
+    Returns how many rows it wrote (created + updated); the rest were unchanged.
+    """
     spec, run = ctx.spec, ctx.run
-    rows = creates + [new for new, _old, _pk in updates]
     if not rows:
-        return
+        return 0
     now = timezone.now()
     if spec is COMPANIES:
         _release_company_names(rows, now)
-    created, updated = ctx.writer.write(rows, now=now, touched_before=ctx.touched_before)
-    run.created += created
-    run.updated += updated
-    if spec is PEOPLE:
-        at = PERSON_COLUMNS.index("company_id")
-        for new, old, pk in updates:
-            if new[at] != old[at]:
-                person_move_company(person_id=pk, old_company_id=old[at], new_company_id=new[at])
+    written = ctx.writer.write(rows, now=now, touched_before=ctx.touched_before, rendered=rendered)
+    run.created += written.created
+    run.updated += written.updated
+    for pk, old_company_id, new_company_id in written.moves:
+        person_move_company(
+            person_id=pk, old_company_id=old_company_id, new_company_id=new_company_id
+        )
+    return written.created + written.updated
 
 
 def _release_company_names(rows: list[Row], now: datetime) -> None:
@@ -835,8 +952,12 @@ class _Raised:
 
 
 @contextmanager
-def _read_ahead(pages: Iterator[list[Any]]) -> Iterator[Iterator[list[Any]]]:
+def _read_ahead(
+    pages: Iterator[list[Any]], prepare: Callable[[list[Any]], Any] | None = None
+) -> Iterator[Iterator[Any]]:
     """Iterate pages in a helper thread, one page ahead, so fetching overlaps writing.
+
+    `prepare` (validation that needs no database) runs on each page in that thread too.
 
     Memory stays bounded: at most the page being written, one waiting and one being read.
     The source's errors are raised here, in the caller's thread, where the run records them.
@@ -856,7 +977,7 @@ def _read_ahead(pages: Iterator[list[Any]]) -> Iterator[Iterator[list[Any]]]:
     def pump() -> None:
         try:
             for page in pages:
-                if not offer(page):
+                if not offer(page if prepare is None else prepare(page)):
                     break
             else:
                 offer(_END)
@@ -1088,18 +1209,19 @@ def _store_plan(
 
 
 def _process_page(
-    ctx: _Context, values_page: list[Any], *, staged: bool, seen: Any, keep_values: bool
+    ctx: _Context, item: _Page | list[Any], *, staged: bool, seen: Any, keep_values: bool
 ) -> None:
     """Read, plan and either apply (one transaction, then the watermark) or store one page."""
     run = ctx.run
-    page = _read_page(ctx, values_page)
-    rows = {key: row for key, (row, _raw) in page.valid.items()}
+    page = _settle_page(ctx, item)
     with transaction.atomic():
-        creates, updates, unchanged = _classify(ctx, rows)
         if staged:
+            rows = {key: row for key, (row, _raw) in page.valid.items()}
+            creates, updates, unchanged = _classify(ctx, rows)
             _store_plan(ctx, creates, updates, keep_values=keep_values)
         else:
-            _apply(ctx, creates, updates)
+            rows = page.rows
+            unchanged = len(rows) - _apply(ctx, rows, rendered=page.rendered)
         _store_rejected(run, page.rejected)
         if seen is not None:
             seen.add(page.keys)
@@ -1144,8 +1266,7 @@ def _apply_stored_plan(ctx: _Context, *, chunk: int) -> None:
             _screen_company_names(page)
             rows = {k: r for k, (r, _v) in page.valid.items()}
         with transaction.atomic():
-            creates, updates, _unchanged = _classify(ctx, rows)
-            _apply(ctx, creates, updates)
+            _apply(ctx, list(rows.values()))
             if spec is COMPANIES:
                 _store_rejected(run, page.rejected)
             _save_counters(run)
@@ -1272,9 +1393,13 @@ def _execute(
     if seen is not None:
         seen.start()
     try:
-        with _read_ahead(spec.pages(source, run.since)) as pages:
-            for values_page in pages:
-                _process_page(ctx, values_page, staged=staged, seen=seen, keep_values=not dry_run)
+        prepare = None
+        if spec.parse_ahead:
+            ctx.companies.load_all()
+            prepare = partial(_read_page, ctx)
+        with _read_ahead(spec.pages(source, run.since), prepare) as pages:
+            for item in pages:
+                _process_page(ctx, item, staged=staged, seen=seen, keep_values=not dry_run)
         if seen is not None:
             run.planned_deactivations = seen.plan_deactivations(run)
             _save_counters(run)

@@ -259,3 +259,46 @@ def test_a_source_that_lists_nothing_never_deactivates_unapproved(companies) -> 
     assert run.status == SyncStatus.NEEDS_APPROVAL
     assert run.message.startswith("The source listed no people at all")
     assert Person.objects.get(person_id="P1").is_active
+
+
+class _CompanyArrivesMidRun:
+    """People pages read ahead in a helper thread; between pages ITSM's company lands in the
+    mirror (committed by another connection, as a companies sync running meanwhile would)."""
+
+    def __init__(self) -> None:
+        self.people = [
+            [person_values("P1", "Acme Corp.")],
+            [person_values("P2", "Newco AG")],
+        ]
+
+    def iter_company_pages(self, since=None):
+        return iter(())
+
+    def iter_people_pages(self, since=None):
+        from django.db import connection
+
+        yield self.people[0]
+        try:
+            Company.objects.create(
+                entry_id="CPY9",
+                name="Newco AG",
+                company_type="Customer",
+                status="Enabled",
+                last_modified=timezone.now(),
+            )
+        finally:
+            connection.close()  # this thread's own connection
+        yield self.people[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_company_mirrored_during_a_people_run_is_not_rejected_as_unknown() -> None:
+    services.sync_companies(
+        source=ListSource(companies=[[company_values("CPY1", "Acme Corp.")]]), full=True
+    )
+
+    run = services.sync_people(source=_CompanyArrivesMidRun())
+
+    assert run.status == SyncStatus.SUCCEEDED
+    assert (run.created, run.rejected) == (2, 0)
+    assert Person.objects.get(person_id="P2").company.name == "Newco AG"
