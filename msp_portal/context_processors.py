@@ -6,7 +6,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 
 from .installation import running_release
-from .models import Notification
+from .selectors import notification_unread_count
 
 # (label, url name, permission, icon); a later app adds its entries here as it lands.
 NAVIGATION = [
@@ -56,9 +56,7 @@ def portal(request: HttpRequest) -> dict:
         "deployment_mode": settings.DEPLOYMENT_MODE,
         "portal_release": running_release(),
         # Lazy: one indexed COUNT, run only when a page draws the bell.
-        "notifications_unread": SimpleLazyObject(
-            lambda: Notification.objects.filter(user=user, read_at__isnull=True).count()
-        )
+        "notifications_unread": SimpleLazyObject(lambda: notification_unread_count(user_id=user.pk))
         if user is not None and user.is_authenticated
         else 0,
     }

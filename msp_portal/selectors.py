@@ -1,8 +1,9 @@
 """Reads of the lowest layer: MSP mode, the installation record and the audit trail."""
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from .models import AuditEvent, Installation, MspMode, ReleaseChange
+from .models import AuditEvent, Installation, MspMode, Notification, ReleaseChange
 
 
 def msp_mode_get() -> MspMode:
@@ -10,9 +11,30 @@ def msp_mode_get() -> MspMode:
     return MspMode.objects.filter(pk=1).first() or MspMode(pk=1, enabled=False)
 
 
+def _scalar(sql: str, params: list) -> object:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+# The two reads below run on nearly every page, so they are plain SQL: the ORM spends about
+# 0.3 ms composing each, three times what the database needs (bench/pages). Table names come
+# from the models.
+
+
 def msp_mode_enabled() -> bool:
     """Whether MSP mode is on, read fresh from the database."""
-    return MspMode.objects.filter(pk=1, enabled=True).exists()
+    return bool(_scalar(f"SELECT enabled FROM {MspMode._meta.db_table} WHERE id = 1", []))  # noqa: S608
+
+
+def notification_unread_count(*, user_id: int) -> int:
+    """How many notifications the user has not read (the bell's count; an index answers it)."""
+    return _scalar(
+        f"SELECT COUNT(*) FROM {Notification._meta.db_table} "  # noqa: S608
+        "WHERE user_id = %s AND read_at IS NULL",
+        [user_id],
+    )
 
 
 def installation_get() -> Installation | None:

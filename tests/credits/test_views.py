@@ -453,3 +453,47 @@ def test_a_second_customer_of_the_same_admin_company_is_not_mixed_in(client, msp
     client.force_login(admin.user)
     assert client.get(_url("account_detail", admin.customer)).status_code == 200
     assert client.get(_url("account_detail", other)).status_code == 404
+
+
+def _list_row(client, name: str) -> str:
+    content = client.get(reverse("customers:customer_list"), {"q": name}).content.decode()
+    rows = content.split("<tbody>")[1]
+    return rows[rows.index(name) :].split("</tr>")[0]
+
+
+def test_the_customers_list_shows_each_balance_and_flags_a_low_one(client, catalog_admin, customer):
+    credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("1234.5"), reason="PO 1")
+    client.force_login(catalog_admin)
+    row = _list_row(client, customer.company.name)
+    assert "1,234.50" in row and "Low balance" not in row
+
+    credit_debit(
+        actor=None,
+        customer=customer,
+        amount=Decimal("1230"),
+        reason="Laptops",
+        idempotency_key="r1",
+    )
+    row = _list_row(client, customer.company.name)
+    assert "4.50" in row and "Low balance" in row  # below the alert threshold of 15
+
+
+def test_the_customers_list_flags_a_balance_below_zero_and_says_off_without_credits(
+    client, catalog_admin, customer
+):
+    credit_debit(
+        actor=None, customer=customer, amount=Decimal("20"), reason="Laptop", idempotency_key="r2"
+    )
+    other = CustomerFactory(company=CompanyFactory(name="No Credits Ltd"))
+    CustomerAdministratorFactory(customer=other)
+    client.force_login(catalog_admin)
+    row = _list_row(client, customer.company.name)
+    assert "-20.00" in row and "Balance below zero" in row and "text-danger" in row
+    row = _list_row(client, "No Credits Ltd")
+    assert ">off<" in row and "Balance" not in row
+
+
+def test_a_customer_with_credits_but_no_entry_yet_shows_zero(client, catalog_admin, customer):
+    client.force_login(catalog_admin)
+    row = _list_row(client, customer.company.name)
+    assert "0.00" in row and "Low balance" in row  # 0 is below the threshold of 15
