@@ -20,6 +20,7 @@ from itsm_sync.models import (
     SyncStatus,
     Watermark,
 )
+from itsm_sync.services import locks, writers
 from itsm_sync.signals import person_company_changed, sync_run_finished
 from itsm_sync.simulator import COMPANY_FORM, PEOPLE_FORM, Simulator
 from itsm_sync.sources import ARRestSource, format_ar_datetime, parse_ar_datetime
@@ -427,7 +428,7 @@ def test_a_500_on_page_3_keeps_earlier_pages_and_the_retry_converges(sim: Simula
 @pytest.mark.django_db(transaction=True)
 def test_a_page_that_fails_to_write_is_rolled_back_whole(sim: Simulator, monkeypatch) -> None:
     company_sync(sim, full=True)
-    real_write = services._PostgresWriter.write
+    real_write = writers._PostgresWriter.write
     calls = []
 
     def write_then_break(self, rows, **kwargs):
@@ -437,7 +438,7 @@ def test_a_page_that_fails_to_write_is_rolled_back_whole(sim: Simulator, monkeyp
             raise RuntimeError("disk full")  # after the rows went in: they must roll back
         return result
 
-    monkeypatch.setattr(services._PostgresWriter, "write", write_then_break)
+    monkeypatch.setattr(writers._PostgresWriter, "write", write_then_break)
 
     with pytest.raises(RuntimeError, match="disk full"):
         people_sync(sim)
@@ -549,7 +550,7 @@ def test_two_runs_started_at_once_one_runs(sim: Simulator) -> None:
 
 def test_companies_and_people_may_sync_side_by_side(sim: Simulator) -> None:
     company_sync(sim, full=True)
-    with services._kind_lock(SyncKind.COMPANIES):
+    with locks._kind_lock(SyncKind.COMPANIES):
         run = people_sync(sim)
     assert run.status == SyncStatus.SUCCEEDED
 

@@ -15,8 +15,9 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.db import connection
 
-from itsm_sync import services, tasks
+from itsm_sync import tasks
 from itsm_sync.models import Person, SyncKind, SyncRun, SyncStatus
+from itsm_sync.services import locks, runs
 from msp_portal.celery import app
 from tests.itsm_sync.sync_helpers import PASSWORD, USER, running_simulator
 
@@ -125,7 +126,7 @@ def test_a_run_already_going_makes_the_task_a_no_op(itsm_env) -> None:
 
     def hold_the_lock() -> None:
         try:
-            with services._kind_lock(SyncKind.PEOPLE):
+            with locks._kind_lock(SyncKind.PEOPLE):
                 held.set()
                 release.wait(30)
         finally:
@@ -193,7 +194,7 @@ def test_an_incremental_run_stopped_by_the_soft_time_limit_continues_in_a_new_ta
     itsm_env, monkeypatch
 ) -> None:
     tasks.sync_companies.delay(full=True)
-    real_advance = services._watermark_advance
+    real_advance = runs._watermark_advance
     calls = []
 
     def advance_then_time_out(*args, **kwargs):
@@ -202,7 +203,7 @@ def test_an_incremental_run_stopped_by_the_soft_time_limit_continues_in_a_new_ta
         if len(calls) == 2:
             raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(services, "_watermark_advance", advance_then_time_out)
+    monkeypatch.setattr(runs, "_watermark_advance", advance_then_time_out)
 
     result = tasks.sync_people.delay().get()
 

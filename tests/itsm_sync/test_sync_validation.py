@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from itsm_sync import services
 from itsm_sync.models import Company, Person, RejectedRecord, SyncKind, SyncLock, SyncStatus
+from itsm_sync.services import locks, runs, seen, writers
 from tests.itsm_sync.sync_helpers import (
     ListSource,
     company_values,
@@ -200,9 +201,9 @@ def test_a_record_rejected_in_a_full_run_is_not_deactivated(companies) -> None:
 
 @pytest.fixture
 def portable(monkeypatch):
-    monkeypatch.setattr(services, "_writer", services._PortableWriter)
-    monkeypatch.setattr(services, "_seen_keys", services._SeenInMemory)
-    monkeypatch.setattr(services, "_kind_lock", services._row_lock)
+    monkeypatch.setattr(runs, "_writer", writers._PortableWriter)
+    monkeypatch.setattr(runs, "_seen_keys", seen._SeenInMemory)
+    monkeypatch.setattr(runs, "_kind_lock", locks._row_lock)
 
 
 def test_the_portable_path_mirrors_the_same_data(sim, portable) -> None:
@@ -221,16 +222,16 @@ def test_the_portable_path_mirrors_the_same_data(sim, portable) -> None:
 
 
 def test_the_lock_row_keeps_a_second_run_out() -> None:
-    with services._row_lock(SyncKind.PEOPLE) as heartbeat:
+    with locks._row_lock(SyncKind.PEOPLE) as heartbeat:
         heartbeat()
         with (
             pytest.raises(services.SyncAlreadyRunning, match="already running"),
-            services._row_lock(SyncKind.PEOPLE),
+            locks._row_lock(SyncKind.PEOPLE),
         ):
             pass
-        with services._row_lock(SyncKind.COMPANIES):
+        with locks._row_lock(SyncKind.COMPANIES):
             pass
-    with services._row_lock(SyncKind.PEOPLE):
+    with locks._row_lock(SyncKind.PEOPLE):
         pass
 
 
@@ -240,7 +241,7 @@ def test_a_stale_lock_row_is_taken_over(settings) -> None:
         kind=SyncKind.PEOPLE, holder="dead-worker", heartbeat_at=timezone.now() - timedelta(hours=1)
     )
 
-    with services._row_lock(SyncKind.PEOPLE):
+    with locks._row_lock(SyncKind.PEOPLE):
         assert SyncLock.objects.get(kind=SyncKind.PEOPLE).holder != "dead-worker"
 
 

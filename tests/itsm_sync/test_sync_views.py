@@ -26,6 +26,7 @@ from itsm_sync.models import (
     SyncRun,
     SyncStatus,
 )
+from itsm_sync.services import locks
 from msp_portal.models import AuditEvent
 from tests.itsm_sync.factories import CompanyFactory, PersonFactory
 from tests.itsm_sync.sync_helpers import (
@@ -343,7 +344,7 @@ class TestRunStart:
 
         def hold_the_lock() -> None:
             try:
-                with services._kind_lock(SyncKind.COMPANIES):
+                with locks._kind_lock(SyncKind.COMPANIES):
                     held.set()
                     release.wait(30)
             finally:

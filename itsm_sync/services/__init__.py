@@ -1,0 +1,77 @@
+"""ITSM sync use cases: mirror companies and people page by page, safely (S1–S3).
+
+The pipeline, for each page the source yields (oldest `Last Modified Date` first):
+
+1. validate every record, rejecting with a reason (kept as a RejectedRecord) while the rest of
+   the page goes on;
+2. de-duplicate keys, the latest `Last Modified Date` winning;
+3. plan each record as create, update (with a per-field diff) or unchanged, against the mirror;
+4. apply the creates and updates in one transaction per page with a bulk upsert that never
+   rewrites an unchanged row (PostgreSQL: COPY into a TEMP staging table, then one
+   `INSERT … SELECT … ON CONFLICT … DO UPDATE … WHERE (…) IS DISTINCT FROM (…)` that also
+   reports creates, updates and people who changed company, so a run applying as it reads
+   plans in that statement; elsewhere `bulk_create(update_conflicts=True)` of the rows found
+   changed);
+5. advance the watermark only after that commit, so a failed page leaves both the mirror and
+   the watermark as they were before it.
+
+Runs that may still need approval cannot apply as they go. A dry run, and a full reconcile
+whose deactivations could exceed the S3 limit (more than max(500, 5 %) of active records,
+possible only once the mirror holds more than 500 active records), first store their whole plan
+as PlannedChange rows; a dry run stops there, a full run then checks the guard and either stops
+as `needs_approval` having changed nothing, or applies the stored plan chunk by chunk — so the
+plan a dry run shows is exactly what the real run applies. `sync_run_approve` applies a kept
+plan later.
+
+Never two runs of one kind at once: a PostgreSQL session advisory lock per kind (it survives
+the per-page commits and dies with a killed worker's connection), or a claimed SyncLock row
+elsewhere; the refused run raises SyncAlreadyRunning. Companies and people may sync side by
+side, but people need their companies mirrored first (the Celery chain runs them in order).
+
+A rejected record does not hold the watermark back (one bad record would otherwise stall every
+incremental run); it is kept with its reason and read again by the nightly full reconcile,
+which also never deactivates a record the source still lists, valid or not.
+
+Memory stays flat: at any time the process holds the page being written, the next one being
+read (a helper thread fetches it meanwhile, and validates people pages too), the mirror's
+company names (for the people's company lookup) and, for a full reconcile, the keys seen so
+far — in a TEMP table on PostgreSQL, in a Python set elsewhere (the SQLite demo; a million short
+strings is ~100 MB).
+
+Modules: `records` (validation, and what differs between companies and people), `runs` (a run
+from start to finish, the guard, approval), `writers` (the upserts), `seen` (keys a full
+reconcile saw), `reading` (the read-ahead thread), `locks` (one run per kind), `moves` (a person
+changing company). This package exports the use cases the rest of the portal calls.
+"""
+
+from msp_portal.errors import NotAllowed
+
+from .locks import SyncAlreadyRunning
+from .moves import person_move_company
+from .records import COMPANY_COLUMNS, PERSON_COLUMNS
+from .runs import (
+    GUARD_FRACTION,
+    GUARD_MIN,
+    RUN_PERMISSION,
+    SyncApprovalRefused,
+    deactivation_limit,
+    sync_companies,
+    sync_people,
+    sync_run_approve,
+)
+
+__all__ = [
+    "COMPANY_COLUMNS",
+    "GUARD_FRACTION",
+    "GUARD_MIN",
+    "PERSON_COLUMNS",
+    "RUN_PERMISSION",
+    "NotAllowed",
+    "SyncAlreadyRunning",
+    "SyncApprovalRefused",
+    "deactivation_limit",
+    "person_move_company",
+    "sync_companies",
+    "sync_people",
+    "sync_run_approve",
+]

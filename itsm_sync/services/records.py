@@ -1,0 +1,332 @@
+"""Validation of AR values into row tuples, and what differs between companies and people."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from ..models import Company, CompanyType, Person, RecordStatus, SyncKind
+
+if TYPE_CHECKING:
+    from .runs import _Context
+
+Row = tuple[Any, ...]
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: AR values -> a row tuple in the spec's column order, or a rejection with a reason.
+# ---------------------------------------------------------------------------------------------
+
+
+class _Reject(Exception):
+    """Control flow of validation: this record goes to RejectedRecord with `reason`."""
+
+    def __init__(self, reason: str, key: str = "", modified: datetime | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.key = key
+        self.modified = modified
+
+
+class _UnknownCompany(_Reject):
+    """A person's company is not in the index: maybe not in the mirror, maybe just created."""
+
+    def __init__(self, reason: str, key: str, modified: datetime, name: str) -> None:
+        super().__init__(reason, key, modified)
+        self.name = name
+
+
+def _max_length(model: type[models.Model], name: str) -> int:
+    return model._meta.get_field(name).max_length or 0
+
+
+def _key(values: dict[str, Any], field_name: str, limit: int) -> str:
+    raw = values.get(field_name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise _Reject(f"No {field_name}.")
+    key = raw if isinstance(raw, str) else str(raw)
+    if len(key) > limit:
+        raise _Reject(f"{field_name} is longer than {limit} characters.")
+    return key
+
+
+def _modified(values: dict[str, Any], key: str) -> datetime:
+    raw = values.get("Last Modified Date")
+    if not isinstance(raw, str) or not raw.strip():
+        raise _Reject("No Last Modified Date.", key)
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise _Reject(f"Malformed Last Modified Date {raw!r}.", key) from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _text(values: dict[str, Any], field_name: str, limit: int, key: str, when: datetime) -> str:
+    raw = values.get(field_name)
+    if raw is None:
+        return ""
+    text = raw if isinstance(raw, str) else str(raw)
+    if "\x00" in text:
+        # PostgreSQL can't store NUL in text; it is never meaningful in these fields.
+        text = text.replace("\x00", "")
+    if len(text) > limit:
+        raise _Reject(f"{field_name} is longer than {limit} characters.", key, when)
+    return text
+
+
+_YES = frozenset({"yes", "true", "1", "y", "t"})
+_NO = frozenset({"no", "false", "0", "n", "f", ""})
+
+
+def _flag(values: dict[str, Any], field_name: str, key: str, when: datetime) -> bool:
+    raw = values.get(field_name)
+    if raw == "No" or raw is None:
+        return False
+    if raw == "Yes":
+        return True
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise _Reject(f"{field_name} must be Yes or No, not {raw!r}.", key, when)
+
+
+def _choice(
+    values: dict[str, Any], field_name: str, allowed: frozenset[str], key: str, when: datetime
+) -> str:
+    raw = values.get(field_name)
+    if raw is None or raw == "":
+        raise _Reject(f"No {field_name}.", key, when)
+    if raw not in allowed:
+        raise _Reject(f"Unknown {field_name} {raw!r}.", key, when)
+    return raw
+
+
+_COMPANY_TYPES = frozenset(CompanyType.values)
+_STATUSES = frozenset(RecordStatus.values)
+
+
+class _CompanyIndex:
+    """Company name -> (id, type) for the people sync.
+
+    Loaded whole when a people run starts (one query), so pages can be validated in the
+    read-ahead thread without the database; a name it lacks is looked up again on the run's
+    own thread before any record is rejected for it (a company the mirror got meanwhile).
+    """
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, tuple[int, str]] = {}
+        self._names_by_id: dict[int, str] | None = None
+
+    def load_all(self) -> None:
+        self._add(Company.objects.values_list("name", "id", "company_type"))
+
+    def load(self, names: Iterable[Any]) -> bool:
+        """Look these names up; True when one of them was found."""
+        missing = {n for n in names if isinstance(n, str) and n and n not in self.by_name}
+        if not missing:
+            return False
+        return self._add(
+            Company.objects.filter(name__in=missing).values_list("name", "id", "company_type")
+        )
+
+    def _add(self, found: Iterable[tuple[str, int, str]]) -> bool:
+        added = False
+        for name, pk, company_type in found:
+            self.by_name[name] = (pk, company_type)
+            if self._names_by_id is not None:
+                self._names_by_id[pk] = name
+            added = True
+        return added
+
+    def name_of(self, pk: int) -> str:
+        if self._names_by_id is None:
+            self._names_by_id = {v[0]: k for k, v in self.by_name.items()}
+        name = self._names_by_id.get(pk)
+        if name is None:
+            name = Company.objects.filter(pk=pk).values_list("name", flat=True).first() or str(pk)
+            self._names_by_id[pk] = name
+        return name
+
+
+# ---------------------------------------------------------------------------------------------
+# What differs between companies and people.
+# ---------------------------------------------------------------------------------------------
+
+COMPANY_COLUMNS = (
+    "entry_id",
+    "name",
+    "company_type",
+    "status",
+    "abbreviation",
+    "parent_company",
+    "last_modified",
+    "is_active",
+)
+PERSON_COLUMNS = (
+    "person_id",
+    "remedy_login_id",
+    "first_name",
+    "last_name",
+    "email",
+    "company_id",
+    "organization",
+    "department",
+    "region",
+    "site_group",
+    "site",
+    "client_type",
+    "support_staff",
+    "vip",
+    "profile_status",
+    "last_modified",
+    "is_active",
+)
+_PERSON_TEXT = tuple(
+    (ar_name, _max_length(Person, column))
+    for ar_name, column in (
+        ("Remedy Login ID", "remedy_login_id"),
+        ("First Name", "first_name"),
+        ("Last Name", "last_name"),
+        ("Internet E-mail", "email"),
+    )
+)
+_PERSON_PLACE = tuple(
+    (ar_name, _max_length(Person, column))
+    for ar_name, column in (
+        ("Organization", "organization"),
+        ("Department", "department"),
+        ("Region", "region"),
+        ("Site Group", "site_group"),
+        ("Site", "site"),
+        ("Client Type", "client_type"),
+    )
+)
+_PERSON_KEY_MAX = _max_length(Person, "person_id")
+_COMPANY_KEY_MAX = _max_length(Company, "entry_id")
+_COMPANY_NAME_MAX = _max_length(Company, "name")
+_ABBREVIATION_MAX = _max_length(Company, "abbreviation")
+_PARENT_MAX = _max_length(Company, "parent_company")
+
+
+def _parse_company(values: dict[str, Any], ctx: _Context) -> Row:
+    key = _key(values, "Company Entry ID", _COMPANY_KEY_MAX)
+    when = _modified(values, key)
+    name = values.get("Company")
+    if not isinstance(name, str) or not name.strip():
+        raise _Reject("No Company name.", key, when)
+    if len(name) > _COMPANY_NAME_MAX:
+        raise _Reject(f"Company is longer than {_COMPANY_NAME_MAX} characters.", key, when)
+    return (
+        key,
+        name,
+        _choice(values, "Company Type", _COMPANY_TYPES, key, when),
+        _choice(values, "Status", _STATUSES, key, when),
+        _text(values, "Company Abbreviation", _ABBREVIATION_MAX, key, when),
+        _text(values, "Parent Company", _PARENT_MAX, key, when),
+        when,
+        True,
+    )
+
+
+def _texts(
+    values: dict[str, Any], fields: tuple[tuple[str, int], ...], key: str, when: datetime
+) -> list[str]:
+    """Text fields in order; the common case (a short clean str) costs one check per field."""
+    texts = []
+    for field_name, limit in fields:
+        raw = values.get(field_name)
+        if raw.__class__ is str and len(raw) <= limit and "\x00" not in raw:
+            texts.append(raw)
+        else:
+            texts.append(_text(values, field_name, limit, key, when))
+    return texts
+
+
+def _parse_person(values: dict[str, Any], ctx: _Context) -> Row:
+    key = _key(values, "Person ID", _PERSON_KEY_MAX)
+    when = _modified(values, key)
+    name = values.get("Company")
+    if not isinstance(name, str) or not name:
+        raise _Reject("No Company.", key, when)
+    company = ctx.companies.by_name.get(name)
+    if company is None:
+        raise _UnknownCompany(
+            f"Unknown company {name!r}: it is not in the mirror (sync companies first).",
+            key,
+            when,
+            name,
+        )
+    if company[1] == CompanyType.MANUFACTURER:
+        raise _Reject(f"Company {name!r} is a Manufacturer; people can't belong to one.", key, when)
+    return (
+        key,
+        *_texts(values, _PERSON_TEXT, key, when),
+        company[0],
+        *_texts(values, _PERSON_PLACE, key, when),
+        _flag(values, "Support Staff", key, when),
+        _flag(values, "VIP", key, when),
+        _choice(values, "Profile Status", _STATUSES, key, when),
+        when,
+        True,
+    )
+
+
+@dataclass(frozen=True)
+class _Spec:
+    kind: str
+    model: type[models.Model]
+    columns: tuple[str, ...]
+    source_key: str
+    noun: str
+    plural: str
+    parse: Callable[[dict[str, Any], _Context], Row]
+    pages: Callable[[Any, datetime | None], Iterator[list[dict[str, Any]]]]
+    # Validation needs no database (people): it runs in the read-ahead thread, overlapping the
+    # previous page's write. Companies screen names against the mirror, on the run's thread.
+    parse_ahead: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.columns[0]
+
+    @property
+    def table(self) -> str:
+        return self.model._meta.db_table
+
+    @property
+    def modified_index(self) -> int:
+        return self.columns.index("last_modified")
+
+
+COMPANIES = _Spec(
+    kind=SyncKind.COMPANIES,
+    model=Company,
+    columns=COMPANY_COLUMNS,
+    source_key="Company Entry ID",
+    noun="company",
+    plural="companies",
+    parse=_parse_company,
+    pages=lambda source, since: source.iter_company_pages(since=since),
+)
+PEOPLE = _Spec(
+    kind=SyncKind.PEOPLE,
+    model=Person,
+    columns=PERSON_COLUMNS,
+    source_key="Person ID",
+    noun="person",
+    plural="people",
+    parse=_parse_person,
+    pages=lambda source, since: source.iter_people_pages(since=since),
+    parse_ahead=True,
+)
+SPECS = {COMPANIES.kind: COMPANIES, PEOPLE.kind: PEOPLE}
