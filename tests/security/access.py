@@ -52,7 +52,8 @@ POSTED = frozenset({200, 302})
 
 
 ACCESS: dict[str, Access] = {
-    # Customer administrators and end users are sent on to their own landing page.
+    # Customer administrators and end users are sent on to their own landing page (which one:
+    # test_home_lands_each_persona_on_its_own_page).
     "home": Access(SIGNED_IN, ok=frozenset({200, 302})),
     "login": Access(frozenset(PERSONAS), public=True),
     "logout": Access(frozenset(PERSONAS), method="post", public=True),

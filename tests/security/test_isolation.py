@@ -101,3 +101,27 @@ def test_the_django_admin_is_for_msp_staff_only(client, personas, persona):
     response = client.get(reverse("admin:index"))
     staff = persona in ("system_admin", "catalog_admin")
     assert response.status_code == (200 if staff else 302)
+
+
+HOME_LANDING = {
+    "system_admin": None,
+    "catalog_admin": None,
+    "plain_user": None,
+    "customer_admin": "entitlements:home",
+    "end_user": "portal:catalog",
+    "outsider": "entitlements:home",
+    "outsider_end_user": "portal:catalog",
+}
+
+
+@pytest.mark.parametrize("persona", sorted(HOME_LANDING))
+def test_home_lands_each_persona_on_its_own_page(client, personas, persona):
+    """Staff and people without a customer see the dashboard; the others their own landing."""
+    client.force_login(personas[persona])
+    response = client.get(reverse("home"))
+    landing = HOME_LANDING[persona]
+    if landing is None:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302
+        assert response.url == reverse(landing)
