@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import Permission
 from django.core.mail import send_mass_mail
+from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
@@ -18,12 +19,30 @@ def catalog_administrators():
     ).distinct()
 
 
-def _send(users, title: str, body: str, url: str = "") -> int:
+def _send(users, title: str, body: str, url: str = "", *, key: str = "") -> int:
+    """Notify each user in the app and by e-mail; returns how many were notified now.
+
+    With a key, a user already notified under it is skipped: a task run twice (redelivered
+    after a worker crash, or sent again by the outbox) notifies nobody twice. The e-mails go
+    inside the transaction, so a failed send leaves no notification behind to hold back the
+    retry.
+    """
     users = list(users)
-    Notification.objects.bulk_create(
-        Notification(user=u, title=title, body=body, url=url) for u in users
-    )
-    send_mass_mail([(title, body, None, [u.email]) for u in users if u.email], fail_silently=False)
+    with transaction.atomic():
+        if key:
+            done = set(
+                Notification.objects.filter(user__in=users, key=key).values_list(
+                    "user_id", flat=True
+                )
+            )
+            users = [u for u in users if u.pk not in done]
+        # A duplicate running at the same moment fails on the unique (user, key) constraint.
+        Notification.objects.bulk_create(
+            Notification(user=u, title=title, body=body, url=url, key=key) for u in users
+        )
+        send_mass_mail(
+            [(title, body, None, [u.email]) for u in users if u.email], fail_silently=False
+        )
     return len(users)
 
 
@@ -41,7 +60,8 @@ def balance_alert_send(*, entry_id: int, line: str) -> int:
         "or review the open requests."
     )
     admins = User.objects.filter(administered_customers__customer=customer, is_active=True)
-    return _send({*admins, *catalog_administrators()}, title, body)
+    recipients = {*admins, *catalog_administrators()}
+    return _send(recipients, title, body, key=f"credits.balance:{entry_id}:{line}")
 
 
 def drift_alert_send(*, drifts) -> int:

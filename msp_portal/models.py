@@ -105,11 +105,19 @@ class Notification(models.Model):
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # What the notification is about, for senders that may run twice (a redelivered task):
+    # one notification per user and key.
+    key = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user", "read_at", "-created_at"], name="notification_unread_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"], condition=~models.Q(key=""), name="notification_once"
+            )
         ]
 
     def __str__(self) -> str:

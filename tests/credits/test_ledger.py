@@ -227,6 +227,32 @@ def test_alerts_reach_administrators_in_the_app_and_by_mail(
     assert Notification.objects.filter(user=admin, title__contains="below zero").count() == 1
 
 
+def test_an_alert_task_delivered_twice_notifies_and_mails_each_person_once(
+    tenant_a, customer, catalog_admin, django_capture_on_commit_callbacks
+):
+    from credits.models import CreditEntry
+    from credits.tasks import send_balance_alert
+
+    credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("55"), reason="r")
+    with django_capture_on_commit_callbacks(execute=True):
+        request_submit(
+            actor=tenant_a["eve"],
+            service=tenant_a["service"],
+            quantity=1,
+            justification="For the team",
+        )
+    entry = CreditEntry.objects.filter(amount__lt=0).latest("id")
+    sent = len(mail.outbox)
+    notified = Notification.objects.count()
+
+    # The outbox or a redelivery after a worker crash runs the same task again.
+    assert send_balance_alert(entry.pk, "threshold") == 0
+
+    assert Notification.objects.count() == notified
+    assert len(mail.outbox) == sent
+    assert Notification.objects.filter(user=tenant_a["admin"]).count() == 1
+
+
 def test_adjustments_go_either_way_with_a_reason(customer, catalog_admin):
     credit_adjust(
         actor=catalog_admin, customer=customer, amount=Decimal("-7.5"), reason="correction"
