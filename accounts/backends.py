@@ -2,13 +2,34 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+
+
+def _permissions_sql() -> str:
+    """One query for a user's own and role (group) permissions, as "app_label.codename"."""
+    user_model = get_user_model()
+    permission, content_type = Permission._meta.db_table, ContentType._meta.db_table
+    own = user_model.user_permissions.through._meta.db_table
+    groups = user_model.groups.through._meta.db_table
+    group_permissions = Group.permissions.through._meta.db_table
+    return (
+        f"SELECT ct.app_label || '.' || p.codename FROM {permission} p "  # noqa: S608
+        f"JOIN {content_type} ct ON ct.id = p.content_type_id WHERE p.id IN ("
+        f"SELECT permission_id FROM {own} WHERE user_id = %s UNION "
+        f"SELECT gp.permission_id FROM {group_permissions} gp "
+        f"JOIN {groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s)"
+    )
 
 
 class PortalBackend(ModelBackend):
-    """ModelBackend whose per-request user load brings the user's company along.
+    """ModelBackend made cheaper for what every page asks.
 
-    Every page's top bar names the user's company; loading both in one query saves a query on
-    every page.
+    The per-request user load brings the user's company along (every page's top bar names
+    it), and a user's permissions (their roles) come in one plain query instead of two
+    composed by the ORM: together about 2 ms less on every page (bench/pages). Permissions are
+    read afresh on each request, so a role taken away counts at once.
     """
 
     def get_user(self, user_id):
@@ -18,3 +39,14 @@ class PortalBackend(ModelBackend):
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if user_obj.is_superuser:
+            return super().get_all_permissions(user_obj, obj)
+        if not hasattr(user_obj, "_perm_cache"):
+            with connection.cursor() as cursor:
+                cursor.execute(_permissions_sql(), [user_obj.pk, user_obj.pk])
+                user_obj._perm_cache = {name for (name,) in cursor.fetchall()}
+        return user_obj._perm_cache

@@ -10,5 +10,7 @@ for _name, _value in {
     "STATIC_MANIFEST": "false",
     "WHITENOISE_USE_FINDERS": "true",
     "TWO_FACTOR_REQUIRED": "false",
+    # As deployed (docker-compose): Redis is the cache, and sessions are read from it.
+    "CACHE_URL": "redis://127.0.0.1:6379/15",
 }.items():
     os.environ.setdefault(_name, _value)

@@ -76,19 +76,23 @@ def _load(customers: int, people: int) -> None:
 
 
 def _staff():
+    """A catalog and system administrator as the portal has them: roles, not a superuser.
+
+    A superuser skips loading permissions on each request; real staff don't, on either page.
+    """
     from accounts.models import User
     from accounts.roles import CATALOG_ADMIN, SYSTEM_ADMIN
     from accounts.services import user_role_grant
     from itsm_sync.models import Company
 
-    user = User.objects.filter(username="bench-admin").first()
-    if user is None:
-        user = User.objects.create(
-            username="bench-admin",
-            company=Company.objects.order_by("id").first(),
-            is_superuser=True,
-            is_staff=True,
-        )
+    user, _created = User.objects.update_or_create(
+        username="bench-staff",
+        defaults={
+            "company": Company.objects.order_by("id").first(),
+            "is_superuser": False,
+            "is_staff": True,
+        },
+    )
     for role in (SYSTEM_ADMIN, CATALOG_ADMIN):
         user_role_grant(actor=None, user=user, role=role)
     return user

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from msp_portal.forms import PortalForm
+from msp_portal.forms import PortalForm, Select
 
 from .models import CompanyType, RecordStatus, SyncKind, SyncRun, SyncStatus
 
@@ -66,12 +66,12 @@ class RunFilterForm(PortalForm):
     kind = forms.ChoiceField(
         choices=[("", "Companies and people"), *SyncKind.choices],
         required=False,
-        widget=forms.Select(attrs=SELECT),
+        widget=Select(attrs=SELECT),
     )
     status = forms.ChoiceField(
         choices=[("", "All statuses"), *SyncStatus.choices],
         required=False,
-        widget=forms.Select(attrs=SELECT),
+        widget=Select(attrs=SELECT),
     )
 
     def filters(self) -> dict:
@@ -109,7 +109,7 @@ class _DirectoryFilterForm(PortalForm):
         label="In the source",
         choices=PRESENT_CHOICES,
         required=False,
-        widget=forms.Select(attrs=SELECT),
+        widget=Select(attrs=SELECT),
     )
 
     def filters(self) -> dict:
@@ -128,12 +128,12 @@ class CompanyFilterForm(_DirectoryFilterForm):
         label="Type",
         choices=[("", "All types"), *CompanyType.choices],
         required=False,
-        widget=forms.Select(attrs=SELECT),
+        widget=Select(attrs=SELECT),
     )
     status = forms.ChoiceField(
         choices=[("", "All statuses"), *RecordStatus.choices],
         required=False,
-        widget=forms.Select(attrs=SELECT),
+        widget=Select(attrs=SELECT),
     )
 
     def __init__(self, *args, **kwargs):
@@ -145,21 +145,21 @@ class PersonFilterForm(_DirectoryFilterForm):
     """People filters; organization and department options are those of the chosen company."""
 
     company = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, widget=forms.Select(attrs=SELECT)
+        coerce=int, required=False, empty_value=None, widget=Select(attrs=SELECT)
     )
-    organization = forms.ChoiceField(required=False, widget=forms.Select(attrs=SELECT))
-    department = forms.ChoiceField(required=False, widget=forms.Select(attrs=SELECT))
+    organization = forms.ChoiceField(required=False, widget=Select(attrs=SELECT))
+    department = forms.ChoiceField(required=False, widget=Select(attrs=SELECT))
     client_type = forms.ChoiceField(
         label="Type",
         choices=[("", "All client types"), *((t, t) for t in CLIENT_TYPES)],
         required=False,
-        widget=forms.Select(attrs=SELECT),
+        widget=Select(attrs=SELECT),
     )
     profile_status = forms.ChoiceField(
         label="Status",
         choices=[("", "All statuses"), *RecordStatus.choices],
         required=False,
-        widget=forms.Select(attrs=SELECT),
+        widget=Select(attrs=SELECT),
     )
 
     def __init__(

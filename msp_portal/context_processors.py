@@ -1,8 +1,10 @@
 """Template context every page needs: the role-aware navigation and the acting-as banner."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.functional import SimpleLazyObject
 
 from .installation import running_release
@@ -28,19 +30,27 @@ NAVIGATION = [
 NAV_PROVIDERS: list = []
 
 
+@lru_cache(maxsize=8)
+def _navigation(prefix: str, urlconf: str | None) -> tuple[tuple[str, str, str, str], ...]:
+    """NAVIGATION with its URLs reversed once per URL prefix and URLconf, not on every page."""
+    entries = []
+    for label, url_name, perm, icon in NAVIGATION:
+        try:
+            url = reverse(url_name, urlconf=urlconf)
+        except NoReverseMatch:  # an entry whose app has not landed yet is left out
+            continue
+        entries.append((label, url, perm, icon))
+    return tuple(entries)
+
+
 def _nav_for(user, path: str, request=None) -> list[dict]:
     items = []
     for provider in NAV_PROVIDERS:
         for label, url, icon in provider(request):
             items.append({"label": label, "url": url, "icon": icon, "active": path.startswith(url)})
-    for label, url_name, perm, icon in NAVIGATION:
-        if not user.has_perm(perm):
-            continue
-        try:
-            url = reverse(url_name)
-        except NoReverseMatch:  # an entry whose app has not landed yet is left out
-            continue
-        items.append({"label": label, "url": url, "icon": icon, "active": path.startswith(url)})
+    for label, url, perm, icon in _navigation(get_script_prefix(), get_urlconf()):
+        if user.has_perm(perm):
+            items.append({"label": label, "url": url, "icon": icon, "active": path.startswith(url)})
     return items
 
 

@@ -262,6 +262,14 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# With a shared cache (Redis, CACHE_URL) sessions are read from it and written through to the
+# database: one query less on every request. A per-process cache (locmem) would let one
+# process keep a session another has ended, so without CACHE_URL they stay in the database.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if env.str("CACHE_URL", default="")
+    else "django.contrib.sessions.backends.db"
+)
 
 LOGGING = {
     "version": 1,
