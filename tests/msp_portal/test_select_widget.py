@@ -8,7 +8,7 @@ from msp_portal.forms import Select
 CHOICES = [
     ("", "All companies"),
     (1, "A & B <script>alert(1)</script>"),
-    (2, 'Quote "x" \'y\''),
+    (2, "Quote \"x\" 'y'"),
     ("Group <g>", [(3, "in a group")]),
 ]
 
