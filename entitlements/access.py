@@ -108,7 +108,7 @@ def visible_services(*, user: User) -> list[VisibleService]:
     for marketplace_id, service_id in pairs:
         grants_by_service[service_id].extend(grants_by_marketplace[marketplace_id])
     # Few categories serve many services: prefetching builds each category once.
-    services = Service.objects.filter(pk__in=list(grants_by_service)).prefetch_related("category")
+    services = Service.objects.filter(pk__any=list(grants_by_service)).prefetch_related("category")
     visible = [VisibleService(service=s, grants=grants_by_service[s.pk]) for s in services]
     return sorted(visible, key=lambda v: (v.service.category.name, v.service.name))
 
