@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from catalog.models import Service
+from catalog.models import Service, ServiceStatus
 from catalog.selectors import service_list
 from customers.models import Customer
 from customers.selectors import customer_admin_list, customer_list
@@ -34,7 +34,7 @@ from msp_portal.pagination import KeysetPage, keyset_page
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
-from .access import end_user_customer, visible_service, visible_services
+from .access import CatalogEntry, catalog_entries, end_user_customer, visible_service
 from .forms_portal import RequestFilterForm, RequestForm, TransitionForm
 from .models import RequestStatus, ServiceRequest
 
@@ -78,8 +78,8 @@ def _int_param(value: str) -> int | None:
     return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
 
 
-def _matches(service: Service, words: list[str]) -> bool:
-    text = f"{service.name} {service.description} {service.category.name}".casefold()
+def _matches(entry: CatalogEntry, words: list[str]) -> bool:
+    text = f"{entry.name} {entry.description} {entry.category}".casefold()
     return all(word in text for word in words)
 
 
@@ -87,27 +87,35 @@ def _matches(service: Service, words: list[str]) -> bool:
 @msp_mode_page
 @end_user_required
 def catalog(request: HttpRequest) -> HttpResponse:
-    entries = visible_services(user=request.user)
+    entries = catalog_entries(user=request.user)
     chips: dict[int, CategoryChip] = {}
     for entry in entries:
-        category = entry.service.category
-        chip = chips.setdefault(category.pk, CategoryChip(category.pk, category.name, 0))
+        chip = chips.setdefault(
+            entry.category_id, CategoryChip(entry.category_id, entry.category, 0)
+        )
         chip.count += 1
     query = request.GET.get("q", "").strip()[:100]
     category_id = _int_param(request.GET.get("category", ""))
     if category_id not in chips:
         category_id = None
+    words = query.casefold().split()
     shown = [
         e
         for e in entries
-        if (category_id is None or e.service.category_id == category_id)
-        and _matches(e.service, query.casefold().split())
+        if (category_id is None or e.category_id == category_id) and _matches(e, words)
     ]
     # Access is resolved in memory, so a page is a slice: deep pages cost the same as the first.
     start = min(_int_param(request.GET.get("after", "")) or 0, len(shown))
     end = start + CATALOG_PAGE_SIZE
+    # Full services for this page only, in the listing's order.
+    ids = [e.id for e in shown[start:end]]
+    services = (
+        Service.objects.filter(pk__any=ids, status=ServiceStatus.PUBLISHED)
+        .select_related("category")
+        .in_bulk()
+    )
     page = KeysetPage(
-        rows=shown[start:end],
+        rows=[services[pk] for pk in ids if pk in services],
         next_cursor=str(end) if end < len(shown) else None,
         is_first=start == 0,
     )

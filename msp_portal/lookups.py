@@ -5,10 +5,9 @@ a thousand literals; `field = ANY(%s)` with the list as one array costs neither.
 (the SQLite demo) it is a plain IN.
 """
 
-from django.db.models import Field, Lookup
+from django.db.models import Field, ForeignObject, Lookup
 
 
-@Field.register_lookup
 class AnyOf(Lookup):
     lookup_name = "any"
     prepare_rhs = False
@@ -27,3 +26,7 @@ class AnyOf(Lookup):
             return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
         placeholders = ", ".join(["%s"] * len(self.rhs))
         return f"{lhs} IN ({placeholders})", [*lhs_params, *self.rhs]
+
+
+Field.register_lookup(AnyOf)
+ForeignObject.register_lookup(AnyOf)  # related fields keep lookups of their own

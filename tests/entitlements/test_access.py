@@ -4,7 +4,12 @@ import pytest
 
 from catalog.models import ServiceStatus
 from customers.services import customer_service_remove, customer_services_add
-from entitlements.access import explain_access, visible_services, who_would_lose_access
+from entitlements.access import (
+    catalog_entries,
+    explain_access,
+    visible_services,
+    who_would_lose_access,
+)
 from entitlements.models import AudienceKind, ServiceRequest
 from entitlements.services import (
     audience_rule_add,
@@ -22,7 +27,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _names(user) -> list[str]:
-    return [v.service.name for v in visible_services(user=user)]
+    names = [v.service.name for v in visible_services(user=user)]
+    # The catalog page lists through catalog_entries: always exactly the same services.
+    assert [e.name for e in catalog_entries(user=user)] == names
+    return names
 
 
 def test_an_end_user_sees_what_a_marketplace_offers_to_everyone(tenant_a):
@@ -162,5 +170,7 @@ def test_resolution_costs_the_same_queries_whatever_the_size(
         audience_rule_add(actor=tenant_a["admin"], marketplace=m, kind=AudienceKind.EVERYONE)
     eve = tenant_a["eve"]
     with django_assert_max_num_queries(6):
-        names = _names(eve)
+        names = [v.service.name for v in visible_services(user=eve)]
     assert len(names) == marketplaces + 1
+    with django_assert_max_num_queries(5):
+        assert len(catalog_entries(user=eve)) == marketplaces + 1

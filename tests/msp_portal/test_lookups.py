@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 
-from itsm_sync.models import Company
-from tests.itsm_sync.factories import CompanyFactory
+from itsm_sync.models import Company, Person
+from tests.itsm_sync.factories import CompanyFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +17,13 @@ def test_any_finds_exactly_the_listed_rows(vendor, monkeypatch):
     assert found == {a.pk, b.pk}
     assert not Company.objects.filter(pk__any=[]).exists()
     assert set(Company.objects.filter(name__any=[a.name]).values_list("pk", flat=True)) == {a.pk}
+
+
+def test_any_works_on_a_foreign_key():
+    person = PersonFactory()
+    PersonFactory()
+    found = Person.objects.filter(company_id__any=[person.company_id]).values_list("pk", flat=True)
+    assert list(found) == [person.pk]
 
 
 def test_any_sends_one_array_parameter_on_postgresql():
