@@ -134,7 +134,7 @@ def _save_counters(run: SyncRun) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_page(ctx: _Context, values_page: list[Any]) -> _Page:
+def _read_page(ctx: _Context, values_page: list[Any], *, render: bool = False) -> _Page:
     """Validate and de-duplicate one page; the latest Last Modified Date wins a duplicate key.
 
     No database access for people (see _Spec.parse_ahead); _settle_page finishes the page.
@@ -166,7 +166,7 @@ def _read_page(ctx: _Context, values_page: list[Any]) -> _Page:
         if prior is not None and prior[0][at] > when:
             continue
         valid[key] = (row, values)
-    if spec.parse_ahead:
+    if render:  # ahead of the write, in the reader thread; a stored plan needs no rendering
         page.rendered = ctx.writer.render(page.rows)
     return page
 
@@ -626,7 +626,7 @@ def _execute(
         prepare = None
         if spec.parse_ahead:
             ctx.companies.load_all()
-            prepare = partial(_read_page, ctx)
+            prepare = partial(_read_page, ctx, render=not staged)
         with _read_ahead(spec.pages(source, run.since), prepare) as pages:
             for item in pages:
                 _process_page(ctx, item, staged=staged, seen=seen, keep_values=not dry_run)
