@@ -65,3 +65,11 @@ def test_every_environment_variable_is_documented_in_env_example():
     read |= set(re.findall(r'"(ITSM_[A-Z_]+)"', (ROOT / "itsm_sync" / "sources.py").read_text()))
     documented = set(re.findall(r"^#? ?([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - documented == set()
+
+
+def test_sessions_are_read_from_the_cache_only_when_the_cache_is_shared():
+    show = ("shell", "-c", "from django.conf import settings; print(settings.SESSION_ENGINE)")
+    shared = _manage(*show, **PRODUCTION_ENV, CACHE_URL="redis://127.0.0.1:6379/15")
+    assert shared.stdout.strip().endswith("sessions.backends.cached_db"), shared.stderr
+    local = _manage(*show, **PRODUCTION_ENV, CACHE_URL="")
+    assert local.stdout.strip().endswith("sessions.backends.db"), local.stderr
