@@ -131,7 +131,7 @@ class _CompanyIndex:
         self._add(Company.objects.values_list("name", "id", "company_type"))
 
     def load(self, names: Iterable[Any]) -> bool:
-        """Look these names up; True when one of them was found."""
+        """Look up the names not in the index yet; True when one of them was found now."""
         missing = {n for n in names if isinstance(n, str) and n and n not in self.by_name}
         if not missing:
             return False

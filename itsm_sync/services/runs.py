@@ -177,8 +177,12 @@ def _settle_page(ctx: _Context, item: _Page | list[Any]) -> _Page:
         item = _read_page(ctx, item)
     if ctx.spec is COMPANIES:
         _screen_company_names(item)
-    elif item.unknown_companies and ctx.companies.load(item.unknown_companies):
-        item = _read_page(ctx, item.values_page)  # a company arrived since the run started
+    elif item.unknown_companies:
+        # A company may have reached the mirror since the run started; the page read ahead
+        # did not know it, even if an earlier page of this run has loaded it meanwhile.
+        ctx.companies.load(item.unknown_companies)
+        if any(name in ctx.companies.by_name for name in item.unknown_companies):
+            item = _read_page(ctx, item.values_page)
     return item
 
 

@@ -264,12 +264,14 @@ def test_a_source_that_lists_nothing_never_deactivates_unapproved(companies) -> 
 
 class _CompanyArrivesMidRun:
     """People pages read ahead in a helper thread; between pages ITSM's company lands in the
-    mirror (committed by another connection, as a companies sync running meanwhile would)."""
+    mirror (committed by another connection, as a companies sync running meanwhile would).
+    Its people fill the next two pages, both read ahead before the first one is written."""
 
     def __init__(self) -> None:
         self.people = [
             [person_values("P1", "Acme Corp.")],
             [person_values("P2", "Newco AG")],
+            [person_values("P3", "Newco AG")],
         ]
 
     def iter_company_pages(self, since=None):
@@ -289,7 +291,7 @@ class _CompanyArrivesMidRun:
             )
         finally:
             connection.close()  # this thread's own connection
-        yield self.people[1]
+        yield from self.people[1:]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -301,5 +303,7 @@ def test_a_company_mirrored_during_a_people_run_is_not_rejected_as_unknown() -> 
     run = services.sync_people(source=_CompanyArrivesMidRun())
 
     assert run.status == SyncStatus.SUCCEEDED
-    assert (run.created, run.rejected) == (2, 0)
-    assert Person.objects.get(person_id="P2").company.name == "Newco AG"
+    assert (run.created, run.rejected) == (3, 0)
+    assert set(
+        Person.objects.filter(company__name="Newco AG").values_list("person_id", flat=True)
+    ) == {"P2", "P3"}
