@@ -262,12 +262,19 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
-# With a shared cache (Redis, CACHE_URL) sessions are read from it and written through to the
-# database: one query less on every request. A per-process cache (locmem) would let one
-# process keep a session another has ended, so without CACHE_URL they stay in the database.
+# With a cache every process shares (Redis, Memcached, the database) sessions are read from it
+# and written through to the database: one query less on every request. A per-process or
+# per-host cache (locmem, file) would let one process keep a session another has ended, so
+# then they stay in the database alone.
+SHARED_CACHES = (
+    "django.core.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache",
+    "django.core.cache.backends.memcached.PyLibMCCache",
+    "django.core.cache.backends.db.DatabaseCache",
+)
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db"
-    if env.str("CACHE_URL", default="")
+    if CACHES["default"]["BACKEND"] in SHARED_CACHES
     else "django.contrib.sessions.backends.db"
 )
 

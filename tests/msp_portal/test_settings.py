@@ -71,5 +71,6 @@ def test_sessions_are_read_from_the_cache_only_when_the_cache_is_shared():
     show = ("shell", "-c", "from django.conf import settings; print(settings.SESSION_ENGINE)")
     shared = _manage(*show, **PRODUCTION_ENV, CACHE_URL="redis://127.0.0.1:6379/15")
     assert shared.stdout.strip().endswith("sessions.backends.cached_db"), shared.stderr
-    local = _manage(*show, **PRODUCTION_ENV, CACHE_URL="")
-    assert local.stdout.strip().endswith("sessions.backends.db"), local.stderr
+    for per_process in ("", "locmemcache://", "filecache:///tmp/portal-cache"):
+        local = _manage(*show, **PRODUCTION_ENV, CACHE_URL=per_process)
+        assert local.stdout.strip().endswith("sessions.backends.db"), (per_process, local.stderr)
