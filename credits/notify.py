@@ -1,9 +1,9 @@
 """Who hears about a balance crossing a line, in the app and by e-mail (K5)."""
 
 from django.contrib.auth.models import Permission
-from django.core.mail import send_mass_mail
-from django.db import transaction
+from django.core.mail import send_mail, send_mass_mail
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import User
 from msp_portal.models import Notification
@@ -20,30 +20,47 @@ def catalog_administrators():
 
 
 def _send(users, title: str, body: str, url: str = "", *, key: str = "") -> int:
-    """Notify each user in the app and by e-mail; returns how many were notified now.
+    """Notify each user in the app and by e-mail; returns how many notifications are new.
 
-    With a key, a user already notified under it is skipped: a task run twice (redelivered
-    after a worker crash, or sent again by the outbox) notifies nobody twice. The e-mails go
-    inside the transaction, so a failed send leaves no notification behind to hold back the
-    retry.
+    With a key, each user gets one notification under it however often this runs (a task
+    redelivered after a worker crash, or sent again by the outbox), and one e-mail: each
+    notification's mail is claimed (mailed_at) before it is sent and released if the send
+    fails, so a retry sends exactly what is still unsent. Only a crash between the claim and
+    the send loses a mail; the in-app notification stays.
     """
     users = list(users)
-    with transaction.atomic():
-        if key:
-            done = set(
-                Notification.objects.filter(user__in=users, key=key).values_list(
-                    "user_id", flat=True
-                )
-            )
-            users = [u for u in users if u.pk not in done]
-        # A duplicate running at the same moment fails on the unique (user, key) constraint.
+    if not key:
         Notification.objects.bulk_create(
-            Notification(user=u, title=title, body=body, url=url, key=key) for u in users
+            Notification(user=u, title=title, body=body, url=url) for u in users
         )
         send_mass_mail(
             [(title, body, None, [u.email]) for u in users if u.email], fail_silently=False
         )
-    return len(users)
+        return len(users)
+    done = set(
+        Notification.objects.filter(user__in=users, key=key).values_list("user_id", flat=True)
+    )
+    new = [u for u in users if u.pk not in done]
+    # A duplicate run at the same moment meets the unique (user, key) constraint: ignored.
+    Notification.objects.bulk_create(
+        (Notification(user=u, title=title, body=body, url=url, key=key) for u in new),
+        ignore_conflicts=True,
+    )
+    unsent = Notification.objects.filter(user__in=users, key=key, mailed_at__isnull=True).exclude(
+        user__email=""
+    )
+    for note in unsent.select_related("user"):
+        claimed = Notification.objects.filter(pk=note.pk, mailed_at__isnull=True).update(
+            mailed_at=timezone.now()
+        )
+        if not claimed:
+            continue  # another run is mailing it
+        try:
+            send_mail(note.title, note.body, None, [note.user.email], fail_silently=False)
+        except Exception:
+            Notification.objects.filter(pk=note.pk).update(mailed_at=None)
+            raise
+    return len(new)
 
 
 def balance_alert_send(*, entry_id: int, line: str) -> int:

@@ -108,6 +108,8 @@ class Notification(models.Model):
     # What the notification is about, for senders that may run twice (a redelivered task):
     # one notification per user and key.
     key = models.CharField(max_length=100, blank=True, default="")
+    # When its e-mail copy went out (keyed notifications: a retry mails only what is unsent).
+    mailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -253,6 +253,42 @@ def test_an_alert_task_delivered_twice_notifies_and_mails_each_person_once(
     assert Notification.objects.filter(user=tenant_a["admin"]).count() == 1
 
 
+def test_an_alert_whose_mail_failed_is_mailed_by_the_retry_and_only_then(
+    tenant_a, customer, catalog_admin, django_capture_on_commit_callbacks, monkeypatch
+):
+    from credits import notify
+    from credits.models import CreditEntry
+
+    credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("55"), reason="r")
+    real_send_mail, calls = notify.send_mail, []
+
+    def second_mail_fails(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError("SMTP connection dropped")
+        return real_send_mail(*args, **kwargs)
+
+    monkeypatch.setattr(notify, "send_mail", second_mail_fails)
+    with pytest.raises(OSError), django_capture_on_commit_callbacks(execute=True):
+        request_submit(
+            actor=tenant_a["eve"],
+            service=tenant_a["service"],
+            quantity=1,
+            justification="For the team",
+        )
+    entry = CreditEntry.objects.filter(amount__lt=0).latest("id")
+    first = {tuple(m.to) for m in mail.outbox}
+    assert len(first) == 1  # one mail went out before the failure
+
+    notify.balance_alert_send(entry_id=entry.pk, line="threshold")  # the task's retry
+
+    recipients = [tuple(m.to) for m in mail.outbox]
+    assert len(recipients) == len(set(recipients))  # nobody mailed twice
+    notified = Notification.objects.filter(key__startswith="credits.balance:")
+    assert {(n.user.email,) for n in notified if n.user.email} == set(recipients)
+    assert not notified.filter(mailed_at__isnull=True).exclude(user__email="").exists()
+
+
 def test_adjustments_go_either_way_with_a_reason(customer, catalog_admin):
     credit_adjust(
         actor=catalog_admin, customer=customer, amount=Decimal("-7.5"), reason="correction"
