@@ -1,6 +1,7 @@
 """Reads of customers, always scoped to the user asking."""
 
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -113,6 +114,33 @@ def _customer_rows() -> QuerySet[dict[str, Any]]:
 def customer_row_list(*, user: User, query: str = "") -> QuerySet[dict[str, Any]]:
     """customer_list_with_counts as plain rows: exactly what the customers list shows, no models."""
     return _scoped(_customer_rows(), user=user, query=query).all()
+
+
+def customer_row_balance(v: dict) -> tuple[Decimal | None, str]:
+    """A customer row's credit balance and how the list shows it."""
+    if not v["credit_management"]:
+        return None, "off"
+    if "credit_balance" not in v:
+        return None, "—"  # no app provides balances
+    balance = v["credit_balance"] if v["credit_balance"] is not None else Decimal(0)
+    return balance, f"{balance:,.2f}"  # no ledger entry yet: 0
+
+
+def customer_row_health(v: dict, balance: Decimal | None) -> list[tuple[str, str]]:
+    """What needs attention on a customer: (Bootstrap colour, label) pairs."""
+    flags = []
+    if v["needs_administrator"] or not v["admins_count"]:
+        flags.append(("danger", "No administrator"))
+    if not v["company__is_active"]:
+        flags.append(("warning", "Company gone from ITSM"))
+    elif v["company__status"] != RecordStatus.ENABLED:
+        flags.append(("warning", f"Company {v['company__status'].lower()} in ITSM"))
+    threshold = v["alert_threshold"]
+    if balance is not None and balance < 0:
+        flags.append(("danger", "Balance below zero"))
+    elif balance is not None and threshold is not None and balance < threshold:
+        flags.append(("warning", "Low balance"))
+    return flags
 
 
 def eligible_company_list(*, query: str = "") -> QuerySet[Company]:

@@ -1,7 +1,6 @@
 """Pages of customers; first of them, the MSP mode page of system administrators."""
 
 from collections.abc import Callable
-from decimal import Decimal
 from functools import wraps
 from html import escape
 from urllib.parse import urlencode
@@ -17,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
-from itsm_sync.models import CompanyType, RecordStatus
+from itsm_sync.models import CompanyType
 from msp_portal.auth import permission_required
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import keyset_page, row_url
@@ -104,35 +103,8 @@ def _customer(request: HttpRequest, pk: int) -> Customer:
 _HEALTH_OK = '<span class="text-success small"><i class="bi bi-check-circle"></i> OK</span>'
 
 
-def _balance(v: dict) -> tuple[Decimal | None, str]:
-    """A customer row's credit balance and how the list shows it."""
-    if not v["credit_management"]:
-        return None, "off"
-    if "credit_balance" not in v:
-        return None, "—"  # no app provides balances
-    balance = v["credit_balance"] if v["credit_balance"] is not None else Decimal(0)
-    return balance, f"{balance:,.2f}"  # no ledger entry yet: 0
-
-
-def _health(v: dict, balance: Decimal | None) -> list[tuple[str, str]]:
-    """What needs attention on a customer: (Bootstrap colour, label) pairs."""
-    flags = []
-    if v["needs_administrator"] or not v["admins_count"]:
-        flags.append(("danger", "No administrator"))
-    if not v["company__is_active"]:
-        flags.append(("warning", "Company gone from ITSM"))
-    elif v["company__status"] != RecordStatus.ENABLED:
-        flags.append(("warning", f"Company {v['company__status'].lower()} in ITSM"))
-    threshold = v["alert_threshold"]
-    if balance is not None and balance < 0:
-        flags.append(("danger", "Balance below zero"))
-    elif balance is not None and threshold is not None and balance < threshold:
-        flags.append(("warning", "Low balance"))
-    return flags
-
-
 def _customer_rows(values: list[dict], detail_url: Callable[[int], str]) -> list[SafeString]:
-    """The customers list's rows as HTML (the rules are in _balance and _health).
+    """The customers list's rows as HTML (what they say comes from selectors.customer_row_*).
 
     The list is the portal's busiest page; the template engine (or format_html, through
     Django's lazy-aware escape) would spend most of its time on these 350 cells. Every value
@@ -141,10 +113,10 @@ def _customer_rows(values: list[dict], detail_url: Callable[[int], str]) -> list
     type_labels = dict(CompanyType.choices)
     rows = []
     for v in values:
-        balance, balance_text = _balance(v)
+        balance, balance_text = selectors.customer_row_balance(v)
         health = "".join(
             f'<span class="badge text-bg-{css} me-1">{escape(label)}</span>'
-            for css, label in _health(v, balance)
+            for css, label in selectors.customer_row_health(v, balance)
         )
         negative = " text-danger fw-semibold" if balance is not None and balance < 0 else ""
         company_type = v["company__company_type"]

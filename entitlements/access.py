@@ -165,6 +165,18 @@ def catalog_entries(*, user: User) -> list[CatalogEntry]:
     return sorted(map(CatalogEntry._make, rows), key=lambda e: (e.category, e.name))
 
 
+def catalog_page_services(*, entries: list[CatalogEntry]) -> list[Service]:
+    """The full services of one catalog page, in its order; one unpublished since the listing
+    was read is left out."""
+    ids = [e.id for e in entries]
+    services = (
+        Service.objects.filter(pk__any=ids, status=ServiceStatus.PUBLISHED)
+        .select_related("category")
+        .in_bulk()
+    )
+    return [services[pk] for pk in ids if pk in services]
+
+
 def visible_service(*, user: User, service_id: int) -> VisibleService | None:
     """One service if the user may see it, else None (callers answer 404)."""
     grants = _grants(user).get(service_id)

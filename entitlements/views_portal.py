@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from catalog.models import Service, ServiceStatus
+from catalog.models import Service
 from catalog.selectors import service_list
 from customers.models import Customer
 from customers.selectors import customer_admin_list, customer_list
@@ -34,7 +34,13 @@ from msp_portal.pagination import KeysetPage, keyset_page
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
-from .access import CatalogEntry, catalog_entries, end_user_customer, visible_service
+from .access import (
+    CatalogEntry,
+    catalog_entries,
+    catalog_page_services,
+    end_user_customer,
+    visible_service,
+)
 from .forms_portal import RequestFilterForm, RequestForm, TransitionForm
 from .models import RequestStatus, ServiceRequest
 
@@ -107,15 +113,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
     # Access is resolved in memory, so a page is a slice: deep pages cost the same as the first.
     start = min(_int_param(request.GET.get("after", "")) or 0, len(shown))
     end = start + CATALOG_PAGE_SIZE
-    # Full services for this page only, in the listing's order.
-    ids = [e.id for e in shown[start:end]]
-    services = (
-        Service.objects.filter(pk__any=ids, status=ServiceStatus.PUBLISHED)
-        .select_related("category")
-        .in_bulk()
-    )
     page = KeysetPage(
-        rows=[services[pk] for pk in ids if pk in services],
+        rows=catalog_page_services(entries=shown[start:end]),
         next_cursor=str(end) if end < len(shown) else None,
         is_first=start == 0,
     )

@@ -13,6 +13,8 @@ class AnyOf(Lookup):
     prepare_rhs = False
 
     def get_prep_lookup(self):
+        if not isinstance(self.rhs, list | tuple | set | frozenset):
+            raise TypeError(f"__any takes a list of values, not {type(self.rhs).__name__}")
         return [self.lhs.output_field.get_prep_value(value) for value in self.rhs]
 
     def process_rhs(self, compiler, connection):

@@ -30,3 +30,9 @@ def test_any_sends_one_array_parameter_on_postgresql():
     sql, params = Company.objects.filter(pk__any=list(range(1000))).query.sql_with_params()
     assert "= ANY(%s)" in sql
     assert len(params) == 1 and len(params[0]) == 1000
+
+
+@pytest.mark.parametrize("value", ["12", 12, Company.objects.none()])
+def test_any_refuses_anything_but_a_list(value):
+    with pytest.raises(TypeError, match="__any takes a list"):
+        Company.objects.filter(pk__any=value)
