@@ -5,6 +5,10 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.db.models import IntegerField
+from django.db.models.expressions import RawSQL
+
+from msp_portal.models import Notification
 
 
 def _permissions_sql() -> str:
@@ -23,19 +27,35 @@ def _permissions_sql() -> str:
     )
 
 
+def _unread_sql(user_model) -> RawSQL:
+    """The bell's count, read with the user (msp_portal.context_processors uses it)."""
+    notifications, users = Notification._meta.db_table, user_model._meta.db_table
+    return RawSQL(  # noqa: S611 - identifiers from model metadata only
+        f"SELECT COUNT(*) FROM {notifications} n "  # noqa: S608
+        f"WHERE n.user_id = {users}.id AND n.read_at IS NULL",
+        [],
+        output_field=IntegerField(),
+    )
+
+
 class PortalBackend(ModelBackend):
     """ModelBackend made cheaper for what every page asks.
 
-    The per-request user load brings the user's company along (every page's top bar names
-    it), and a user's permissions (their roles) come in one plain query instead of two
-    composed by the ORM: together about 2 ms less on every page (bench/pages). Permissions are
-    read afresh on each request, so a role taken away counts at once.
+    The per-request user load brings the user's company (every page's top bar names it) and
+    unread notification count (the bell) along, and a user's permissions (their roles) come in
+    one plain query instead of two composed by the ORM: about 2 ms less on every page
+    (bench/pages). Permissions are read afresh on each request, so a role taken away counts at
+    once.
     """
 
     def get_user(self, user_id):
         user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related("company").get(pk=user_id)
+            user = (
+                user_model._default_manager.select_related("company")
+                .annotate(unread_notifications=_unread_sql(user_model))
+                .get(pk=user_id)
+            )
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

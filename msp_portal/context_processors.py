@@ -56,6 +56,16 @@ def _nav_for(user, path: str, request=None) -> list[dict]:
     return items
 
 
+def _unread(user) -> int | SimpleLazyObject:
+    """The bell's count: loaded with the user (accounts.backends), else one lazy COUNT."""
+    if user is None or not user.is_authenticated:
+        return 0
+    loaded = getattr(user, "unread_notifications", None)
+    if loaded is not None:
+        return loaded
+    return SimpleLazyObject(lambda: notification_unread_count(user_id=user.pk))
+
+
 def portal(request: HttpRequest) -> dict:
     """Navigation for the signed-in user, the acting-as customer and deployment facts."""
     user = getattr(request, "user", None)
@@ -67,8 +77,5 @@ def portal(request: HttpRequest) -> dict:
         "acting_as": getattr(request, "acting_as", None),
         "deployment_mode": settings.DEPLOYMENT_MODE,
         "portal_release": running_release(),
-        # Lazy: one indexed COUNT, run only when a page draws the bell.
-        "notifications_unread": SimpleLazyObject(lambda: notification_unread_count(user_id=user.pk))
-        if user is not None and user.is_authenticated
-        else 0,
+        "notifications_unread": _unread(user),
     }

@@ -3,9 +3,11 @@
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
 from accounts.backends import PortalBackend
 from accounts.models import User
+from msp_portal.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +44,12 @@ def test_an_inactive_user_has_no_permission(catalog_admin):
     assert PortalBackend().get_all_permissions(_fresh(catalog_admin)) == set()
 
 
-def test_the_user_comes_with_the_company_in_one_query(catalog_admin, django_assert_num_queries):
+def test_the_user_comes_with_the_company_and_the_bell_count_in_one_query(
+    catalog_admin, django_assert_num_queries
+):
+    Notification.objects.create(user=catalog_admin, title="Unread")
+    Notification.objects.create(user=catalog_admin, title="Read", read_at=timezone.now())
     with django_assert_num_queries(1):
         user = PortalBackend().get_user(catalog_admin.pk)
         assert user.company.name
+        assert user.unread_notifications == 1
