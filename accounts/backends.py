@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import IntegerField
 from django.db.models.expressions import RawSQL
 
-from msp_portal.models import Notification
+from msp_portal.selectors import notification_unread_sql
 
 
 def _permissions_sql() -> str:
@@ -29,10 +29,8 @@ def _permissions_sql() -> str:
 
 def _unread_sql(user_model) -> RawSQL:
     """The bell's count, read with the user (msp_portal.context_processors uses it)."""
-    notifications, users = Notification._meta.db_table, user_model._meta.db_table
     return RawSQL(  # noqa: S611 - identifiers from model metadata only
-        f"SELECT COUNT(*) FROM {notifications} n "  # noqa: S608
-        f"WHERE n.user_id = {users}.id AND n.read_at IS NULL",
+        notification_unread_sql(f"{user_model._meta.db_table}.id"),
         [],
         output_field=IntegerField(),
     )

@@ -76,11 +76,6 @@ def _counts() -> dict[str, RawSQL]:
     }
 
 
-def customer_list_with_counts(*, user: User, query: str = "") -> QuerySet[Customer]:
-    """customer_list plus service, administrator and active end-user counts, in one query."""
-    return customer_list(user=user, query=query).annotate(**_counts())
-
-
 # Higher layers add columns to the customers list (AppConfig.ready): name -> a callable that
 # returns the expression to annotate, read from the row dict by that name (credits: balance).
 CUSTOMER_LIST_COLUMNS: dict[str, Callable[[], Any]] = {}
@@ -112,7 +107,7 @@ def _customer_rows() -> QuerySet[dict[str, Any]]:
 
 
 def customer_row_list(*, user: User, query: str = "") -> QuerySet[dict[str, Any]]:
-    """customer_list_with_counts as plain rows: exactly what the customers list shows, no models."""
+    """The customers the user may see (as customer_list), as the rows the customers list shows."""
     return _scoped(_customer_rows(), user=user, query=query).all()
 
 

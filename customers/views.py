@@ -84,13 +84,17 @@ def msp_mode(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 
 
+def _msp_mode_off(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(request, "customers/msp_mode_off.html", status=409)
+
+
 def msp_mode_page(view):
     """Customers exist only in MSP mode (M5): otherwise show a page saying so, with the way on."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not msp_mode_enabled():
-            return TemplateResponse(request, "customers/msp_mode_off.html", status=409)
+            return _msp_mode_off(request)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -147,7 +151,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     # As msp_mode_page, asked only when the page is empty: customers are added only in MSP mode,
     # which never turns off, so a page with rows proves it is on (one query less).
     if not page.rows and not msp_mode_enabled():
-        return TemplateResponse(request, "customers/msp_mode_off.html", status=409)
+        return _msp_mode_off(request)
     rows = _customer_rows(page.rows, row_url("customers:customer_detail"))
     template = "customers/customer_list.html"
     if request.htmx:

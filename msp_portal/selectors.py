@@ -28,13 +28,18 @@ def msp_mode_enabled() -> bool:
     return bool(_scalar(f"SELECT enabled FROM {MspMode._meta.db_table} WHERE id = 1", []))  # noqa: S608
 
 
+def notification_unread_sql(user_id: str) -> str:
+    """SQL counting the unread notifications of the user whose id `user_id` (SQL) names: a
+    parameter, or a column when the count rides along another query."""
+    return (
+        f"SELECT COUNT(*) FROM {Notification._meta.db_table} n "  # noqa: S608
+        f"WHERE n.user_id = {user_id} AND n.read_at IS NULL"
+    )
+
+
 def notification_unread_count(*, user_id: int) -> int:
     """How many notifications the user has not read (the bell's count; an index answers it)."""
-    return _scalar(
-        f"SELECT COUNT(*) FROM {Notification._meta.db_table} "  # noqa: S608
-        "WHERE user_id = %s AND read_at IS NULL",
-        [user_id],
-    )
+    return _scalar(notification_unread_sql("%s"), [user_id])
 
 
 def installation_get() -> Installation | None:
