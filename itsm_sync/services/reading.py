@@ -1,4 +1,4 @@
-"""Reading ahead: the next page travels (and is validated) while this one is written."""
+"""Reading ahead: the next page travels (and is prepared) while this one is written."""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-# ---------------------------------------------------------------------------------------------
-# Reading ahead: the next page travels over HTTP while this one is written.
-# ---------------------------------------------------------------------------------------------
-
 _END = object()
 
 
@@ -20,19 +16,59 @@ class _Raised:
         self.exc = exc
 
 
+class _Pages:
+    """The pages read ahead, in order; `overlap()` lets the next one be prepared now.
+
+    Preparing a page is Python work that holds the GIL for milliseconds. Done at any moment, it
+    stalls the writing thread each time one of its short statements returns and needs the GIL
+    back; so the reader prepares page k+1 only once the writer says, with `overlap()`, that it
+    is about to wait on the database for a while (the statement that applies page k). A
+    consumer that never calls it still gets every page: asking for the next page allows it too.
+    """
+
+    def __init__(self, slot: queue.Queue[Any], allowed: threading.Condition) -> None:
+        self._slot = slot
+        self._allowed = allowed
+        self._served = 0  # pages handed to the consumer
+        self.permits = 1  # pages the reader may prepare: the first one at once
+
+    def overlap(self) -> None:
+        self._permit(self._served + 1)
+
+    def _permit(self, count: int) -> None:
+        with self._allowed:
+            if count > self.permits:
+                self.permits = count
+                self._allowed.notify()
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            self._permit(self._served + 1)
+            item = self._slot.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            self._served += 1
+            yield item
+
+
 @contextmanager
 def _read_ahead(
     pages: Iterator[list[Any]], prepare: Callable[[list[Any]], Any] | None = None
-) -> Iterator[Iterator[Any]]:
+) -> Iterator[_Pages]:
     """Iterate pages in a helper thread, one page ahead, so fetching overlaps writing.
 
-    `prepare` (validation that needs no database) runs on each page in that thread too.
+    `prepare` (validation that needs no database) runs on each page in that thread too, while
+    the consumer waits on the database for the page before it (see _Pages).
 
     Memory stays bounded: at most the page being written, one waiting and one being read.
     The source's errors are raised here, in the caller's thread, where the run records them.
     """
     slot: queue.Queue[Any] = queue.Queue(maxsize=1)
+    allowed = threading.Condition()
     stop = threading.Event()
+    served = _Pages(slot, allowed)
 
     def offer(item: Any) -> bool:
         while not stop.is_set():
@@ -43,10 +79,22 @@ def _read_ahead(
                 continue
         return False
 
+    def wait_for_permit(number: int) -> bool:
+        with allowed:
+            while served.permits < number:
+                if stop.is_set():
+                    return False
+                allowed.wait(timeout=0.1)
+        return True
+
     def pump() -> None:
         try:
-            for page in pages:
-                if not offer(page if prepare is None else prepare(page)):
+            for number, page in enumerate(pages, start=1):
+                if prepare is not None:
+                    if not wait_for_permit(number):
+                        break
+                    page = prepare(page)
+                if not offer(page):
                     break
             else:
                 offer(_END)
@@ -57,19 +105,10 @@ def _read_ahead(
             if close is not None:
                 close()
 
-    def pages_read() -> Iterator[list[Any]]:
-        while True:
-            item = slot.get()
-            if item is _END:
-                return
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield item
-
     reader = threading.Thread(target=pump, name="itsm-sync-read-ahead", daemon=True)
     reader.start()
     try:
-        yield pages_read()
+        yield served
     finally:
         stop.set()
         # A request in flight finishes (or times out) on its own; don't wait forever for it.

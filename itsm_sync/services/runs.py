@@ -96,6 +96,10 @@ class _Page:
         return [row for row, _raw in self.valid.values()]
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass
 class _Context:
     spec: _Spec
@@ -108,6 +112,8 @@ class _Context:
     # Approving an old plan: rows a later sync touched after this instant keep their state.
     touched_before: datetime | None = None
     clock_start: float = field(default_factory=time.monotonic)
+    # Called just before a page's long database wait: the next page is prepared meanwhile.
+    overlap: Callable[[], None] = _nothing
 
 
 _COUNTERS = [
@@ -287,7 +293,9 @@ def _apply(ctx: _Context, rows: list[Row], *, rendered: Any = None) -> int:
     now = timezone.now()
     if spec is COMPANIES:
         _release_company_names(rows, now)
-    written = ctx.writer.write(rows, now=now, touched_before=ctx.touched_before, rendered=rendered)
+    written = ctx.writer.write(
+        rows, now=now, touched_before=ctx.touched_before, rendered=rendered, overlap=ctx.overlap
+    )
     run.created += written.created
     run.updated += written.updated
     for pk, old_company_id, new_company_id in written.moves:
@@ -450,6 +458,7 @@ def _process_page(
     page = _settle_page(ctx, item)
     with transaction.atomic():
         if staged:
+            ctx.overlap()
             rows = {key: row for key, (row, _raw) in page.valid.items()}
             creates, updates, unchanged = _classify(ctx, rows)
             _store_plan(ctx, creates, updates, keep_values=keep_values)
@@ -632,6 +641,7 @@ def _execute(
             ctx.companies.load_all()
             prepare = partial(_read_page, ctx, render=not staged)
         with _read_ahead(spec.pages(source, run.since), prepare) as pages:
+            ctx.overlap = pages.overlap
             for item in pages:
                 _process_page(ctx, item, staged=staged, seen=seen, keep_values=not dry_run)
         if seen is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -128,7 +128,9 @@ class _PostgresWriter:
         now: datetime,
         touched_before: datetime | None,
         rendered: str | None = None,
+        overlap: Callable[[], None] | None = None,
     ) -> _Written:
+        """Write the rows; `overlap` is called as the upsert, the long wait, is about to start."""
         if not rows:
             return _Written()
         text = self.render(rows) if rendered is None else rendered
@@ -141,6 +143,8 @@ class _PostgresWriter:
             # TRUNCATE, not ON COMMIT DELETE ROWS: pages may share one transaction (savepoints).
             cursor.execute(f"TRUNCATE {self.stage}")
             copy_in(cursor, self.copy_sql, text)
+            if overlap is not None:
+                overlap()
             cursor.execute(self.upsert_sql.format(touched=touched), params)
             written = cursor.fetchall()
         created = sum(1 for row in written if row[0])
@@ -169,8 +173,11 @@ class _PortableWriter:
         now: datetime,
         touched_before: datetime | None,
         rendered: None = None,
+        overlap: Callable[[], None] | None = None,
     ) -> _Written:
         spec = self.spec
+        if overlap is not None:
+            overlap()
         existing = _existing(spec, [row[0] for row in rows])
         changed: list[Row] = []
         result = _Written()
