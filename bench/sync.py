@@ -284,6 +284,15 @@ class _Recorded:
     def iter_people_pages(self, since: Any = None) -> Iterator[list[dict[str, Any]]]:
         yield from self.pages
 
+    def iter_company_pages_by_key(self, keys: Any) -> Iterator[list[dict[str, Any]]]:
+        return iter(())
+
+    def iter_people_pages_by_key(self, keys: Any) -> Iterator[list[dict[str, Any]]]:
+        wanted = set(keys)
+        found = [values for page in self.pages for values in page if values["Person ID"] in wanted]
+        if found:
+            yield found
+
 
 def _write_path(url: str, people: int) -> list[dict[str, Any]]:
     from django.db import connection

@@ -56,6 +56,8 @@ PEOPLE_FIELDS: tuple[str, ...] = (
     LAST_MODIFIED,
 )
 FORM_KEYS = {COMPANY_FORM: COMPANY_KEY, PEOPLE_FORM: PERSON_KEY}
+# Keys asked for in one listing request when records are looked up by key.
+KEY_LOOKUP_BATCH = 100
 
 Values = dict[str, Any]
 Page = list[Values]
@@ -83,6 +85,11 @@ def format_ar_datetime(value: datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}+0000"
+
+
+def ar_string(value: str) -> str:
+    """A string literal of AR qualification syntax: in double quotes, a quote doubled."""
+    return '"' + value.replace('"', '""') + '"'
 
 
 def parse_ar_datetime(text: str) -> datetime:
@@ -151,6 +158,12 @@ class Source(Protocol):
     def iter_company_pages(self, since: datetime | None = None) -> Iterator[Page]: ...
 
     def iter_people_pages(self, since: datetime | None = None) -> Iterator[Page]: ...
+
+    # A full reconcile asks again for the records it did not meet in the listing before it
+    # deactivates them (a listing that changes while it is paged can skip a record).
+    def iter_company_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]: ...
+
+    def iter_people_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]: ...
 
     def __enter__(self) -> Source: ...
 
@@ -269,6 +282,7 @@ class ARRestSource:
         fields: Iterable[str],
         since: datetime | None = None,
         sort: str | None = None,
+        q: str | None = None,
     ) -> Iterator[Page]:
         """Yield the `values` of each non-empty page (one HTTP response), following next links."""
         if sort is None:
@@ -284,7 +298,9 @@ class ARRestSource:
             if since.tzinfo is None:
                 since = since.replace(tzinfo=UTC)
             threshold = format_ar_datetime(since - self.config.overlap)
-            first["q"] = f"'{LAST_MODIFIED}' >= \"{threshold}\""
+            q = f"'{LAST_MODIFIED}' >= \"{threshold}\"" + (f" AND ({q})" if q else "")
+        if q:
+            first["q"] = q
         params: Mapping[str, Any] | None = first
         url: str | None = f"/api/arsys/v1/entry/{quote(form, safe=':')}"
         seen: set[str] = set()
@@ -315,6 +331,23 @@ class ARRestSource:
     def iter_people_pages(self, since: datetime | None = None) -> Iterator[Page]:
         """Yield pages of CTM:People values, oldest modification first."""
         return self.iter_pages(PEOPLE_FORM, PEOPLE_FIELDS, since)
+
+    def iter_company_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]:
+        """Yield pages of the COM:Company records the source has among these entry IDs."""
+        return self._iter_by_key(COMPANY_FORM, COMPANY_FIELDS, keys)
+
+    def iter_people_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]:
+        """Yield pages of the CTM:People records the source has among these Person IDs."""
+        return self._iter_by_key(PEOPLE_FORM, PEOPLE_FIELDS, keys)
+
+    def _iter_by_key(self, form: str, fields: Iterable[str], keys: Iterable[str]) -> Iterator[Page]:
+        # A qualification of KEY_LOOKUP_BATCH equalities keeps each URL a few kilobytes long.
+        key_field = FORM_KEYS[form]
+        wanted = sorted(set(keys))
+        for start in range(0, len(wanted), KEY_LOOKUP_BATCH):
+            batch = wanted[start : start + KEY_LOOKUP_BATCH]
+            q = " OR ".join(f"'{key_field}' = {ar_string(key)}" for key in batch)
+            yield from self.iter_pages(form, fields, sort=f"{key_field}.asc", q=q)
 
     def _payload(self, response: httpx.Response, form: str) -> dict[str, Any]:
         if response.status_code == 401:
@@ -486,6 +519,21 @@ class FileSource:
     def iter_people_pages(self, since: datetime | None = None) -> Iterator[Page]:
         """Yield pages of CTM:People values, oldest modification first."""
         return self.iter_pages(PEOPLE_FORM, since)
+
+    def iter_company_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]:
+        """Yield pages of the COM:Company records the export has among these entry IDs."""
+        return self._iter_by_key(COMPANY_FORM, keys)
+
+    def iter_people_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]:
+        """Yield pages of the CTM:People records the export has among these Person IDs."""
+        return self._iter_by_key(PEOPLE_FORM, keys)
+
+    def _iter_by_key(self, form: str, keys: Iterable[str]) -> Iterator[Page]:
+        wanted, key_field = set(keys), FORM_KEYS[form]
+        rows = [row for row in self._load().get(form, []) if str(row.get(key_field)) in wanted]
+        for start in range(0, len(rows), self.page_size):
+            self.pages_fetched += 1
+            yield rows[start : start + self.page_size]
 
 
 def _unwrap(row: Any) -> Values:

@@ -291,6 +291,8 @@ class _Spec:
     plural: str
     parse: Callable[[dict[str, Any], _Context], Row]
     pages: Callable[[Any, datetime | None], Iterator[list[dict[str, Any]]]]
+    # The source's records among these keys (those it still has), in pages.
+    pages_by_key: Callable[[Any, list[str]], Iterator[list[dict[str, Any]]]]
     # Validation needs no database (people): it runs in the read-ahead thread, overlapping the
     # previous page's write. Companies screen names against the mirror, on the run's thread.
     parse_ahead: bool = False
@@ -317,6 +319,7 @@ COMPANIES = _Spec(
     plural="companies",
     parse=_parse_company,
     pages=lambda source, since: source.iter_company_pages(since=since),
+    pages_by_key=lambda source, keys: source.iter_company_pages_by_key(keys),
 )
 PEOPLE = _Spec(
     kind=SyncKind.PEOPLE,
@@ -327,6 +330,7 @@ PEOPLE = _Spec(
     plural="people",
     parse=_parse_person,
     pages=lambda source, since: source.iter_people_pages(since=since),
+    pages_by_key=lambda source, keys: source.iter_people_pages_by_key(keys),
     parse_ahead=True,
 )
 SPECS = {COMPANIES.kind: COMPANIES, PEOPLE.kind: PEOPLE}

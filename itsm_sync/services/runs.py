@@ -485,6 +485,22 @@ def _process_page(
         ctx.progress(run)
 
 
+def _look_again(ctx: _Context, source: Any, seen: Any, *, staged: bool, keep_values: bool) -> None:
+    """Ask the source once more for the active records its listing did not show.
+
+    Paging by offset skips a record whenever one before it changes during the run (it moves to
+    the end of a listing in Last Modified order), so "not listed" is not yet "gone". Those the
+    source still has are read like any other page; only the rest are planned for deactivation.
+    More than the guard's limit are not looked up key by key: the run stops for approval anyway.
+    """
+    limit = ctx.run.deactivation_limit or 0
+    unseen = seen.unseen_keys(limit + 1)
+    if not unseen or len(unseen) > limit:
+        return
+    for page in ctx.spec.pages_by_key(source, unseen):
+        _process_page(ctx, page, staged=staged, seen=seen, keep_values=keep_values)
+
+
 def _apply_stored_plan(ctx: _Context, *, chunk: int) -> None:
     """Apply a stored plan: creates and updates chunk by chunk, then deactivations."""
     spec, run = ctx.spec, ctx.run
@@ -644,7 +660,9 @@ def _execute(
             ctx.overlap = pages.overlap
             for item in pages:
                 _process_page(ctx, item, staged=staged, seen=seen, keep_values=not dry_run)
+        ctx.overlap = _nothing
         if seen is not None:
+            _look_again(ctx, source, seen, staged=staged, keep_values=not dry_run)
             run.planned_deactivations = seen.plan_deactivations(run)
             _save_counters(run)
     finally:

@@ -36,6 +36,18 @@ class _SeenInTempTable:
         with connection.cursor() as cursor:
             copy_in(cursor, sql, csv_text((key,) for key in keys))
 
+    def unseen_keys(self, limit: int) -> list[str]:
+        """Up to `limit` keys of active mirror records that no page has shown."""
+        spec = self.spec
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {self.table}")
+            cursor.execute(
+                f"SELECT t.{spec.key} FROM {spec.table} t WHERE t.is_active AND NOT EXISTS "  # noqa: S608
+                f"(SELECT 1 FROM {self.table} s WHERE s.key = t.{spec.key}) ORDER BY t.id LIMIT %s",
+                [limit],
+            )
+            return [key for (key,) in cursor.fetchall()]
+
     def plan_deactivations(self, run: SyncRun) -> int:
         spec = self.spec
         with connection.cursor() as cursor:
@@ -70,6 +82,17 @@ class _SeenInMemory:
 
     def add(self, keys: list[str]) -> None:
         self.keys.update(keys)
+
+    def unseen_keys(self, limit: int) -> list[str]:
+        """Up to `limit` keys of active mirror records that no page has shown."""
+        unseen = []
+        active = self.spec.model.objects.filter(is_active=True).order_by("id")
+        for key in active.values_list(self.spec.key, flat=True).iterator(chunk_size=2000):
+            if key not in self.keys:
+                unseen.append(key)
+                if len(unseen) >= limit:
+                    break
+        return unseen
 
     def plan_deactivations(self, run: SyncRun) -> int:
         spec, total, batch = self.spec, 0, []

@@ -58,6 +58,26 @@ def company_sync(sim: Simulator, **kwargs: Any) -> SyncRun:
         return services.sync_companies(source=source, **kwargs)
 
 
+class ChangesAfterFirstPage(ARRestSource):
+    """A source whose first page's first person is modified in ITSM right after it is read.
+
+    AR lists by Last Modified Date, so that person moves to the end of the listing and every
+    record behind the first page shifts up by one: offset paging skips one person.
+    """
+
+    def __init__(self, sim: Simulator, **overrides: Any) -> None:
+        super().__init__(config_for(sim, **overrides))
+        self.sim = sim
+        self.moved: str | None = None
+
+    def iter_people_pages(self, since: Any = None) -> Iterator[list[dict]]:
+        for number, page in enumerate(super().iter_people_pages(since)):
+            yield page
+            if number == 0:
+                self.moved = page[0]["Person ID"]
+                self.sim.update_person(self.moved, Department="Moved during the run")
+
+
 def mirror_people() -> dict[str, tuple]:
     """Every mirrored person as the source fields say, keyed by Person ID."""
     return {
@@ -190,11 +210,24 @@ class ListSource:
     def iter_people_pages(self, since: Any = None) -> Iterator[list[dict]]:
         yield from self.people
 
+    def iter_company_pages_by_key(self, keys: Any) -> Iterator[list[dict]]:
+        return _by_key(self.companies, "Company Entry ID", keys)
+
+    def iter_people_pages_by_key(self, keys: Any) -> Iterator[list[dict]]:
+        return _by_key(self.people, "Person ID", keys)
+
     def __enter__(self) -> ListSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _by_key(pages: list[list[dict]], field: str, keys: Any) -> Iterator[list[dict]]:
+    wanted = set(keys)
+    found = [values for page in pages for values in page if values.get(field) in wanted]
+    if found:
+        yield found
 
 
 def company_values(entry_id: str, name: str, **extra: Any) -> dict[str, Any]:

@@ -257,3 +257,29 @@ def test_file_source_filters_by_since_minus_overlap(sim: Simulator, tmp_path: Pa
 def test_file_source_explains_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"does not exist\. Check ITSM_FILE"):
         list(FileSource(tmp_path / "missing.json").iter_people_pages())
+
+
+def test_looks_records_up_by_key_in_batches_and_skips_the_ones_it_lacks(sim: Simulator) -> None:
+    people = sim.people()
+    wanted = [p["Person ID"] for p in people[:150]]
+    # Keys the source lacks, one with the quote that ends an AR string literal.
+    missing = ["PPL-GONE-1", 'PPL"); DROP']
+    with ARRestSource(config_for(sim, page_size=500)) as source:
+        found = flatten(source.iter_people_pages_by_key([*wanted, *missing, wanted[0]]))
+        fetched = source.pages_fetched
+    assert sorted(values["Person ID"] for values in found) == sorted(wanted)
+    assert fetched == 2  # 152 distinct keys, at most 100 to a request
+    company = sim.companies()[3]
+    with ARRestSource(config_for(sim)) as source:
+        companies = flatten(source.iter_company_pages_by_key([company["Company Entry ID"]]))
+    assert companies == [{name: company.get(name) for name in COMPANY_FIELDS}]
+
+
+def test_file_source_looks_records_up_by_key(sim: Simulator, tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    write_export(path, sim.companies(), sim.people())
+    wanted = {p["Person ID"] for p in sim.people()[10:20]}
+    source = FileSource(path, page_size=4)
+    found = flatten(source.iter_people_pages_by_key([*wanted, "PPL-GONE"]))
+    assert {values["Person ID"] for values in found} == wanted
+    assert source.pages_fetched == 3

@@ -27,6 +27,7 @@ from itsm_sync.sources import ARRestSource, format_ar_datetime, parse_ar_datetim
 from msp_portal.models import AuditEvent
 from tests.itsm_sync.sync_helpers import (
     ARClient,
+    ChangesAfterFirstPage,
     company_sync,
     mirror_companies,
     mirror_people,
@@ -643,3 +644,40 @@ def test_a_sync_needs_the_run_sync_permission(sim: Simulator, plain_user, catalo
     run = company_sync(sim, actor=catalog_admin)
     assert run.started_by == catalog_admin
     assert run.started_by_label == "catadmin"
+
+
+# -- paging while the source changes ------------------------------------------------------------
+
+
+def test_a_full_reconcile_deactivates_no_one_the_source_still_has_while_it_changes(
+    sim: Simulator,
+) -> None:
+    sync_both(sim, full=True)
+
+    with ChangesAfterFirstPage(sim) as source:
+        run = services.sync_people(source=source, full=True)
+
+    assert run.status == SyncStatus.SUCCEEDED
+    assert run.deactivated == 0
+    assert not Person.objects.filter(is_active=False).exists()
+    assert mirror_people() == source_people(sim)
+    assert Person.objects.get(person_id=source.moved).department == "Moved during the run"
+
+
+def test_a_planned_full_reconcile_deactivates_no_one_the_source_still_has_either(
+    big_sim: Simulator,
+) -> None:
+    # Past GUARD_MIN active people the run plans everything before it applies anything.
+    sync_both(big_sim, full=True, page_size=200)
+    gone = big_sim.people()[-1]["Person ID"]
+    big_sim.delete_person(gone)
+
+    with ChangesAfterFirstPage(big_sim, page_size=200) as source:
+        run = services.sync_people(source=source, full=True)
+
+    assert run.status == SyncStatus.SUCCEEDED
+    assert list(Person.objects.filter(is_active=False).values_list("person_id", flat=True)) == [
+        gone
+    ]
+    assert run.deactivated == 1
+    assert Person.objects.get(person_id=source.moved).department == "Moved during the run"

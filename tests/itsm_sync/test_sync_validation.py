@@ -11,6 +11,7 @@ from itsm_sync import services
 from itsm_sync.models import Company, Person, RejectedRecord, SyncKind, SyncLock, SyncStatus
 from itsm_sync.services import locks, runs, seen, writers
 from tests.itsm_sync.sync_helpers import (
+    ChangesAfterFirstPage,
     ListSource,
     company_values,
     mirror_people,
@@ -219,6 +220,14 @@ def test_the_portable_path_mirrors_the_same_data(sim, portable) -> None:
     run = people_sync(sim, full=True)
     assert (run.created, run.updated, run.deactivated) == (0, 1, 1)
     assert SyncLock.objects.get(kind=SyncKind.PEOPLE).holder == ""
+
+
+def test_the_portable_path_deactivates_no_one_the_source_still_has(sim, portable) -> None:
+    sync_both(sim, full=True)
+    with ChangesAfterFirstPage(sim) as source:
+        run = services.sync_people(source=source, full=True)
+    assert (run.status, run.deactivated) == (SyncStatus.SUCCEEDED, 0)
+    assert mirror_people() == source_people(sim)
 
 
 def test_the_lock_row_keeps_a_second_run_out() -> None:
