@@ -191,6 +191,15 @@ class SyncRun(models.Model):
     )
     approved_by_label = models.CharField(max_length=150, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
+    # A full run read through Celery goes in steps, one task each (DESIGN §4: no task may outlive
+    # the broker's visibility timeout); between two steps it stays running, paused.
+    listed = models.PositiveIntegerField(
+        default=0, help_text="Records read from the source's listing: where the next step starts."
+    )
+    steps = models.PositiveIntegerField(default=1)
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while the run waits for the task of its next step."
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -218,6 +227,10 @@ class SyncRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status != SyncStatus.RUNNING
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status == SyncStatus.RUNNING and self.paused_at is not None
 
     def summary(self) -> dict:
         """The counters as a plain dict: the audit event's `after`, the task's result."""
@@ -255,6 +268,23 @@ class RejectedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key or '(no key)'}: {self.reason}"
+
+
+class SeenKey(models.Model):
+    """A key a full reconcile met in the source; what it never meets, it deactivates.
+
+    Committed with each page, so a run that continues in another task still knows them; the
+    run's keys go when it ends. No index or foreign key constraint: rows are only ever added by
+    COPY, read by one anti-join and deleted by run.
+    """
+
+    run = models.ForeignKey(
+        SyncRun, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    key = models.CharField(max_length=254)
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class PlanAction(models.TextChoices):

@@ -155,9 +155,14 @@ class Source(Protocol):
 
     pages_fetched: int
 
-    def iter_company_pages(self, since: datetime | None = None) -> Iterator[Page]: ...
+    # `start` skips that many records of the listing: a full run's later step goes on there.
+    def iter_company_pages(
+        self, since: datetime | None = None, start: int = 0
+    ) -> Iterator[Page]: ...
 
-    def iter_people_pages(self, since: datetime | None = None) -> Iterator[Page]: ...
+    def iter_people_pages(
+        self, since: datetime | None = None, start: int = 0
+    ) -> Iterator[Page]: ...
 
     # A full reconcile asks again for the records it did not meet in the listing before it
     # deactivates them (a listing that changes while it is paged can skip a record).
@@ -283,15 +288,19 @@ class ARRestSource:
         since: datetime | None = None,
         sort: str | None = None,
         q: str | None = None,
+        start: int = 0,
     ) -> Iterator[Page]:
-        """Yield the `values` of each non-empty page (one HTTP response), following next links."""
+        """Yield the `values` of each non-empty page (one HTTP response), following next links.
+
+        `start` skips that many records of the listing (the offset of the first request).
+        """
         if sort is None:
             key = FORM_KEYS.get(form)
             sort = f"{LAST_MODIFIED}.asc" + (f",{key}.asc" if key else "")
         first: dict[str, Any] = {
             "fields": f"values({','.join(fields)})",
             "sort": sort,
-            "offset": 0,
+            "offset": start,
             "limit": self.config.page_size,
         }
         if since is not None:
@@ -324,13 +333,13 @@ class ARRestSource:
             if not self._entered:
                 self.logout()
 
-    def iter_company_pages(self, since: datetime | None = None) -> Iterator[Page]:
+    def iter_company_pages(self, since: datetime | None = None, start: int = 0) -> Iterator[Page]:
         """Yield pages of COM:Company values, oldest modification first."""
-        return self.iter_pages(COMPANY_FORM, COMPANY_FIELDS, since)
+        return self.iter_pages(COMPANY_FORM, COMPANY_FIELDS, since, start=start)
 
-    def iter_people_pages(self, since: datetime | None = None) -> Iterator[Page]:
+    def iter_people_pages(self, since: datetime | None = None, start: int = 0) -> Iterator[Page]:
         """Yield pages of CTM:People values, oldest modification first."""
-        return self.iter_pages(PEOPLE_FORM, PEOPLE_FIELDS, since)
+        return self.iter_pages(PEOPLE_FORM, PEOPLE_FIELDS, since, start=start)
 
     def iter_company_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]:
         """Yield pages of the COM:Company records the source has among these entry IDs."""
@@ -491,8 +500,13 @@ class FileSource:
             }
         return self._data
 
-    def iter_pages(self, form: str, since: datetime | None = None) -> Iterator[Page]:
-        """Yield records of `form` modified at or after since - overlap, oldest first."""
+    def iter_pages(
+        self, form: str, since: datetime | None = None, start: int = 0
+    ) -> Iterator[Page]:
+        """Yield records of `form` modified at or after since - overlap, oldest first.
+
+        `start` skips that many records of that listing.
+        """
         rows = self._load().get(form, [])
         key_field = FORM_KEYS.get(form, "")
         threshold = None
@@ -508,17 +522,17 @@ class FileSource:
                 dated.append((modified, str(row.get(key_field) or ""), row))
         floor = datetime.min.replace(tzinfo=UTC)
         dated.sort(key=lambda item: (item[0] or floor, item[1]))
-        for start in range(0, len(dated), self.page_size):
+        for first in range(start, len(dated), self.page_size):
             self.pages_fetched += 1
-            yield [row for _, _, row in dated[start : start + self.page_size]]
+            yield [row for _, _, row in dated[first : first + self.page_size]]
 
-    def iter_company_pages(self, since: datetime | None = None) -> Iterator[Page]:
+    def iter_company_pages(self, since: datetime | None = None, start: int = 0) -> Iterator[Page]:
         """Yield pages of COM:Company values, oldest modification first."""
-        return self.iter_pages(COMPANY_FORM, since)
+        return self.iter_pages(COMPANY_FORM, since, start)
 
-    def iter_people_pages(self, since: datetime | None = None) -> Iterator[Page]:
+    def iter_people_pages(self, since: datetime | None = None, start: int = 0) -> Iterator[Page]:
         """Yield pages of CTM:People values, oldest modification first."""
-        return self.iter_pages(PEOPLE_FORM, since)
+        return self.iter_pages(PEOPLE_FORM, since, start)
 
     def iter_company_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]:
         """Yield pages of the COM:Company records the export has among these entry IDs."""

@@ -4,7 +4,10 @@ Only a transient source failure (timeout, connection refused, HTTP 5xx) is retri
 exponential backoff; a run that is already going makes the new one a no-op, and any other
 failure is recorded on its SyncRun and raised so the worker log and a chain see it. An
 incremental run stopped by the soft time limit keeps the pages it committed and continues in a
-new task from the watermark; a full reconcile must fit in one task's time limit.
+new task from the watermark. A full run goes in steps (DESIGN §4): after ITSM_SYNC_STEP_SECONDS
+it pauses between two pages and the task replaces itself with `itsm_sync.continue_sync`, which
+any worker picks up and which takes the run on from its last committed page (Celery's
+`replace` keeps a chain waiting: people still follow their companies).
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ def _run(
     who = {"actor": actor} if actor is not None else {"actor_label": SCHEDULED}
     try:
         with open_source() as source:
-            run: SyncRun = service(source=source, full=full, dry_run=dry_run, **who)
+            run: SyncRun = service(
+                source=source, full=full, dry_run=dry_run, step_seconds=_step_seconds(), **who
+            )
     except SoftTimeLimitExceeded:
         if full or dry_run:
             raise
@@ -63,6 +68,18 @@ def _run(
     except SourceError as exc:
         # Configuration errors (no ITSM_URL, a bad ITSM_PAGE_SIZE) surface here; no retry helps.
         raise SyncRunFailed(str(exc)) from exc
+    return _ended(task, run)
+
+
+def _step_seconds() -> float:
+    return float(getattr(settings, "ITSM_SYNC_STEP_SECONDS", 240.0))
+
+
+def _ended(task: Any, run: SyncRun) -> dict[str, Any]:
+    """The task's answer for a run it ran (a step of); a paused run goes on in a new task."""
+    if run.is_paused:
+        logger.info("ITSM sync run #%s paused after step %s; continuing", run.pk, run.steps)
+        return task.replace(continue_sync.si(run_id=run.pk))
     if run.status in (SyncStatus.FAILED, SyncStatus.PARTIAL):
         if run.error_transient and task.request.retries < task.max_retries:
             raise task.retry(countdown=_retry_countdown(task.request.retries))
@@ -90,6 +107,27 @@ def sync_people(
     self: Any, full: bool = False, dry_run: bool = False, actor_id: int | None = None
 ) -> dict[str, Any]:
     return _run(self, services.sync_people, full=full, dry_run=dry_run, actor_id=actor_id)
+
+
+@shared_task(
+    name="itsm_sync.continue_sync",
+    bind=True,
+    max_retries=getattr(settings, "ITSM_SYNC_TASK_RETRIES", 3),
+)
+def continue_sync(self: Any, run_id: int) -> dict[str, Any]:
+    """The next step of a paused full run; a no-op once that run has ended (safe twice)."""
+    try:
+        with open_source() as source:
+            run = services.sync_continue(run_id=run_id, source=source, step_seconds=_step_seconds())
+    except services.SyncAlreadyRunning as exc:
+        # The step before still holds the lock (a redelivered message): it goes on by itself.
+        logger.info("%s", exc)
+        return {"run": run_id, "status": "already_running", "message": str(exc)}
+    except SourceError as exc:
+        raise SyncRunFailed(str(exc)) from exc
+    if run is None:
+        return {"run": run_id, "status": "nothing_to_continue"}
+    return _ended(self, run)
 
 
 @shared_task(name="itsm_sync.sync_all")

@@ -118,6 +118,12 @@ def _progress(run: SyncRun, now: datetime) -> dict[str, Any]:
         "elapsed_label": _duration(timedelta(seconds=elapsed)),
         "rows_per_s": round(run.seen / elapsed) if elapsed >= 1 and not run.approved_at else None,
         "applying": run.approved_at is not None,
+        # A full run through Celery goes in steps; between two it waits for its next task.
+        "step": (
+            f"step {run.steps}" + (", waiting for its next task" if run.is_paused else "")
+            if run.steps > 1 or run.is_paused
+            else ""
+        ),
     }
 
 

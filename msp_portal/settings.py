@@ -224,6 +224,15 @@ ITSM_SYNC_LOCK_STALE_SECONDS = env.int(
     "ITSM_SYNC_LOCK_STALE_SECONDS", default=CELERY_TASK_TIME_LIMIT * 2
 )
 
+# A full run through Celery goes in steps: each task pauses the run after the first page that
+# ends past this many seconds (well inside the soft time limit) and hands it to a new task.
+ITSM_SYNC_STEP_SECONDS = env.float(
+    "ITSM_SYNC_STEP_SECONDS", default=CELERY_TASK_SOFT_TIME_LIMIT * 0.8
+)
+# A paused run whose next step has not begun for this long is closed as interrupted by the
+# next run of its kind; until then that run is refused as "already running".
+ITSM_SYNC_PAUSE_STALE_SECONDS = env.int("ITSM_SYNC_PAUSE_STALE_SECONDS", default=3600)
+
 # Every periodic job, in one place.
 CELERY_BEAT_SCHEDULE = {
     # M3: find and neutralise external users or collaboration groups that slipped in after

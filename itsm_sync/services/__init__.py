@@ -33,10 +33,21 @@ incremental run); it is kept with its reason and read again by the nightly full 
 which also never deactivates a record the source still lists, valid or not.
 
 Memory stays flat: at any time the process holds the page being written, the next one being
-read (a helper thread fetches it meanwhile, and validates people pages too), the mirror's
-company names (for the people's company lookup) and, for a full reconcile, the keys seen so
-far — in a TEMP table on PostgreSQL, in a Python set elsewhere (the SQLite demo; a million short
-strings is ~100 MB).
+read (a helper thread fetches it meanwhile, and prepares people pages while the database applies
+the page before), the mirror's company names (for the people's company lookup) and nothing
+more; the keys a full reconcile has seen are SeenKey rows, committed with each page.
+
+Before it plans deactivations, a full reconcile asks the source once more, by key, for the
+active records its listing did not show (offset paging skips a record when one before it
+changes during the run); only those the source no longer has are deactivated.
+
+A full run may go in steps (`step_seconds`, set by the Celery tasks from
+ITSM_SYNC_STEP_SECONDS): it pauses after a page, still running, and `sync_continue` takes it on
+from the records it had listed, with the keys it had seen. Every step's state (counters, plan,
+seen keys, how far it listed) commits with the page that produced it, so a step that dies is
+taken on from its last committed page, and a step run twice does nothing the second time.
+A paused run keeps new runs of its kind out until its next step is overdue
+(ITSM_SYNC_PAUSE_STALE_SECONDS); then the next run closes it as interrupted.
 
 Modules: `records` (validation, and what differs between companies and people), `runs` (a run
 from start to finish, the guard, approval), `writers` (the upserts), `seen` (keys a full
@@ -56,6 +67,7 @@ from .runs import (
     SyncApprovalRefused,
     deactivation_limit,
     sync_companies,
+    sync_continue,
     sync_people,
     sync_run_approve,
 )
@@ -72,6 +84,7 @@ __all__ = [
     "deactivation_limit",
     "person_move_company",
     "sync_companies",
+    "sync_continue",
     "sync_people",
     "sync_run_approve",
 ]

@@ -281,6 +281,14 @@ def _parse_person(values: dict[str, Any], ctx: _Context) -> Row:
     )
 
 
+def _listing(
+    pages: Callable[..., Iterator[list[dict[str, Any]]]], since: datetime | None, start: int
+) -> Iterator[list[dict[str, Any]]]:
+    # Only a later step asks for a start: a source that can't begin mid-listing still serves
+    # every run that goes in one step.
+    return pages(since=since, start=start) if start else pages(since=since)
+
+
 @dataclass(frozen=True)
 class _Spec:
     kind: str
@@ -290,7 +298,8 @@ class _Spec:
     noun: str
     plural: str
     parse: Callable[[dict[str, Any], _Context], Row]
-    pages: Callable[[Any, datetime | None], Iterator[list[dict[str, Any]]]]
+    # The source's listing in pages, from its `start`th record (a full run's later step).
+    pages: Callable[[Any, datetime | None, int], Iterator[list[dict[str, Any]]]]
     # The source's records among these keys (those it still has), in pages.
     pages_by_key: Callable[[Any, list[str]], Iterator[list[dict[str, Any]]]]
     # Validation needs no database (people): it runs in the read-ahead thread, overlapping the
@@ -318,7 +327,7 @@ COMPANIES = _Spec(
     noun="company",
     plural="companies",
     parse=_parse_company,
-    pages=lambda source, since: source.iter_company_pages(since=since),
+    pages=lambda source, since, start: _listing(source.iter_company_pages, since, start),
     pages_by_key=lambda source, keys: source.iter_company_pages_by_key(keys),
 )
 PEOPLE = _Spec(
@@ -329,7 +338,7 @@ PEOPLE = _Spec(
     noun="person",
     plural="people",
     parse=_parse_person,
-    pages=lambda source, since: source.iter_people_pages(since=since),
+    pages=lambda source, since, start: _listing(source.iter_people_pages, since, start),
     pages_by_key=lambda source, keys: source.iter_people_pages_by_key(keys),
     parse_ahead=True,
 )

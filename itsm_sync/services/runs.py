@@ -34,7 +34,7 @@ from ..models import (
 )
 from ..signals import sync_run_finished
 from ..sources import SourceError
-from .locks import SYSTEM, _kind_lock
+from .locks import SYSTEM, _already_running, _kind_lock
 from .moves import _send_robustly, person_move_company
 from .reading import _read_ahead
 from .records import (
@@ -48,7 +48,7 @@ from .records import (
     _Spec,
     _UnknownCompany,
 )
-from .seen import _seen_keys
+from .seen import _forget_seen, _seen_keys
 from .writers import _existing, _PortableWriter, _PostgresWriter, _writer
 
 if TYPE_CHECKING:
@@ -114,9 +114,14 @@ class _Context:
     clock_start: float = field(default_factory=time.monotonic)
     # Called just before a page's long database wait: the next page is prepared meanwhile.
     overlap: Callable[[], None] = _nothing
+    # A full run pauses after the first page that ends past this instant (time.monotonic()).
+    deadline: float | None = None
+    # Seconds spent in the run's earlier steps.
+    earlier_seconds: float = 0.0
 
 
 _COUNTERS = [
+    "listed",
     "pages",
     "seen",
     "created",
@@ -320,15 +325,33 @@ def _release_company_names(rows: list[Row], now: datetime) -> None:
             Company.objects.filter(pk=pk).update(name=freed, mirrored_at=now)
 
 
-def _fail_interrupted(kind: str) -> None:
-    """Holding the lock proves no other run of this kind is alive: close any left 'running'."""
-    SyncRun.objects.filter(kind=kind, status=SyncStatus.RUNNING).update(
+def _fail_interrupted(kind: str, *, continuing: int | None = None) -> None:
+    """Holding the lock proves no other run of this kind is alive: close any left 'running'.
+
+    A full run paused between two steps is alive, though: until its next task is overdue
+    (ITSM_SYNC_PAUSE_STALE_SECONDS) a new run of its kind is refused as already running.
+    `continuing` is the run the caller goes on with itself.
+    """
+    left = SyncRun.objects.filter(kind=kind, status=SyncStatus.RUNNING)
+    if continuing is not None:
+        left = left.exclude(pk=continuing)
+    stale = timezone.now() - timedelta(
+        seconds=getattr(settings, "ITSM_SYNC_PAUSE_STALE_SECONDS", 3600)
+    )
+    if left.filter(paused_at__gte=stale).exists():
+        raise _already_running(kind)
+    interrupted = list(left.values_list("pk", flat=True))
+    if not interrupted:
+        return
+    SyncRun.objects.filter(pk__in=interrupted).update(
         status=SyncStatus.FAILED,
         finished_at=timezone.now(),
+        paused_at=None,
         error="Interrupted: the process running this sync stopped before it finished "
-        "(worker restart or time limit). Pages it committed stay applied; the next run "
-        "continues from the watermark.",
+        "(worker restart or time limit), or its next step never came. Pages it committed "
+        "stay applied; the next run continues from the watermark.",
     )
+    _forget_seen(interrupted)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,7 +474,13 @@ def _store_plan(
 
 
 def _process_page(
-    ctx: _Context, item: _Page | list[Any], *, staged: bool, seen: Any, keep_values: bool
+    ctx: _Context,
+    item: _Page | list[Any],
+    *,
+    staged: bool,
+    seen: Any,
+    keep_values: bool,
+    listed: bool = True,
 ) -> None:
     """Read, plan and either apply (one transaction, then the watermark) or store one page."""
     run = ctx.run
@@ -470,6 +499,8 @@ def _process_page(
             seen.add(page.keys)
         run.pages += 1
         run.seen += page.read
+        if listed:  # committed with the page: where a later step goes on reading
+            run.listed += page.read
         run.unchanged += unchanged
         if page.latest is not None and (
             run.source_watermark is None or page.latest > run.source_watermark
@@ -498,7 +529,7 @@ def _look_again(ctx: _Context, source: Any, seen: Any, *, staged: bool, keep_val
     if not unseen or len(unseen) > limit:
         return
     for page in ctx.spec.pages_by_key(source, unseen):
-        _process_page(ctx, page, staged=staged, seen=seen, keep_values=keep_values)
+        _process_page(ctx, page, staged=staged, seen=seen, keep_values=keep_values, listed=False)
 
 
 def _apply_stored_plan(ctx: _Context, *, chunk: int) -> None:
@@ -555,6 +586,23 @@ def _apply_deactivations(ctx: _Context, *, chunk: int) -> None:
         ctx.heartbeat()
 
 
+def _pause(ctx: _Context) -> SyncRun:
+    """End this step of a full run; it stays running, and its next task continues it."""
+    run = ctx.run
+    run.paused_at = timezone.now()
+    run.duration = timedelta(seconds=time.monotonic() - ctx.clock_start + ctx.earlier_seconds)
+    run.save(update_fields=["paused_at", "duration"])
+    logger.info(
+        "ITSM sync run #%s (%s %s) paused after step %s, %s records listed; a new task goes on",
+        run.pk,
+        run.kind,
+        run.mode_label,
+        run.steps,
+        run.listed,
+    )
+    return run
+
+
 def _finish(
     ctx: _Context,
     status: str,
@@ -566,8 +614,9 @@ def _finish(
     extra_seconds: float = 0.0,
 ) -> SyncRun:
     run = ctx.run
-    seconds = time.monotonic() - ctx.clock_start + extra_seconds
+    seconds = time.monotonic() - ctx.clock_start + extra_seconds + ctx.earlier_seconds
     run.status = status
+    run.paused_at = None
     run.finished_at = timezone.now()
     run.duration = timedelta(seconds=seconds)
     run.rows_per_s = round(run.seen / seconds, 1) if seconds > 0 else None
@@ -580,6 +629,7 @@ def _finish(
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = on")
         run.save()
+        _forget_seen([run.pk])
         if not run.dry_run:
             audit_record(
                 actor=actor,
@@ -636,38 +686,40 @@ def _guard_message(run: SyncRun, spec: _Spec, *, dry: bool) -> str:
 
 
 def _execute(
-    ctx: _Context, source: Any, *, full: bool, dry_run: bool, actor: AbstractBaseUser | None
+    ctx: _Context,
+    source: Any,
+    *,
+    full: bool,
+    dry_run: bool,
+    actor: AbstractBaseUser | None,
+    resume: bool = False,
 ) -> SyncRun:
     spec, run = ctx.spec, ctx.run
     chunk = max(1, getattr(getattr(source, "config", None), "page_size", 0) or 1000)
-    active = spec.model.objects.filter(is_active=True).count() if full else 0
-    if full:
+    if full and not resume:
+        active = spec.model.objects.filter(is_active=True).count()
         run.active_before = active
         run.deactivation_limit = deactivation_limit(active)
         run.save(update_fields=["active_before", "deactivation_limit"])
     # With at most GUARD_MIN active records the guard can't trip, so a full run may apply as it
     # reads (a fresh install's first sync); otherwise it plans everything first.
-    staged = dry_run or (full and active > GUARD_MIN)
-    seen = _seen_keys(spec) if full else None
+    staged = dry_run or (full and (run.active_before or 0) > GUARD_MIN)
+    seen = _seen_keys(spec, run) if full else None
+    prepare = None
+    if spec.parse_ahead:
+        ctx.companies.load_all()
+        prepare = partial(_read_page, ctx, render=not staged)
+    with _read_ahead(spec.pages(source, run.since, run.listed), prepare) as pages:
+        ctx.overlap = pages.overlap
+        for item in pages:
+            _process_page(ctx, item, staged=staged, seen=seen, keep_values=not dry_run)
+            if full and ctx.deadline is not None and time.monotonic() >= ctx.deadline:
+                return _pause(ctx)
+    ctx.overlap = _nothing
     if seen is not None:
-        seen.start()
-    try:
-        prepare = None
-        if spec.parse_ahead:
-            ctx.companies.load_all()
-            prepare = partial(_read_page, ctx, render=not staged)
-        with _read_ahead(spec.pages(source, run.since), prepare) as pages:
-            ctx.overlap = pages.overlap
-            for item in pages:
-                _process_page(ctx, item, staged=staged, seen=seen, keep_values=not dry_run)
-        ctx.overlap = _nothing
-        if seen is not None:
-            _look_again(ctx, source, seen, staged=staged, keep_values=not dry_run)
-            run.planned_deactivations = seen.plan_deactivations(run)
-            _save_counters(run)
-    finally:
-        if seen is not None:
-            seen.close()
+        _look_again(ctx, source, seen, staged=staged, keep_values=not dry_run)
+        run.planned_deactivations = seen.plan_deactivations(run)
+        _save_counters(run)
     # An empty answer is more often a broken filter or export than an emptied ITSM: it never
     # deactivates anything unapproved, whatever the mirror's size.
     tripped = full and (
@@ -724,6 +776,7 @@ def _sync(
     dry_run: bool,
     actor_label: str,
     progress: Progress | None,
+    step_seconds: float | None = None,
 ) -> SyncRun:
     _check_actor(actor)
     with _kind_lock(spec.kind) as heartbeat:
@@ -745,21 +798,77 @@ def _sync(
             heartbeat=heartbeat,
             progress=progress,
         )
+        return _run_step(ctx, source, step_seconds, full=full, actor=actor)
+
+
+def _run_step(
+    ctx: _Context,
+    source: Any,
+    step_seconds: float | None,
+    *,
+    full: bool,
+    actor: AbstractBaseUser | None,
+    resume: bool = False,
+) -> SyncRun:
+    """Run (a step of) a run under its lock, recording how it ended, whatever happens."""
+    run = ctx.run
+    if step_seconds is not None:
+        ctx.deadline = ctx.clock_start + step_seconds
+    try:
+        with _relaxed_durability():
+            return _execute(ctx, source, full=full, dry_run=run.dry_run, actor=actor, resume=resume)
+    except SourceError as exc:
+        return _fail(ctx, exc, actor=actor, transient=exc.retryable)
+    except BaseException as exc:
+        # Record why (a bug, the database, the soft time limit) before letting it go on; a
+        # connection the database dropped (a restart) is replaced to record it.
+        if not connection.is_usable():
+            connection.close()
         try:
-            with _relaxed_durability():
-                return _execute(ctx, source, full=full, dry_run=dry_run, actor=actor)
-        except SourceError as exc:
-            return _fail(ctx, exc, actor=actor, transient=exc.retryable)
-        except BaseException as exc:
-            # Record why (a bug, the database, the soft time limit) before letting it go on; a
-            # connection the database dropped (a restart) is replaced to record it.
-            if not connection.is_usable():
-                connection.close()
-            try:
-                _fail(ctx, exc, actor=actor, transient=False)
-            except Exception:
-                logger.exception("Could not record the failure of ITSM sync run #%s", run.pk)
-            raise
+            _fail(ctx, exc, actor=actor, transient=False)
+        except Exception:
+            logger.exception("Could not record the failure of ITSM sync run #%s", run.pk)
+        raise
+
+
+def sync_continue(
+    *,
+    run_id: int,
+    source: Any,
+    step_seconds: float | None = None,
+    progress: Progress | None = None,
+) -> SyncRun | None:
+    """Take up a full run where its last committed page left it: its next step.
+
+    The run paused between two tasks, or the task of its step died (a killed worker, whose
+    message comes back). It reads on from the records it had listed, with the keys it had
+    seen. Returns None when there is nothing to continue (the run ended, or was closed as
+    interrupted): running a step twice is safe. Raises SyncAlreadyRunning as the runs do.
+    """
+    kind = SyncRun.objects.filter(pk=run_id).values_list("kind", flat=True).first()
+    if kind is None:
+        return None
+    spec = SPECS[kind]
+    with _kind_lock(kind) as heartbeat:
+        run = SyncRun.objects.filter(
+            pk=run_id, status=SyncStatus.RUNNING, mode=SyncMode.FULL
+        ).first()
+        if run is None:
+            return None
+        _fail_interrupted(kind, continuing=run.pk)
+        run.paused_at = None
+        run.steps += 1
+        run.save(update_fields=["paused_at", "steps"])
+        ctx = _Context(
+            spec=spec,
+            run=run,
+            writer=_writer(spec),
+            companies=_CompanyIndex(),
+            heartbeat=heartbeat,
+            progress=progress,
+            earlier_seconds=run.duration.total_seconds() if run.duration else 0.0,
+        )
+        return _run_step(ctx, source, step_seconds, full=True, actor=run.started_by, resume=True)
 
 
 def sync_companies(
@@ -770,12 +879,14 @@ def sync_companies(
     dry_run: bool = False,
     actor_label: str = "",
     progress: Progress | None = None,
+    step_seconds: float | None = None,
 ) -> SyncRun:
     """Mirror ITSM companies (COM:Company) from source: incremental, full reconcile or dry run.
 
     Raises SyncAlreadyRunning when a companies run holds the lock; every other outcome is the
     returned run's status (a source failure is recorded on the run, with `error_transient` set
-    when a retry may help).
+    when a retry may help). With `step_seconds`, a full run pauses after the first page that
+    ends past that time, still running (`run.is_paused`), for sync_continue to take up.
     """
     return _sync(
         COMPANIES,
@@ -785,6 +896,7 @@ def sync_companies(
         dry_run=dry_run,
         actor_label=actor_label,
         progress=progress,
+        step_seconds=step_seconds,
     )
 
 
@@ -796,6 +908,7 @@ def sync_people(
     dry_run: bool = False,
     actor_label: str = "",
     progress: Progress | None = None,
+    step_seconds: float | None = None,
 ) -> SyncRun:
     """Mirror ITSM people (CTM:People) from source; companies must be mirrored first.
 
@@ -810,6 +923,7 @@ def sync_people(
         dry_run=dry_run,
         actor_label=actor_label,
         progress=progress,
+        step_seconds=step_seconds,
     )
 
 

@@ -2,125 +2,83 @@
 
 from __future__ import annotations
 
-import logging
+from django.db import connection
 
-from django.db import DatabaseError, connection
-
-from ..models import PlanAction, PlannedChange, SyncRun
+from ..models import PlanAction, PlannedChange, SeenKey, SyncRun
 from .records import _Spec
 from .writers import copy_in, csv_text
-
-logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # Keys seen by a full reconcile, and the deactivations they imply.
 # ---------------------------------------------------------------------------------------------
 
 
-class _SeenInTempTable:
-    """Seen keys in a TEMP table (PostgreSQL), so memory stays flat at any mirror size."""
+class _SeenKeys:
+    """The keys one full run has met, as SeenKey rows committed with each page.
 
-    def __init__(self, spec: _Spec) -> None:
+    They live in the database, not in the process: memory stays flat at any mirror size, and
+    a run that continues in another task (on another worker) still has them. PostgreSQL adds
+    them by COPY; elsewhere (the SQLite demo) by bulk_create.
+    """
+
+    def __init__(self, spec: _Spec, run: SyncRun, *, copy: bool | None = None) -> None:
         self.spec = spec
-        self.table = f"itsm_seen_{spec.kind}"
-
-    def start(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self.table} (key varchar(254))")
-            cursor.execute(f"TRUNCATE {self.table}")
+        self.run = run
+        self.copy = connection.vendor == "postgresql" if copy is None else copy
+        self.table = SeenKey._meta.db_table
 
     def add(self, keys: list[str]) -> None:
         if not keys:
             return
-        sql = f"COPY {self.table} (key) FROM STDIN WITH (FORMAT csv)"
-        with connection.cursor() as cursor:
-            copy_in(cursor, sql, csv_text((key,) for key in keys))
+        if self.copy:
+            sql = f"COPY {self.table} (run_id, key) FROM STDIN WITH (FORMAT csv)"
+            with connection.cursor() as cursor:
+                copy_in(cursor, sql, csv_text((self.run.pk, key) for key in keys))
+        else:
+            SeenKey.objects.bulk_create(
+                [SeenKey(run=self.run, key=key) for key in keys], batch_size=500
+            )
+
+    def _fresh_statistics(self, cursor: object) -> None:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {self.table}")  # type: ignore[attr-defined]
+
+    def _unseen(self) -> str:
+        spec = self.spec
+        return (
+            f"FROM {spec.table} t WHERE t.is_active AND NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {self.table} s WHERE s.run_id = %s AND s.key = t.{spec.key})"
+        )
 
     def unseen_keys(self, limit: int) -> list[str]:
         """Up to `limit` keys of active mirror records that no page has shown."""
-        spec = self.spec
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {self.table}")
+            self._fresh_statistics(cursor)
             cursor.execute(
-                f"SELECT t.{spec.key} FROM {spec.table} t WHERE t.is_active AND NOT EXISTS "  # noqa: S608
-                f"(SELECT 1 FROM {self.table} s WHERE s.key = t.{spec.key}) ORDER BY t.id LIMIT %s",
-                [limit],
+                f"SELECT t.{self.spec.key} {self._unseen()} ORDER BY t.id LIMIT %s",
+                [self.run.pk, limit],
             )
             return [key for (key,) in cursor.fetchall()]
 
     def plan_deactivations(self, run: SyncRun) -> int:
-        spec = self.spec
+        changes = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {self.table}")
+            self._fresh_statistics(cursor)
             cursor.execute(
-                f"INSERT INTO {PlannedChange._meta.db_table} "  # noqa: S608
+                f"INSERT INTO {PlannedChange._meta.db_table} "
                 '(run_id, key, action, object_id, changes, "values") '
-                f"SELECT %s, t.{spec.key}, %s, t.id, %s::jsonb, NULL FROM {spec.table} t "
-                f"WHERE t.is_active AND NOT EXISTS "
-                f"(SELECT 1 FROM {self.table} s WHERE s.key = t.{spec.key}) ORDER BY t.id",
-                [run.pk, PlanAction.DEACTIVATE, '{"is_active": [true, false]}'],
+                f"SELECT %s, t.{self.spec.key}, %s, t.id, {changes}, NULL {self._unseen()} "
+                "ORDER BY t.id",
+                [run.pk, PlanAction.DEACTIVATE, '{"is_active": [true, false]}', run.pk],
             )
             return cursor.rowcount
 
-    def close(self) -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
-        except DatabaseError:
-            logger.info("Could not drop %s; it goes with the connection", self.table)
+
+def _forget_seen(runs: list[int]) -> None:
+    """Drop the seen keys of runs that ended."""
+    if runs:
+        SeenKey.objects.filter(run_id__in=runs).delete()
 
 
-class _SeenInMemory:
-    """Seen keys in a Python set: the portable path for the SQLite demo."""
-
-    def __init__(self, spec: _Spec) -> None:
-        self.spec = spec
-        self.keys: set[str] = set()
-
-    def start(self) -> None:
-        self.keys.clear()
-
-    def add(self, keys: list[str]) -> None:
-        self.keys.update(keys)
-
-    def unseen_keys(self, limit: int) -> list[str]:
-        """Up to `limit` keys of active mirror records that no page has shown."""
-        unseen = []
-        active = self.spec.model.objects.filter(is_active=True).order_by("id")
-        for key in active.values_list(self.spec.key, flat=True).iterator(chunk_size=2000):
-            if key not in self.keys:
-                unseen.append(key)
-                if len(unseen) >= limit:
-                    break
-        return unseen
-
-    def plan_deactivations(self, run: SyncRun) -> int:
-        spec, total, batch = self.spec, 0, []
-        active = spec.model.objects.filter(is_active=True).order_by("id")
-        for pk, key in active.values_list("id", spec.key).iterator(chunk_size=2000):
-            if key in self.keys:
-                continue
-            batch.append(
-                PlannedChange(
-                    run=run,
-                    key=key,
-                    action=PlanAction.DEACTIVATE,
-                    object_id=pk,
-                    changes={"is_active": [True, False]},
-                )
-            )
-            if len(batch) >= 1000:
-                PlannedChange.objects.bulk_create(batch)
-                total += len(batch)
-                batch = []
-        PlannedChange.objects.bulk_create(batch)
-        return total + len(batch)
-
-    def close(self) -> None:
-        self.keys.clear()
-
-
-def _seen_keys(spec: _Spec) -> _SeenInTempTable | _SeenInMemory:
-    if connection.vendor == "postgresql":
-        return _SeenInTempTable(spec)
-    return _SeenInMemory(spec)
+def _seen_keys(spec: _Spec, run: SyncRun) -> _SeenKeys:
+    return _SeenKeys(spec, run)

@@ -49,6 +49,7 @@ def test_the_tasks_have_their_documented_names() -> None:
     assert tasks.sync_companies.name == "itsm_sync.sync_companies"
     assert tasks.sync_people.name == "itsm_sync.sync_people"
     assert tasks.sync_all.name == "itsm_sync.sync_all"
+    assert tasks.continue_sync.name == "itsm_sync.continue_sync"
     assert {"itsm_sync.sync_companies", "itsm_sync.sync_people", "itsm_sync.sync_all"} <= set(
         app.tasks
     )
@@ -214,3 +215,38 @@ def test_an_incremental_run_stopped_by_the_soft_time_limit_continues_in_a_new_ta
     assert continued.status == SyncStatus.SUCCEEDED
     assert continued.since == stopped.source_watermark
     assert Person.objects.count() == 300
+
+
+@pytest.mark.django_db
+def test_a_full_sync_goes_in_steps_each_its_own_task(itsm_env, settings) -> None:
+    settings.ITSM_SYNC_STEP_SECONDS = 0  # pause after every page
+    itsm_env.delete_person(itsm_env.people()[0]["Person ID"])
+
+    tasks.sync_all.delay(full=True)
+
+    companies, people = SyncRun.objects.order_by("id")
+    assert (companies.kind, companies.status, companies.steps) == (
+        SyncKind.COMPANIES,
+        SyncStatus.SUCCEEDED,
+        2,
+    )
+    # 299 people at 100 a page: three steps of a page each, then one that finds the end.
+    assert (people.kind, people.status, people.steps, people.listed) == (
+        SyncKind.PEOPLE,
+        SyncStatus.SUCCEEDED,
+        4,
+        299,
+    )
+    assert companies.finished_at <= people.started_at
+    assert Person.objects.count() == 299
+
+
+@pytest.mark.django_db
+def test_the_continuation_of_an_ended_run_is_a_no_op(itsm_env) -> None:
+    tasks.sync_companies.delay(full=True)
+    run = SyncRun.objects.get()
+
+    assert tasks.continue_sync.delay(run_id=run.pk).get() == {
+        "run": run.pk,
+        "status": "nothing_to_continue",
+    }

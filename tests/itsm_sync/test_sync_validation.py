@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
@@ -203,7 +204,7 @@ def test_a_record_rejected_in_a_full_run_is_not_deactivated(companies) -> None:
 @pytest.fixture
 def portable(monkeypatch):
     monkeypatch.setattr(runs, "_writer", writers._PortableWriter)
-    monkeypatch.setattr(runs, "_seen_keys", seen._SeenInMemory)
+    monkeypatch.setattr(runs, "_seen_keys", partial(seen._SeenKeys, copy=False))
     monkeypatch.setattr(runs, "_kind_lock", locks._row_lock)
 
 

@@ -493,6 +493,16 @@ class TestRunDetail:
         assert '<th scope="row">Company</th><td class="text-break">Nowhere Inc</td>' in content
         assert "(no key)" in content and "&quot;oops&quot;" in content
 
+    def test_a_run_going_in_steps_says_which_and_when_it_waits_for_the_next(self, admin_client):
+        run = _run(status=SyncStatus.RUNNING, mode="full", seen=50, pages=1)
+        assert "step " not in admin_client.get(_detail(run)).content.decode()
+        SyncRun.objects.filter(pk=run.pk).update(steps=3, paused_at=timezone.now())
+        detail = admin_client.get(_detail(run)).content.decode()
+        assert "step 3, waiting for its next task · running for" in detail
+        SyncRun.objects.filter(pk=run.pk).update(steps=4, paused_at=None)
+        panel = admin_client.get(RUNS).content.decode()
+        assert "step 4 · running for" in panel
+
     def test_a_running_run_polls_and_reloads_once_it_has_finished(self, admin_client):
         run = _run(status=SyncStatus.RUNNING, seen=50, pages=1)
         content = admin_client.get(_detail(run)).content.decode()

@@ -1,0 +1,164 @@
+"""A full run in steps: it pauses between pages and a later task takes it on (DESIGN §4)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+
+from itsm_sync import services
+from itsm_sync.models import Person, SeenKey, SyncKind, SyncRun, SyncStatus
+from itsm_sync.services import locks, runs, seen, writers
+from itsm_sync.simulator import Simulator
+from itsm_sync.sources import ARRestSource
+from tests.itsm_sync.sync_helpers import (
+    config_for,
+    mirror_people,
+    people_sync,
+    running_simulator,
+    source_people,
+    sync_both,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sim():
+    yield from running_simulator()
+
+
+@pytest.fixture
+def big_sim():
+    """Past GUARD_MIN active people a full run plans everything before it applies anything."""
+    yield from running_simulator(companies=8, people=700, seed=3)
+
+
+def in_steps(sim: Simulator, **overrides) -> tuple[SyncRun, list[SyncRun]]:
+    """A full people run that pauses after every page, taken on step by step until it ends."""
+    with ARRestSource(config_for(sim, **overrides)) as source:
+        run = services.sync_people(source=source, full=True, step_seconds=0)
+    paused = []
+    while run.is_paused:
+        paused.append(SyncRun.objects.get(pk=run.pk))
+        # Each step opens its own source, as a task on another worker would.
+        with ARRestSource(config_for(sim, **overrides)) as source:
+            run = services.sync_continue(run_id=run.pk, source=source, step_seconds=0)
+    return run, paused
+
+
+def test_a_full_run_in_steps_mirrors_what_one_step_would(sim: Simulator) -> None:
+    sync_both(sim, full=True)
+    gone = [p["Person ID"] for p in sim.people()[:2]]
+    for person_id in gone:
+        sim.delete_person(person_id)
+    sim.update_person(sim.people()[5]["Person ID"], Department="Treasury")
+
+    run, paused = in_steps(sim)
+
+    # 298 people at 50 a page: six pages, each its own step, then a last step that finds the
+    # listing done and deactivates.
+    assert [p.listed for p in paused] == [50, 100, 150, 200, 250, 298]
+    assert all(p.status == SyncStatus.RUNNING and p.paused_at for p in paused)
+    assert (run.status, run.steps, run.listed) == (SyncStatus.SUCCEEDED, 7, 298)
+    assert (run.created, run.updated, run.unchanged, run.deactivated) == (0, 1, 297, 2)
+    assert run.paused_at is None
+    expected = source_people(sim)
+    mirrored = mirror_people()
+    assert {key: mirrored[key] for key in expected} == expected
+    assert set(Person.objects.filter(is_active=False).values_list("person_id", flat=True)) == set(
+        gone
+    )
+    assert not SeenKey.objects.exists()
+
+
+def test_the_portable_path_goes_in_steps_too(sim: Simulator, monkeypatch) -> None:
+    monkeypatch.setattr(runs, "_writer", writers._PortableWriter)
+    monkeypatch.setattr(runs, "_seen_keys", partial(seen._SeenKeys, copy=False))
+    monkeypatch.setattr(runs, "_kind_lock", locks._row_lock)
+    sync_both(sim, full=True)
+    gone = sim.people()[0]["Person ID"]
+    sim.delete_person(gone)
+
+    run, paused = in_steps(sim)
+
+    assert len(paused) == 6
+    assert (run.status, run.unchanged, run.deactivated) == (SyncStatus.SUCCEEDED, 299, 1)
+    assert not Person.objects.get(person_id=gone).is_active
+    assert not SeenKey.objects.exists()
+
+
+def test_a_planned_full_run_in_steps_plans_and_applies_the_same(big_sim: Simulator) -> None:
+    sync_both(big_sim, full=True, page_size=200)
+    gone = big_sim.people()[-1]["Person ID"]
+    big_sim.delete_person(gone)
+
+    run, paused = in_steps(big_sim, page_size=200)
+
+    assert len(paused) == 4
+    assert run.status == SyncStatus.SUCCEEDED
+    assert (run.planned_deactivations, run.deactivated, run.created) == (1, 1, 0)
+    assert list(Person.objects.filter(is_active=False).values_list("person_id", flat=True)) == [
+        gone
+    ]
+
+
+def test_a_paused_run_keeps_other_runs_of_its_kind_out(sim: Simulator) -> None:
+    sync_both(sim, full=True)
+    with ARRestSource(config_for(sim)) as source:
+        paused = services.sync_people(source=source, full=True, step_seconds=0)
+    assert paused.is_paused
+
+    with pytest.raises(services.SyncAlreadyRunning, match=f"run #{paused.pk}"):
+        people_sync(sim)
+    # Companies are another kind: they go on.
+    assert services.sync_companies(source=ARRestSource(config_for(sim))).status == "succeeded"
+
+
+def test_a_paused_run_whose_next_step_never_came_is_closed_by_the_next_run(
+    sim: Simulator, settings
+) -> None:
+    sync_both(sim, full=True)
+    with ARRestSource(config_for(sim)) as source:
+        paused = services.sync_people(source=source, full=True, step_seconds=0)
+    assert SeenKey.objects.filter(run=paused).count() == 50
+    settings.ITSM_SYNC_PAUSE_STALE_SECONDS = 0
+
+    run = people_sync(sim)
+
+    assert run.status == SyncStatus.SUCCEEDED
+    paused.refresh_from_db()
+    assert paused.status == SyncStatus.FAILED
+    assert "its next step never came" in paused.error
+    assert not SeenKey.objects.exists()
+    # Its continuation, should it come now, finds nothing to do.
+    with ARRestSource(config_for(sim)) as source:
+        assert services.sync_continue(run_id=paused.pk, source=source) is None
+
+
+def test_a_step_that_died_is_taken_on_from_its_last_committed_page(sim: Simulator) -> None:
+    sync_both(sim, full=True)
+    with ARRestSource(config_for(sim)) as source:
+        run = services.sync_people(source=source, full=True, step_seconds=0)
+    # The next step began (it cleared paused_at) and its worker was killed before it paused:
+    # Celery hands the same message to another worker.
+    SyncRun.objects.filter(pk=run.pk).update(paused_at=None)
+
+    with ARRestSource(config_for(sim)) as source:
+        run = services.sync_continue(run_id=run.pk, source=source)
+
+    assert (run.status, run.steps, run.listed, run.unchanged) == (
+        SyncStatus.SUCCEEDED,
+        2,
+        300,
+        300,
+    )
+    assert run.deactivated == 0
+
+
+def test_continuing_a_run_that_ended_does_nothing(sim: Simulator) -> None:
+    _companies, people = sync_both(sim, full=True)
+    with ARRestSource(config_for(sim)) as source:
+        assert services.sync_continue(run_id=people.pk, source=source) is None
+        assert services.sync_continue(run_id=999_999, source=source) is None
+    assert SyncRun.objects.filter(kind=SyncKind.PEOPLE).count() == 1
