@@ -109,6 +109,12 @@ def _duration(value: timedelta | None) -> str:
     return f"{seconds // 3600}\u00a0h {seconds % 3600 // 60}\u00a0min"
 
 
+def _run_duration(run: SyncRun) -> str:
+    """How long a run took; a run still going (a paused one keeps its earlier steps' time) has
+    no duration yet: its progress says how long it has been running."""
+    return _duration(run.duration) if run.is_finished else ""
+
+
 def _progress(run: SyncRun, now: datetime) -> dict[str, Any]:
     """How far a running run has got; the source does not say how many records remain."""
     since = run.approved_at or run.started_at
@@ -153,7 +159,7 @@ def _kind_panels(request: HttpRequest) -> list[dict[str, Any]]:
                 "stale": status.staleness is not None
                 and status.staleness > timedelta(minutes=stale_minutes),
                 "stale_minutes": stale_minutes,
-                "last_duration": _duration(status.last_run.duration) if status.last_run else "",
+                "last_duration": _run_duration(status.last_run) if status.last_run else "",
                 "progress": _progress(status.running, now) if status.running else None,
             }
         )
@@ -171,7 +177,7 @@ def _run_list_context(request: HttpRequest) -> dict[str, Any]:
     panels = _kind_panels(request)
     source, source_problem = _source_status()
     rows = [
-        {"run": run, "duration": _duration(run.duration), "planned": _planned(run)}
+        {"run": run, "duration": _run_duration(run), "planned": _planned(run)}
         for run in page.rows
     ]
     return {
@@ -379,7 +385,7 @@ def _run_detail_response(
         "run": run,
         "detail": reverse("itsm_sync:run_detail", kwargs={"pk": run.pk}),
         "planned": _planned(run),
-        "duration": _duration(run.duration),
+        "duration": _run_duration(run),
         "tab": tab,
         "has_plan": has_plan,
         "query": _query_without_cursor(request),

@@ -159,3 +159,39 @@ def test_a_mass_deactivation_waits_for_a_confirmed_approval(page, shot, system_a
     assert not Person.objects.filter(is_active=True).exists()
     shot(page, "58-itsm-approval-applied")
     assert page.console_errors == []
+
+
+def test_a_full_sync_paused_between_steps_shows_so_and_keeps_new_runs_out(
+    page, shot, system_admin, sim
+):
+    from itsm_sync import services
+    from itsm_sync.sources import open_source
+
+    with open_source() as source:
+        services.sync_companies(source=source, full=True)
+        paused = services.sync_people(source=source, full=True, step_seconds=0)
+    assert paused.is_paused
+
+    login(page, "sysadmin", PASSWORD)
+    page.get_by_role("navigation", name="Main navigation").get_by_role(
+        "link", name="ITSM sync"
+    ).click()
+    progress = page.get_by_test_id("progress-people")
+    expect(progress).to_contain_text("step 1, waiting for its next task")
+    expect(progress).to_contain_text("Read 50 records in 1 page")
+    # Its first step's time is kept for the total, but a run still going has no duration yet.
+    row = page.get_by_test_id("run-table").locator("tbody tr").first
+    expect(row).to_contain_text(f"#{paused.pk} People")
+    expect(row.locator("td").nth(3)).to_have_text("—")
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        f"A people sync is already running (run #{paused.pk}"
+    )
+    shot(page, "59-itsm-sync-paused-between-steps")
+
+    with open_source() as source:
+        run = services.sync_continue(run_id=paused.pk, source=source)
+    assert (run.status, run.steps) == (SyncStatus.SUCCEEDED, 2)
+    page.reload()
+    expect(page.get_by_test_id("kind-people")).to_contain_text("Succeeded")
+    assert page.console_errors == []
