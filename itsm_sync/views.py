@@ -177,8 +177,7 @@ def _run_list_context(request: HttpRequest) -> dict[str, Any]:
     panels = _kind_panels(request)
     source, source_problem = _source_status()
     rows = [
-        {"run": run, "duration": _run_duration(run), "planned": _planned(run)}
-        for run in page.rows
+        {"run": run, "duration": _run_duration(run), "planned": _planned(run)} for run in page.rows
     ]
     return {
         "panels": panels,
