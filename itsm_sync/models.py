@@ -197,6 +197,17 @@ class SyncRun(models.Model):
         default=0, help_text="Records read from the source's listing: where the next step starts."
     )
     steps = models.PositiveIntegerField(default=1)
+    phase = models.CharField(
+        max_length=20,
+        default="reading",
+        help_text="reading: the listing, then records looked up again; applying: the plan.",
+    )
+    looked_up_to = models.CharField(
+        max_length=254, blank=True, help_text="The last key looked up again at the source."
+    )
+    applied_to = models.BigIntegerField(
+        default=0, help_text="The last PlannedChange applied: where applying goes on."
+    )
     paused_at = models.DateTimeField(
         null=True, blank=True, help_text="Set while the run waits for the task of its next step."
     )

@@ -77,6 +77,11 @@ def _step_seconds() -> float:
 
 def _ended(task: Any, run: SyncRun) -> dict[str, Any]:
     """The task's answer for a run it ran (a step of); a paused run goes on in a new task."""
+    if run.is_paused and run.error_transient:
+        # A later step met a passing source failure: the run keeps its steps and waits.
+        if task.request.retries < task.max_retries:
+            raise task.retry(countdown=_retry_countdown(task.request.retries))
+        run = services.sync_give_up(run_id=run.pk) or run
     if run.is_paused:
         logger.info("ITSM sync run #%s paused after step %s; continuing", run.pk, run.steps)
         return task.replace(continue_sync.si(run_id=run.pk))
@@ -120,12 +125,21 @@ def continue_sync(self: Any, run_id: int) -> dict[str, Any]:
         with open_source() as source:
             run = services.sync_continue(run_id=run_id, source=source, step_seconds=_step_seconds())
     except services.SyncAlreadyRunning as exc:
-        # The step before still holds the lock (a redelivered message): it goes on by itself.
-        logger.info("%s", exc)
-        return {"run": run_id, "status": "already_running", "message": str(exc)}
+        # Another run holds the lock for a moment (one refused because this run is paused), or
+        # the step before still does (a redelivered message): try again while it is paused.
+        paused = SyncRun.objects.filter(pk=run_id, status=SyncStatus.RUNNING).first()
+        if paused is None or not paused.is_paused:
+            logger.info("%s", exc)
+            return {"run": run_id, "status": "already_running", "message": str(exc)}
+        raise self.retry(countdown=_retry_countdown(self.request.retries)) from exc
     except SourceError as exc:
         raise SyncRunFailed(str(exc)) from exc
     if run is None:
+        # Nothing to continue: the run ended (a repeated message). A chain goes on only if it
+        # ended well.
+        ended = SyncRun.objects.filter(pk=run_id).first()
+        if ended is not None and ended.status in (SyncStatus.FAILED, SyncStatus.PARTIAL):
+            raise SyncRunFailed(f"ITSM sync run #{ended.pk} {ended.status}: {ended.error}")
         return {"run": run_id, "status": "nothing_to_continue"}
     return _ended(self, run)
 

@@ -42,10 +42,13 @@ active records its listing did not show (offset paging skips a record when one b
 changes during the run); only those the source no longer has are deactivated.
 
 A full run may go in steps (`step_seconds`, set by the Celery tasks from
-ITSM_SYNC_STEP_SECONDS): it pauses after a page, still running, and `sync_continue` takes it on
-from the records it had listed, with the keys it had seen. Every step's state (counters, plan,
-seen keys, how far it listed) commits with the page that produced it, so a step that dies is
-taken on from its last committed page, and a step run twice does nothing the second time.
+ITSM_SYNC_STEP_SECONDS): once the step's time is up it pauses, still running, and
+`sync_continue` takes it on. Every phase keeps a cursor committed with the work it covers:
+the listing (`listed`, with the seen keys), looking again (`looked_up_to`), planning the
+deactivations (`phase` turns from reading to applying in the same transaction) and applying
+the plan (`applied_to`). So a step that dies is taken on from its last commit, and a step run
+twice does nothing the second time. A passing source failure in a later step pauses the run for
+the task's retry instead of ending it (`sync_give_up` ends it once the retries are spent).
 A paused run keeps new runs of its kind out until its next step is overdue
 (ITSM_SYNC_PAUSE_STALE_SECONDS); then the next run closes it as interrupted.
 
@@ -68,6 +71,7 @@ from .runs import (
     deactivation_limit,
     sync_companies,
     sync_continue,
+    sync_give_up,
     sync_people,
     sync_run_approve,
 )
@@ -85,6 +89,7 @@ __all__ = [
     "person_move_company",
     "sync_companies",
     "sync_continue",
+    "sync_give_up",
     "sync_people",
     "sync_run_approve",
 ]

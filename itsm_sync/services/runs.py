@@ -33,7 +33,7 @@ from ..models import (
     Watermark,
 )
 from ..signals import sync_run_finished
-from ..sources import SourceError
+from ..sources import KEY_LOOKUP_BATCH, SourceError
 from .locks import SYSTEM, _already_running, _kind_lock
 from .moves import _send_robustly, person_move_company
 from .reading import _read_ahead
@@ -96,6 +96,9 @@ class _Page:
         return [row for row, _raw in self.valid.values()]
 
 
+READING, APPLYING = "reading", "applying"  # SyncRun.phase
+
+
 def _nothing() -> None:
     return None
 
@@ -122,6 +125,8 @@ class _Context:
 
 _COUNTERS = [
     "listed",
+    "applied_to",
+    "phase",
     "pages",
     "seen",
     "created",
@@ -516,27 +521,49 @@ def _process_page(
         ctx.progress(run)
 
 
-def _look_again(ctx: _Context, source: Any, seen: Any, *, staged: bool, keep_values: bool) -> None:
+def _past_deadline(ctx: _Context) -> bool:
+    return ctx.deadline is not None and time.monotonic() >= ctx.deadline
+
+
+def _look_again(ctx: _Context, source: Any, seen: Any, *, staged: bool, keep_values: bool) -> bool:
     """Ask the source once more for the active records its listing did not show.
 
     Paging by offset skips a record whenever one before it changes during the run (it moves to
     the end of a listing in Last Modified order), so "not listed" is not yet "gone". Those the
     source still has are read like any other page; only the rest are planned for deactivation.
     More than the guard's limit are not looked up key by key: the run stops for approval anyway.
+
+    Keys are asked in key order, KEY_LOOKUP_BATCH at a time; `run.looked_up_to` keeps the last
+    one asked, so a run paused here (False: the step's time is up) goes on after it.
     """
-    limit = ctx.run.deactivation_limit or 0
+    run = ctx.run
+    limit = run.deactivation_limit or 0
     unseen = seen.unseen_keys(limit + 1)
     if not unseen or len(unseen) > limit:
-        return
-    for page in ctx.spec.pages_by_key(source, unseen):
-        _process_page(ctx, page, staged=staged, seen=seen, keep_values=keep_values, listed=False)
+        return True
+    unseen = sorted(key for key in unseen if key > run.looked_up_to)
+    for first in range(0, len(unseen), KEY_LOOKUP_BATCH):
+        batch = unseen[first : first + KEY_LOOKUP_BATCH]
+        for page in ctx.spec.pages_by_key(source, batch):
+            _process_page(
+                ctx, page, staged=staged, seen=seen, keep_values=keep_values, listed=False
+            )
+        run.looked_up_to = batch[-1]
+        run.save(update_fields=["looked_up_to"])
+        if _past_deadline(ctx):
+            return False
+    return True
 
 
-def _apply_stored_plan(ctx: _Context, *, chunk: int) -> None:
-    """Apply a stored plan: creates and updates chunk by chunk, then deactivations."""
+def _apply_stored_plan(ctx: _Context, *, chunk: int) -> bool:
+    """Apply a stored plan: creates and updates chunk by chunk, then deactivations.
+
+    Each chunk commits with `run.applied_to`, the last plan row it applied, where applying goes
+    on after a pause (False: the step's time is up) or a step that died.
+    """
     spec, run = ctx.spec, ctx.run
     planned = PlannedChange.objects.filter(run=run).order_by("id")
-    last = 0
+    last = run.applied_to
     while True:
         batch = list(
             planned.filter(action__in=[PlanAction.CREATE, PlanAction.UPDATE], id__gt=last)
@@ -559,18 +586,22 @@ def _apply_stored_plan(ctx: _Context, *, chunk: int) -> None:
             _apply(ctx, list(rows.values()))
             if spec is COMPANIES:
                 _store_rejected(run, page.rejected)
+            run.applied_to = last
             _save_counters(run)
         ctx.applied_chunks += 1
         ctx.heartbeat()
         if ctx.progress is not None:
             ctx.progress(run)
-    _apply_deactivations(ctx, chunk=chunk)
+        if _past_deadline(ctx):
+            return False
+    return _apply_deactivations(ctx, chunk=chunk)
 
 
-def _apply_deactivations(ctx: _Context, *, chunk: int) -> None:
+def _apply_deactivations(ctx: _Context, *, chunk: int) -> bool:
+    """Deactivate the planned records chunk by chunk (see _apply_stored_plan for the cursor)."""
     spec, run = ctx.spec, ctx.run
     planned = PlannedChange.objects.filter(run=run, action=PlanAction.DEACTIVATE).order_by("id")
-    last = 0
+    last = run.applied_to
     while True:
         batch = list(planned.filter(id__gt=last).values_list("id", "object_id")[:chunk])
         if not batch:
@@ -581,17 +612,26 @@ def _apply_deactivations(ctx: _Context, *, chunk: int) -> None:
             targets = targets.filter(mirrored_at__lte=ctx.touched_before)
         with transaction.atomic():
             run.deactivated += targets.update(is_active=False, mirrored_at=timezone.now())
+            run.applied_to = last
             _save_counters(run)
         ctx.applied_chunks += 1
         ctx.heartbeat()
+        if _past_deadline(ctx):
+            return False
+    return True
 
 
-def _pause(ctx: _Context) -> SyncRun:
-    """End this step of a full run; it stays running, and its next task continues it."""
+def _pause(ctx: _Context, error: str = "") -> SyncRun:
+    """End this step of a full run; it stays running, and its next task continues it.
+
+    With `error` (a transient source failure) the next step waits for the task's retry.
+    """
     run = ctx.run
     run.paused_at = timezone.now()
     run.duration = timedelta(seconds=time.monotonic() - ctx.clock_start + ctx.earlier_seconds)
-    run.save(update_fields=["paused_at", "duration"])
+    run.error = error
+    run.error_transient = bool(error)
+    run.save(update_fields=["paused_at", "duration", "error", "error_transient"])
     logger.info(
         "ITSM sync run #%s (%s %s) paused after step %s, %s records listed; a new task goes on",
         run.pk,
@@ -665,7 +705,7 @@ def _prune_history() -> None:
 
 def _guard_message(run: SyncRun, spec: _Spec, *, dry: bool) -> str:
     share = run.planned_deactivations / run.active_before if run.active_before else 1.0
-    if run.seen == 0:
+    if run.listed == 0:
         found = (
             f"The source listed no {spec.plural} at all, which would deactivate all "
             f"{run.planned_deactivations} active ones."
@@ -703,28 +743,14 @@ def _execute(
         run.save(update_fields=["active_before", "deactivation_limit"])
     # With at most GUARD_MIN active records the guard can't trip, so a full run may apply as it
     # reads (a fresh install's first sync); otherwise it plans everything first.
-    staged = dry_run or (full and (run.active_before or 0) > GUARD_MIN)
-    seen = _seen_keys(spec, run) if full else None
-    prepare = None
-    if spec.parse_ahead:
-        ctx.companies.load_all()
-        prepare = partial(_read_page, ctx, render=not staged)
-    with _read_ahead(spec.pages(source, run.since, run.listed), prepare) as pages:
-        ctx.overlap = pages.overlap
-        for item in pages:
-            _process_page(ctx, item, staged=staged, seen=seen, keep_values=not dry_run)
-            if full and ctx.deadline is not None and time.monotonic() >= ctx.deadline:
-                return _pause(ctx)
-    ctx.overlap = _nothing
-    if seen is not None:
-        _look_again(ctx, source, seen, staged=staged, keep_values=not dry_run)
-        run.planned_deactivations = seen.plan_deactivations(run)
-        _save_counters(run)
+    staged = _staged(run)
+    if run.phase == READING and not _read(ctx, source, full=full, staged=staged):
+        return _pause(ctx)
     # An empty answer is more often a broken filter or export than an emptied ITSM: it never
     # deactivates anything unapproved, whatever the mirror's size.
     tripped = full and (
         run.planned_deactivations > (run.deactivation_limit or 0)
-        or (run.seen == 0 and run.planned_deactivations > 0)
+        or (run.listed == 0 and run.planned_deactivations > 0)
     )
     if dry_run:
         message = _guard_message(run, spec, dry=True) if tripped else ""
@@ -737,11 +763,49 @@ def _execute(
             message=_guard_message(run, spec, dry=False),
         )
     if staged:
-        _apply_stored_plan(ctx, chunk=chunk)
+        if not _apply_stored_plan(ctx, chunk=chunk):
+            return _pause(ctx)
         _watermark_advance(spec.kind, run.source_watermark, run)
-    elif full:
-        _apply_deactivations(ctx, chunk=chunk)
+    elif full and not _apply_deactivations(ctx, chunk=chunk):
+        return _pause(ctx)
     return _finish(ctx, SyncStatus.SUCCEEDED, actor=actor)
+
+
+def _staged(run: SyncRun) -> bool:
+    return run.dry_run or (run.mode == SyncMode.FULL and (run.active_before or 0) > GUARD_MIN)
+
+
+def _read(ctx: _Context, source: Any, *, full: bool, staged: bool) -> bool:
+    """The reading phase: the listing, then (full runs) looking again and planning deactivations.
+
+    Returns False when the step's time ran out first; what it did is committed, page by page.
+    """
+    spec, run = ctx.spec, ctx.run
+    dry_run = run.dry_run
+    seen = _seen_keys(spec, run) if full else None
+    prepare = None
+    if spec.parse_ahead:
+        ctx.companies.load_all()
+        prepare = partial(_read_page, ctx, render=not staged)
+    with _read_ahead(spec.pages(source, run.since, run.listed), prepare) as pages:
+        ctx.overlap = pages.overlap
+        for item in pages:
+            _process_page(ctx, item, staged=staged, seen=seen, keep_values=not dry_run)
+            if full and _past_deadline(ctx):
+                return False
+    ctx.overlap = _nothing
+    if seen is None:
+        return True
+    if not _look_again(ctx, source, seen, staged=staged, keep_values=not dry_run):
+        return False
+    with transaction.atomic():
+        # A step that died after planning but before it recorded so planned in vain.
+        PlannedChange.objects.filter(run=run, action=PlanAction.DEACTIVATE).delete()
+        run.planned_deactivations = seen.plan_deactivations(run)
+        run.phase = APPLYING
+        _save_counters(run)
+    _forget_seen([run.pk])
+    return not (full and _past_deadline(ctx))
 
 
 def _fail(
@@ -818,6 +882,9 @@ def _run_step(
         with _relaxed_durability():
             return _execute(ctx, source, full=full, dry_run=run.dry_run, actor=actor, resume=resume)
     except SourceError as exc:
+        if resume and exc.retryable:
+            # A later step keeps what the earlier ones did: the run waits for a retry.
+            return _pause(ctx, error=str(exc))
         return _fail(ctx, exc, actor=actor, transient=exc.retryable)
     except BaseException as exc:
         # Record why (a bug, the database, the soft time limit) before letting it go on; a
@@ -850,15 +917,18 @@ def sync_continue(
         return None
     spec = SPECS[kind]
     with _kind_lock(kind) as heartbeat:
+        # An approval being applied is running too, but it is not a step of a run.
         run = SyncRun.objects.filter(
-            pk=run_id, status=SyncStatus.RUNNING, mode=SyncMode.FULL
+            pk=run_id, status=SyncStatus.RUNNING, mode=SyncMode.FULL, approved_at__isnull=True
         ).first()
         if run is None:
             return None
         _fail_interrupted(kind, continuing=run.pk)
         run.paused_at = None
+        run.error = ""
+        run.error_transient = False
         run.steps += 1
-        run.save(update_fields=["paused_at", "steps"])
+        run.save(update_fields=["paused_at", "error", "error_transient", "steps"])
         ctx = _Context(
             spec=spec,
             run=run,
@@ -867,8 +937,37 @@ def sync_continue(
             heartbeat=heartbeat,
             progress=progress,
             earlier_seconds=run.duration.total_seconds() if run.duration else 0.0,
+            # What earlier steps applied stays applied, whatever this one does.
+            applied_chunks=_applied_before(run),
         )
         return _run_step(ctx, source, step_seconds, full=True, actor=run.started_by, resume=True)
+
+
+def sync_give_up(*, run_id: int) -> SyncRun | None:
+    """Close a paused full run whose next step can't be taken (its retries are spent)."""
+    run = SyncRun.objects.filter(pk=run_id, status=SyncStatus.RUNNING).first()
+    if run is None or not run.is_paused:
+        return None
+    spec = SPECS[run.kind]
+    ctx = _Context(
+        spec=spec,
+        run=run,
+        writer=_writer(spec),
+        companies=_CompanyIndex(),
+        heartbeat=_nothing,
+        progress=None,
+        earlier_seconds=run.duration.total_seconds() if run.duration else 0.0,
+        applied_chunks=_applied_before(run),
+    )
+    return _fail(ctx, SourceError(run.error or "The source failed."), actor=None, transient=True)
+
+
+def _applied_before(run: SyncRun) -> int:
+    """Pages (or plan chunks) earlier steps of this run committed to the mirror."""
+    if not _staged(run):
+        return run.pages
+    applied = PlannedChange.objects.filter(run=run, id__lte=run.applied_to).count()
+    return math.ceil(applied / 1000) if run.applied_to else 0
 
 
 def sync_companies(

@@ -7,7 +7,7 @@ from functools import partial
 import pytest
 
 from itsm_sync import services
-from itsm_sync.models import Person, SeenKey, SyncKind, SyncRun, SyncStatus
+from itsm_sync.models import Person, PlanAction, SeenKey, SyncKind, SyncRun, SyncStatus
 from itsm_sync.services import locks, runs, seen, writers
 from itsm_sync.simulator import Simulator
 from itsm_sync.sources import ARRestSource
@@ -56,11 +56,22 @@ def test_a_full_run_in_steps_mirrors_what_one_step_would(sim: Simulator) -> None
 
     run, paused = in_steps(sim)
 
-    # 298 people at 50 a page: six pages, each its own step, then a last step that finds the
-    # listing done and deactivates.
-    assert [p.listed for p in paused] == [50, 100, 150, 200, 250, 298]
+    # 298 people at 50 a page: a step per page; one that looks up the two people the listing
+    # did not show; one that plans their deactivation; one per chunk of applying it; the last
+    # finds nothing left.
+    assert [(p.listed, p.phase, p.looked_up_to != "") for p in paused] == [
+        (50, "reading", False),
+        (100, "reading", False),
+        (150, "reading", False),
+        (200, "reading", False),
+        (250, "reading", False),
+        (298, "reading", False),
+        (298, "reading", True),
+        (298, "applying", True),
+        (298, "applying", True),
+    ]
     assert all(p.status == SyncStatus.RUNNING and p.paused_at for p in paused)
-    assert (run.status, run.steps, run.listed) == (SyncStatus.SUCCEEDED, 7, 298)
+    assert (run.status, run.steps, run.listed) == (SyncStatus.SUCCEEDED, 10, 298)
     assert (run.created, run.updated, run.unchanged, run.deactivated) == (0, 1, 297, 2)
     assert run.paused_at is None
     expected = source_people(sim)
@@ -70,6 +81,8 @@ def test_a_full_run_in_steps_mirrors_what_one_step_would(sim: Simulator) -> None
         gone
     )
     assert not SeenKey.objects.exists()
+    planned = run.planned_changes.filter(action=PlanAction.DEACTIVATE)
+    assert sorted(planned.values_list("key", flat=True)) == sorted(gone)
 
 
 def test_the_portable_path_goes_in_steps_too(sim: Simulator, monkeypatch) -> None:
@@ -82,7 +95,8 @@ def test_the_portable_path_goes_in_steps_too(sim: Simulator, monkeypatch) -> Non
 
     run, paused = in_steps(sim)
 
-    assert len(paused) == 6
+    # Six pages, the look-up of the one missing, planning, the one chunk of deactivations.
+    assert len(paused) == 9
     assert (run.status, run.unchanged, run.deactivated) == (SyncStatus.SUCCEEDED, 299, 1)
     assert not Person.objects.get(person_id=gone).is_active
     assert not SeenKey.objects.exists()
@@ -95,7 +109,8 @@ def test_a_planned_full_run_in_steps_plans_and_applies_the_same(big_sim: Simulat
 
     run, paused = in_steps(big_sim, page_size=200)
 
-    assert len(paused) == 4
+    # Four pages, the look-up of the one missing, planning, the one chunk of deactivations.
+    assert [p.phase for p in paused] == ["reading"] * 5 + ["applying"] * 2
     assert run.status == SyncStatus.SUCCEEDED
     assert (run.planned_deactivations, run.deactivated, run.created) == (1, 1, 0)
     assert list(Person.objects.filter(is_active=False).values_list("person_id", flat=True)) == [
@@ -162,3 +177,45 @@ def test_continuing_a_run_that_ended_does_nothing(sim: Simulator) -> None:
         assert services.sync_continue(run_id=people.pk, source=source) is None
         assert services.sync_continue(run_id=999_999, source=source) is None
     assert SyncRun.objects.filter(kind=SyncKind.PEOPLE).count() == 1
+
+
+def test_a_passing_source_failure_in_a_later_step_pauses_the_run_for_a_retry(
+    sim: Simulator,
+) -> None:
+    sync_both(sim, full=True)
+    with ARRestSource(config_for(sim)) as source:
+        run = services.sync_people(source=source, full=True, step_seconds=0)
+    sim.set_faults(fail_list_request=1)
+
+    with ARRestSource(config_for(sim)) as source:
+        run = services.sync_continue(run_id=run.pk, source=source, step_seconds=0)
+
+    assert run.is_paused and run.error_transient
+    assert "500" in run.error or "552" in run.error
+    assert run.listed == 50  # what the first step read stays read
+    with ARRestSource(config_for(sim)) as source:
+        run = services.sync_continue(run_id=run.pk, source=source)
+    assert (run.status, run.error, run.listed, run.unchanged) == (
+        SyncStatus.SUCCEEDED,
+        "",
+        300,
+        300,
+    )
+
+
+def test_a_run_whose_retries_are_spent_ends_saying_what_stays_applied(sim: Simulator) -> None:
+    with ARRestSource(config_for(sim)) as source:
+        services.sync_companies(source=source, full=True)
+        run = services.sync_people(source=source, full=True, step_seconds=0)
+    SyncRun.objects.filter(pk=run.pk).update(
+        error="ITSM answered 500 (simulated fault).", error_transient=True
+    )
+
+    run = services.sync_give_up(run_id=run.pk)
+
+    assert run.status == SyncStatus.PARTIAL
+    assert run.error.startswith("ITSM answered 500 (simulated fault).")
+    assert "The 1 page(s) committed before it stay applied" in run.error
+    assert Person.objects.count() == 50
+    assert not SeenKey.objects.exists()
+    assert services.sync_give_up(run_id=run.pk) is None

@@ -188,6 +188,8 @@ def test_sync_tasks_are_acked_late_and_outlive_no_visibility_timeout() -> None:
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert visibility > settings.CELERY_TASK_TIME_LIMIT > settings.CELERY_TASK_SOFT_TIME_LIMIT
     assert settings.ITSM_SYNC_LOCK_STALE_SECONDS > settings.CELERY_TASK_TIME_LIMIT
+    # A full run's step leaves room before the soft limit for the page it is on.
+    assert 0 < settings.ITSM_SYNC_STEP_SECONDS <= 0.8 * settings.CELERY_TASK_SOFT_TIME_LIMIT
 
 
 @pytest.mark.django_db
@@ -228,13 +230,15 @@ def test_a_full_sync_goes_in_steps_each_its_own_task(itsm_env, settings) -> None
     assert (companies.kind, companies.status, companies.steps) == (
         SyncKind.COMPANIES,
         SyncStatus.SUCCEEDED,
-        2,
+        3,  # its one page; planning (nothing to deactivate); applying
     )
-    # 299 people at 100 a page: three steps of a page each, then one that finds the end.
-    assert (people.kind, people.status, people.steps, people.listed) == (
+    # 299 people at 100 a page: a step per page, one to plan (nothing to deactivate in a
+    # mirror that was empty), one to apply.
+    assert (people.kind, people.status, people.steps, people.listed, people.created) == (
         SyncKind.PEOPLE,
         SyncStatus.SUCCEEDED,
-        4,
+        5,
+        299,
         299,
     )
     assert companies.finished_at <= people.started_at
@@ -250,3 +254,25 @@ def test_the_continuation_of_an_ended_run_is_a_no_op(itsm_env) -> None:
         "run": run.pk,
         "status": "nothing_to_continue",
     }
+
+
+@pytest.mark.django_db
+def test_a_passing_source_failure_in_a_later_step_is_retried_keeping_the_run(
+    itsm_env, settings
+) -> None:
+    settings.ITSM_SYNC_STEP_SECONDS = 0
+    settings.ITSM_SYNC_RETRY_BACKOFF_SECONDS = 0
+    # The first step lists the one page of companies; the second step's listing fails once.
+    itsm_env.set_faults(fail_list_request=2)
+
+    result = tasks.sync_companies.apply(kwargs={"full": True}, throw=False).get()
+
+    run = SyncRun.objects.get()
+    assert (run.status, run.created, run.error, run.paused_at) == (
+        SyncStatus.SUCCEEDED,
+        12,
+        "",
+        None,
+    )
+    assert run.steps == 4  # the page, the failed step, planning, applying
+    assert result["run"] == run.pk

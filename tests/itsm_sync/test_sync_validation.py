@@ -272,6 +272,26 @@ def test_a_source_that_lists_nothing_never_deactivates_unapproved(companies) -> 
     assert Person.objects.get(person_id="P1").is_active
 
 
+class _ListsNothingButFindsByKey(ListSource):
+    """A listing that comes back empty (a broken filter) from a source that still has P1."""
+
+    def iter_people_pages(self, since=None):
+        return iter(())
+
+
+def test_an_empty_listing_never_deactivates_unapproved_even_if_some_are_found_by_key(
+    companies,
+) -> None:
+    people = [person_values(key, "Acme Corp.") for key in ("P1", "P2", "P3")]
+    services.sync_people(source=ListSource(people=[people]))
+
+    run = services.sync_people(source=_ListsNothingButFindsByKey(people=[people[:1]]), full=True)
+
+    assert run.status == SyncStatus.NEEDS_APPROVAL
+    assert run.message.startswith("The source listed no people at all")
+    assert Person.objects.filter(is_active=True).count() == 3
+
+
 class _CompanyArrivesMidRun:
     """People pages read ahead in a helper thread; between pages ITSM's company lands in the
     mirror (committed by another connection, as a companies sync running meanwhile would).

@@ -43,12 +43,12 @@ def test_a_worker_takes_a_full_sync_through_its_steps_companies_before_people(si
     assert (companies.kind, companies.status, companies.steps) == (
         SyncKind.COMPANIES,
         SyncStatus.SUCCEEDED,
-        2,
+        3,  # its one page; planning (nothing to deactivate); applying
     )
-    # 300 people at 100 a page: three steps of a page each, then one that finds the end.
+    # 300 people at 100 a page: a step per page, one to plan, one to apply.
     assert (people.status, people.steps, people.listed, people.created) == (
         SyncStatus.SUCCEEDED,
-        4,
+        5,
         300,
         300,
     )
