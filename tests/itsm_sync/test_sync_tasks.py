@@ -276,3 +276,28 @@ def test_a_passing_source_failure_in_a_later_step_is_retried_keeping_the_run(
     )
     assert run.steps == 4  # the page, the failed step, planning, applying
     assert result["run"] == run.pk
+
+
+@pytest.mark.django_db
+def test_the_next_step_waits_while_another_run_holds_the_lock_for_a_moment(
+    itsm_env, settings, monkeypatch
+) -> None:
+    from celery.exceptions import Retry
+
+    from itsm_sync import services
+    from itsm_sync.sources import open_source
+
+    with open_source() as source:
+        services.sync_companies(source=source, full=True)
+        paused = services.sync_people(source=source, full=True, step_seconds=0)
+
+    def busy(**kwargs):
+        raise services.SyncAlreadyRunning("A people sync is already running.")
+
+    monkeypatch.setattr(services, "sync_continue", busy)
+    with pytest.raises(Retry):
+        tasks.continue_sync.delay(run_id=paused.pk)
+
+    # Once the run is no longer paused, a busy lock means its own step is going: nothing to do.
+    SyncRun.objects.filter(pk=paused.pk).update(paused_at=None)
+    assert tasks.continue_sync.delay(run_id=paused.pk).get()["status"] == "already_running"
