@@ -205,6 +205,9 @@ class SyncRun(models.Model):
     looked_up_to = models.CharField(
         max_length=254, blank=True, help_text="The last key looked up again at the source."
     )
+    planned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a run stopped for approval had made its plan."
+    )
     applied_to = models.BigIntegerField(
         default=0, help_text="The last PlannedChange applied: where applying goes on."
     )

@@ -131,8 +131,13 @@ def continue_sync(self: Any, run_id: int) -> dict[str, Any]:
         if paused is None or not paused.is_paused:
             logger.info("%s", exc)
             return {"run": run_id, "status": "already_running", "message": str(exc)}
-        raise self.retry(countdown=_retry_countdown(self.request.retries)) from exc
+        if self.request.retries < self.max_retries:
+            raise self.retry(countdown=_retry_countdown(self.request.retries)) from exc
+        _give_up(run_id, f"Its next step could not take the lock: {exc}")
+        raise SyncRunFailed(str(exc)) from exc
     except SourceError as exc:
+        # The source can't even be opened (configuration): the run ends here, saying why.
+        _give_up(run_id, str(exc))
         raise SyncRunFailed(str(exc)) from exc
     if run is None:
         # Nothing to continue: the run ended (a repeated message). A chain goes on only if it
@@ -142,6 +147,12 @@ def continue_sync(self: Any, run_id: int) -> dict[str, Any]:
             raise SyncRunFailed(f"ITSM sync run #{ended.pk} {ended.status}: {ended.error}")
         return {"run": run_id, "status": "nothing_to_continue"}
     return _ended(self, run)
+
+
+def _give_up(run_id: int, reason: str) -> None:
+    run = services.sync_give_up(run_id=run_id, reason=reason)
+    if run is not None:
+        logger.warning("ITSM sync run #%s ended: %s", run.pk, run.error)
 
 
 @shared_task(name="itsm_sync.sync_all")

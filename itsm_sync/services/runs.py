@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django import db as django_db
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,7 +34,7 @@ from ..models import (
 )
 from ..signals import sync_run_finished
 from ..sources import KEY_LOOKUP_BATCH, SourceError
-from .locks import SYSTEM, _already_running, _kind_lock
+from .locks import SYSTEM, SyncAlreadyRunning, _already_running, _kind_lock
 from .moves import _send_robustly, person_move_company
 from .reading import _read_ahead
 from .records import (
@@ -97,6 +97,7 @@ class _Page:
 
 
 READING, APPLYING = "reading", "applying"  # SyncRun.phase
+_PLAN_CHUNK = 1000  # plan rows an approval applies per transaction
 
 
 def _nothing() -> None:
@@ -538,6 +539,8 @@ def _look_again(ctx: _Context, source: Any, seen: Any, *, staged: bool, keep_val
     """
     run = ctx.run
     limit = run.deactivation_limit or 0
+    if run.listed == 0:
+        return True  # an empty listing stops for approval; nothing is read in its place
     unseen = seen.unseen_keys(limit + 1)
     if not unseen or len(unseen) > limit:
         return True
@@ -627,6 +630,8 @@ def _pause(ctx: _Context, error: str = "") -> SyncRun:
     With `error` (a transient source failure) the next step waits for the task's retry.
     """
     run = ctx.run
+    if error:
+        _committed_counters(run)
     run.paused_at = timezone.now()
     run.duration = timedelta(seconds=time.monotonic() - ctx.clock_start + ctx.earlier_seconds)
     run.error = error
@@ -756,6 +761,7 @@ def _execute(
         message = _guard_message(run, spec, dry=True) if tripped else ""
         return _finish(ctx, SyncStatus.SUCCEEDED, actor=actor, message=message)
     if tripped:
+        run.planned_at = timezone.now()  # an approval keeps what later syncs touched
         return _finish(
             ctx,
             SyncStatus.NEEDS_APPROVAL,
@@ -808,10 +814,20 @@ def _read(ctx: _Context, source: Any, *, full: bool, staged: bool) -> bool:
     return not (full and _past_deadline(ctx))
 
 
+def _committed_counters(run: SyncRun) -> None:
+    """Take the counters and cursors back to their last commit: a chunk that failed rolled its
+    own back in the database, not in memory, and a retry goes on from what was committed."""
+    try:
+        run.refresh_from_db(fields=_COUNTERS)
+    except DatabaseError:
+        logger.warning("Could not re-read ITSM sync run #%s; recording it as it stood", run.pk)
+
+
 def _fail(
     ctx: _Context, exc: BaseException, *, actor: AbstractBaseUser | None, transient: bool
 ) -> SyncRun:
     status = SyncStatus.PARTIAL if ctx.applied_chunks else SyncStatus.FAILED
+    _committed_counters(ctx.run)
     if isinstance(exc, SourceError | DomainError):
         error = str(exc)
     elif isinstance(exc, SoftTimeLimitExceeded):
@@ -943,31 +959,44 @@ def sync_continue(
         return _run_step(ctx, source, step_seconds, full=True, actor=run.started_by, resume=True)
 
 
-def sync_give_up(*, run_id: int) -> SyncRun | None:
-    """Close a paused full run whose next step can't be taken (its retries are spent)."""
-    run = SyncRun.objects.filter(pk=run_id, status=SyncStatus.RUNNING).first()
-    if run is None or not run.is_paused:
+def sync_give_up(*, run_id: int, reason: str = "") -> SyncRun | None:
+    """Close a paused full run whose next step can't be taken (its retries are spent).
+
+    Returns None when there is nothing to close: the run ended, or a step of it is going.
+    """
+    kind = SyncRun.objects.filter(pk=run_id).values_list("kind", flat=True).first()
+    if kind is None:
         return None
-    spec = SPECS[run.kind]
-    ctx = _Context(
-        spec=spec,
-        run=run,
-        writer=_writer(spec),
-        companies=_CompanyIndex(),
-        heartbeat=_nothing,
-        progress=None,
-        earlier_seconds=run.duration.total_seconds() if run.duration else 0.0,
-        applied_chunks=_applied_before(run),
-    )
-    return _fail(ctx, SourceError(run.error or "The source failed."), actor=None, transient=True)
+    try:
+        with _kind_lock(kind):
+            run = SyncRun.objects.filter(pk=run_id, status=SyncStatus.RUNNING).first()
+            if run is None or not run.is_paused:
+                return None
+            spec = SPECS[kind]
+            ctx = _Context(
+                spec=spec,
+                run=run,
+                writer=_writer(spec),
+                companies=_CompanyIndex(),
+                heartbeat=_nothing,
+                progress=None,
+                earlier_seconds=run.duration.total_seconds() if run.duration else 0.0,
+                applied_chunks=_applied_before(run),
+            )
+            error = SourceError(reason or run.error or "The source failed.")
+            return _fail(ctx, error, actor=None, transient=True)
+    except SyncAlreadyRunning:
+        return None
 
 
 def _applied_before(run: SyncRun) -> int:
     """Pages (or plan chunks) earlier steps of this run committed to the mirror."""
     if not _staged(run):
         return run.pages
+    if not run.applied_to:
+        return 0
     applied = PlannedChange.objects.filter(run=run, id__lte=run.applied_to).count()
-    return math.ceil(applied / 1000) if run.applied_to else 0
+    return math.ceil(applied / _PLAN_CHUNK)
 
 
 def sync_companies(
@@ -1071,7 +1100,8 @@ def sync_run_approve(
                 "approve or re-run that one instead."
             )
         _fail_interrupted(run.kind)
-        planned_at = run.finished_at or timezone.now()
+        # Not finished_at: a failed approval being retried has moved that on.
+        planned_at = run.planned_at or run.finished_at or timezone.now()
         earlier_seconds = run.duration.total_seconds() if run.duration else 0.0
         run.status = SyncStatus.RUNNING
         run.approved_by = actor
@@ -1087,10 +1117,11 @@ def sync_run_approve(
             heartbeat=heartbeat,
             progress=progress,
             touched_before=planned_at,
+            applied_chunks=_applied_before(run),  # a retried approval's earlier chunks
         )
         try:
             with _relaxed_durability():
-                _apply_stored_plan(ctx, chunk=1000)
+                _apply_stored_plan(ctx, chunk=_PLAN_CHUNK)
                 _watermark_advance(spec.kind, run.source_watermark, run)
         except BaseException as exc:
             try:

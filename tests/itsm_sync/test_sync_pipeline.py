@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from itsm_sync import services
@@ -20,7 +20,7 @@ from itsm_sync.models import (
     SyncStatus,
     Watermark,
 )
-from itsm_sync.services import locks, writers
+from itsm_sync.services import locks, runs, writers
 from itsm_sync.signals import person_company_changed, sync_run_finished
 from itsm_sync.simulator import COMPANY_FORM, PEOPLE_FORM, Simulator
 from itsm_sync.sources import ARRestSource, format_ar_datetime, parse_ar_datetime
@@ -310,6 +310,66 @@ def test_an_approved_plan_does_not_undo_a_newer_sync(big_sim: Simulator) -> None
     people_sync(big_sim)
 
     services.sync_run_approve(actor=None, run=run)
+
+    assert Person.objects.get(person_id=person_id).last_name == "Newer"
+
+
+def _fail_first_chunk_commit(monkeypatch) -> None:
+    """The first chunk's commit fails after its rows were written: it rolls back whole."""
+    real_save = runs._save_counters
+    calls = []
+
+    def fail_once(run):
+        calls.append(1)
+        if len(calls) == 1:
+            raise DatabaseError("connection lost (simulated)")
+        real_save(run)
+
+    monkeypatch.setattr(runs, "_save_counters", fail_once)
+
+
+def _needs_approval(big_sim: Simulator, **renames: str) -> SyncRun:
+    sync_both(big_sim, full=True, page_size=200)
+    for person in big_sim.people()[:600]:
+        big_sim.delete_person(person["Person ID"])
+    for person_id, last_name in renames.items():
+        big_sim.update_person(person_id, last_name=last_name)
+    run = people_sync(big_sim, full=True, config={"page_size": 200})
+    assert run.status == SyncStatus.NEEDS_APPROVAL
+    return run
+
+
+def test_a_failed_approval_retried_applies_everything_once(big_sim: Simulator, monkeypatch) -> None:
+    renamed = big_sim.people()[650]["Person ID"]
+    run = _needs_approval(big_sim, **{renamed: "Renamed"})
+    _fail_first_chunk_commit(monkeypatch)
+
+    with pytest.raises(DatabaseError):
+        services.sync_run_approve(actor=None, run=run)
+    failed = SyncRun.objects.get(pk=run.pk)
+    assert (failed.status, failed.applied_to, failed.updated) == (SyncStatus.FAILED, 0, 0)
+    assert Person.objects.get(person_id=renamed).last_name != "Renamed"
+
+    approved = services.sync_run_approve(actor=None, run=failed)
+
+    assert approved.status == SyncStatus.SUCCEEDED
+    assert (approved.updated, approved.deactivated) == (1, 600)
+    assert Person.objects.get(person_id=renamed).last_name == "Renamed"
+
+
+def test_a_retried_approval_still_keeps_what_a_newer_sync_did(
+    big_sim: Simulator, monkeypatch
+) -> None:
+    person_id = big_sim.people()[650]["Person ID"]
+    run = _needs_approval(big_sim, **{person_id: "Planned"})
+    big_sim.update_person(person_id, last_name="Newer")
+    people_sync(big_sim)
+    _fail_first_chunk_commit(monkeypatch)
+    with pytest.raises(DatabaseError):
+        services.sync_run_approve(actor=None, run=run)
+
+    # The plan was made before the newer sync, though the failed approval ended after it.
+    services.sync_run_approve(actor=None, run=SyncRun.objects.get(pk=run.pk))
 
     assert Person.objects.get(person_id=person_id).last_name == "Newer"
 

@@ -297,7 +297,12 @@ def test_the_next_step_waits_while_another_run_holds_the_lock_for_a_moment(
     monkeypatch.setattr(services, "sync_continue", busy)
     with pytest.raises(Retry):
         tasks.continue_sync.delay(run_id=paused.pk)
+    # Its retries spent, the run ends saying why instead of blocking its kind for an hour.
+    with pytest.raises(tasks.SyncRunFailed):
+        tasks.continue_sync.apply(kwargs={"run_id": paused.pk}, retries=3).get()
+    ended = SyncRun.objects.get(pk=paused.pk)
+    assert ended.status == SyncStatus.PARTIAL
+    assert ended.error.startswith("Its next step could not take the lock")
 
-    # Once the run is no longer paused, a busy lock means its own step is going: nothing to do.
-    SyncRun.objects.filter(pk=paused.pk).update(paused_at=None)
+    # A run that is not paused is not waiting for this task: a busy lock is its own step going.
     assert tasks.continue_sync.delay(run_id=paused.pk).get()["status"] == "already_running"

@@ -285,11 +285,17 @@ def test_an_empty_listing_never_deactivates_unapproved_even_if_some_are_found_by
     people = [person_values(key, "Acme Corp.") for key in ("P1", "P2", "P3")]
     services.sync_people(source=ListSource(people=[people]))
 
-    run = services.sync_people(source=_ListsNothingButFindsByKey(people=[people[:1]]), full=True)
+    changed = {**people[0], "First Name": "Changed", "Last Modified Date": T2}
+    source = _ListsNothingButFindsByKey(people=[[changed]])
+
+    run = services.sync_people(source=source, full=True)
 
     assert run.status == SyncStatus.NEEDS_APPROVAL
     assert run.message.startswith("The source listed no people at all")
+    # Stopped before changing anything: nothing is looked up in place of a listing.
+    assert (run.updated, run.seen) == (0, 0)
     assert Person.objects.filter(is_active=True).count() == 3
+    assert Person.objects.get(person_id="P1").first_name != "Changed"
 
 
 class _CompanyArrivesMidRun:
