@@ -124,22 +124,32 @@ class _Context:
     earlier_seconds: float = 0.0
 
 
-_COUNTERS = [
-    "listed",
-    "applied_to",
-    "phase",
-    "pages",
-    "seen",
-    "created",
-    "updated",
-    "unchanged",
-    "deactivated",
-    "rejected",
-    "planned_creates",
-    "planned_updates",
-    "planned_deactivations",
-    "source_watermark",
-]
+# What each page commits with its work: the run's counters and the cursors a later step goes on
+# from.
+_COUNTERS = ["listed", "applied_to", "phase", *SyncRun.COUNTER_FIELDS, "source_watermark"]
+
+
+def _context(
+    run: SyncRun,
+    *,
+    heartbeat: Callable[[], None] = _nothing,
+    progress: Progress | None = None,
+    touched_before: datetime | None = None,
+) -> _Context:
+    """The context a run (or a later step of it) goes on in; its earlier work counts."""
+    spec = SPECS[run.kind]
+    return _Context(
+        spec=spec,
+        run=run,
+        writer=_writer(spec),
+        companies=_CompanyIndex(),
+        heartbeat=heartbeat,
+        progress=progress,
+        touched_before=touched_before,
+        earlier_seconds=run.duration.total_seconds() if run.duration else 0.0,
+        # What earlier steps (or an earlier approval) applied stays applied, whatever this does.
+        applied_chunks=_applied_before(run),
+    )
 
 
 def _save_counters(run: SyncRun) -> None:
@@ -656,10 +666,9 @@ def _finish(
     message: str = "",
     error: str = "",
     transient: bool = False,
-    extra_seconds: float = 0.0,
 ) -> SyncRun:
     run = ctx.run
-    seconds = time.monotonic() - ctx.clock_start + extra_seconds + ctx.earlier_seconds
+    seconds = time.monotonic() - ctx.clock_start + ctx.earlier_seconds
     run.status = status
     run.paused_at = None
     run.finished_at = timezone.now()
@@ -870,14 +879,7 @@ def _sync(
             source_label=_source_label(source),
             since=None if full else _watermark_get(spec.kind),
         )
-        ctx = _Context(
-            spec=spec,
-            run=run,
-            writer=_writer(spec),
-            companies=_CompanyIndex(),
-            heartbeat=heartbeat,
-            progress=progress,
-        )
+        ctx = _context(run, heartbeat=heartbeat, progress=progress)
         return _run_step(ctx, source, step_seconds, full=full, actor=actor)
 
 
@@ -931,7 +933,6 @@ def sync_continue(
     kind = SyncRun.objects.filter(pk=run_id).values_list("kind", flat=True).first()
     if kind is None:
         return None
-    spec = SPECS[kind]
     with _kind_lock(kind) as heartbeat:
         # An approval being applied is running too, but it is not a step of a run.
         run = SyncRun.objects.filter(
@@ -945,17 +946,7 @@ def sync_continue(
         run.error_transient = False
         run.steps += 1
         run.save(update_fields=["paused_at", "error", "error_transient", "steps"])
-        ctx = _Context(
-            spec=spec,
-            run=run,
-            writer=_writer(spec),
-            companies=_CompanyIndex(),
-            heartbeat=heartbeat,
-            progress=progress,
-            earlier_seconds=run.duration.total_seconds() if run.duration else 0.0,
-            # What earlier steps applied stays applied, whatever this one does.
-            applied_chunks=_applied_before(run),
-        )
+        ctx = _context(run, heartbeat=heartbeat, progress=progress)
         return _run_step(ctx, source, step_seconds, full=True, actor=run.started_by, resume=True)
 
 
@@ -972,17 +963,7 @@ def sync_give_up(*, run_id: int, reason: str = "") -> SyncRun | None:
             run = SyncRun.objects.filter(pk=run_id, status=SyncStatus.RUNNING).first()
             if run is None or not run.is_paused:
                 return None
-            spec = SPECS[kind]
-            ctx = _Context(
-                spec=spec,
-                run=run,
-                writer=_writer(spec),
-                companies=_CompanyIndex(),
-                heartbeat=_nothing,
-                progress=None,
-                earlier_seconds=run.duration.total_seconds() if run.duration else 0.0,
-                applied_chunks=_applied_before(run),
-            )
+            ctx = _context(run)
             error = SourceError(reason or run.error or "The source failed.")
             return _fail(ctx, error, actor=None, transient=True)
     except SyncAlreadyRunning:
@@ -1102,23 +1083,13 @@ def sync_run_approve(
         _fail_interrupted(run.kind)
         # Not finished_at: a failed approval being retried has moved that on.
         planned_at = run.planned_at or run.finished_at or timezone.now()
-        earlier_seconds = run.duration.total_seconds() if run.duration else 0.0
         run.status = SyncStatus.RUNNING
         run.approved_by = actor
         run.approved_by_label = _actor_label(actor, actor_label)
         run.approved_at = timezone.now()
         run.error = ""
         run.save()
-        ctx = _Context(
-            spec=spec,
-            run=run,
-            writer=_writer(spec),
-            companies=_CompanyIndex(),
-            heartbeat=heartbeat,
-            progress=progress,
-            touched_before=planned_at,
-            applied_chunks=_applied_before(run),  # a retried approval's earlier chunks
-        )
+        ctx = _context(run, heartbeat=heartbeat, progress=progress, touched_before=planned_at)
         try:
             with _relaxed_durability():
                 _apply_stored_plan(ctx, chunk=_PLAN_CHUNK)
@@ -1134,5 +1105,4 @@ def sync_run_approve(
             SyncStatus.SUCCEEDED,
             actor=actor,
             message=f"Plan approved by {run.approved_by_label} and applied.",
-            extra_seconds=earlier_seconds,
         )

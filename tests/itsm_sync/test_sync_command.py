@@ -24,11 +24,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sim():
-    yield from running_simulator()
-
-
-@pytest.fixture
 def itsm_env(sim, monkeypatch):
     monkeypatch.delenv("ITSM_FILE", raising=False)
     for name, value in {

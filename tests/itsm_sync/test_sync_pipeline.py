@@ -33,18 +33,12 @@ from tests.itsm_sync.sync_helpers import (
     mirror_people,
     people_sync,
     row_versions,
-    running_simulator,
     source_companies,
     source_people,
     sync_both,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sim():
-    yield from running_simulator()
 
 
 def watermark(kind: str):
@@ -248,12 +242,6 @@ def test_a_person_who_comes_back_is_reactivated(sim: Simulator) -> None:
 
     assert run.updated == 1
     assert Person.objects.get(person_id=person["Person ID"]).is_active
-
-
-@pytest.fixture
-def big_sim():
-    """Enough people for the guard to matter: it can only trip past 500 active records."""
-    yield from running_simulator(companies=8, people=700, seed=3)
 
 
 def test_the_guard_stops_a_full_reconcile_before_it_changes_anything(big_sim: Simulator) -> None:

@@ -15,23 +15,11 @@ from tests.itsm_sync.sync_helpers import (
     config_for,
     mirror_people,
     people_sync,
-    running_simulator,
     source_people,
     sync_both,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sim():
-    yield from running_simulator()
-
-
-@pytest.fixture
-def big_sim():
-    """Past GUARD_MIN active people a full run plans everything before it applies anything."""
-    yield from running_simulator(companies=8, people=700, seed=3)
 
 
 def in_steps(sim: Simulator, **overrides) -> tuple[SyncRun, list[SyncRun]]:

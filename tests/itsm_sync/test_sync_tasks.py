@@ -19,14 +19,9 @@ from itsm_sync import tasks
 from itsm_sync.models import Person, SyncKind, SyncRun, SyncStatus
 from itsm_sync.services import locks, runs
 from msp_portal.celery import app
-from tests.itsm_sync.sync_helpers import PASSWORD, USER, running_simulator
+from tests.itsm_sync.sync_helpers import PASSWORD, USER
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def sim():
-    yield from running_simulator()
 
 
 @pytest.fixture

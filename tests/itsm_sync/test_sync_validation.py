@@ -18,7 +18,6 @@ from tests.itsm_sync.sync_helpers import (
     mirror_people,
     people_sync,
     person_values,
-    running_simulator,
     source_people,
     sync_both,
 )
@@ -28,11 +27,6 @@ pytestmark = pytest.mark.django_db
 T0 = "2025-01-01T00:00:00.000+0000"
 T1 = "2025-01-02T00:00:00.000+0000"
 T2 = "2025-01-03T00:00:00.000+0000"
-
-
-@pytest.fixture
-def sim():
-    yield from running_simulator()
 
 
 @pytest.fixture

@@ -8,12 +8,7 @@ import pytest
 
 from itsm_sync.models import Person, SyncKind, SyncRun, SyncStatus
 from tests.celery_worker import running_worker, send, worker_environment
-from tests.itsm_sync.sync_helpers import PASSWORD, USER, running_simulator
-
-
-@pytest.fixture
-def sim():
-    yield from running_simulator()
+from tests.itsm_sync.sync_helpers import PASSWORD, USER
 
 
 @pytest.mark.django_db(transaction=True)
