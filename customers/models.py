@@ -97,8 +97,17 @@ class CustomerService(models.Model):
         return f"{self.service} for {self.customer}"
 
 
+class CustomerAdministratorQuerySet(models.QuerySet):
+    def active(self) -> "CustomerAdministratorQuerySet":
+        """Administrators who can sign in: the only ones that count for C2, everywhere."""
+        return self.filter(user__is_active=True)
+
+
 class CustomerAdministrator(models.Model):
-    """A person of the customer's company who administers it (C2: at least one per customer)."""
+    """A person of the customer's company who administers it (C2: at least one active per customer)."""
+
+    # SQL form of CustomerAdministratorQuerySet.active() for the customers list's counts.
+    ACTIVE_SQL = "x.user_id IN (SELECT u.id FROM {users} u WHERE u.is_active)"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="administrators")
     user = models.ForeignKey(
@@ -108,6 +117,8 @@ class CustomerAdministrator(models.Model):
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = CustomerAdministratorQuerySet.as_manager()
 
     class Meta:
         ordering = ["user__last_name", "user__first_name"]

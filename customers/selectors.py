@@ -65,7 +65,9 @@ def _counts() -> dict[str, RawSQL]:
             CustomerService._meta.db_table, f"x.customer_id = {customer}.id"
         ),
         "admins_count": _count_sql(
-            CustomerAdministrator._meta.db_table, f"x.customer_id = {customer}.id"
+            CustomerAdministrator._meta.db_table,
+            f"x.customer_id = {customer}.id AND "
+            + CustomerAdministrator.ACTIVE_SQL.format(users=User._meta.db_table),
         ),
         # The customer's end users, as on its end-user page: active portal accounts of people.
         "end_users_count": _count_sql(

@@ -388,16 +388,16 @@ def customer_admin_add(
 def customer_admin_remove(
     *, actor: User | None, customer: Customer, administrator: CustomerAdministrator
 ) -> None:
-    """Remove an administrator; the last one can't be removed (C2)."""
+    """Remove an administrator; the last active one can't be removed (C2)."""
     _require(actor, "customers.change_customer")
     msp_mode_required_check()
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if administrator.customer_id != customer.pk:
         raise DomainError("That administrator belongs to another customer.")
-    if customer.administrators.count() <= 1:
+    if not customer.administrators.active().exclude(pk=administrator.pk).exists():
         raise DomainError(
-            f"{administrator.user.display_name} is the last administrator of {customer}. "
-            "Add another administrator first; every customer needs one."
+            f"{administrator.user.display_name} is the last active administrator of {customer}. "
+            "Add another administrator first; every customer needs one who can sign in."
         )
     administrator.delete()
     audit_record(
@@ -606,7 +606,7 @@ def end_user_filters_apply(
 def _flag_if_no_active_administrator(customer: Customer) -> None:
     if customer.needs_administrator:
         return
-    if not customer.administrators.filter(user__is_active=True).exists():
+    if not customer.administrators.active().exists():
         customer.needs_administrator = True
         customer.save(update_fields=["needs_administrator"])
         audit_record(

@@ -146,7 +146,7 @@ def test_a_service_is_removed(catalog_admin, customer):
 
 def test_the_last_administrator_cannot_be_removed(catalog_admin, customer, acme):
     only = customer.administrators.get()
-    with pytest.raises(DomainError, match="last administrator"):
+    with pytest.raises(DomainError, match="last active administrator"):
         customer_admin_remove(actor=catalog_admin, customer=customer, administrator=only)
     bob = PersonFactory(company=acme, remedy_login_id="bob")
     customer_admin_add(actor=catalog_admin, customer=customer, person=bob)
@@ -186,3 +186,25 @@ def test_the_django_admin_cannot_add_customers(client, system_admin):
     system_admin.save()
     client.force_login(system_admin)
     assert client.get("/admin/customers/customer/add/").status_code == 403
+
+
+def test_the_last_active_administrator_cannot_be_removed_beside_a_deactivated_one(
+    catalog_admin, customer, acme
+):
+    active = customer.administrators.get()
+    bob = PersonFactory(company=acme, remedy_login_id="bob")
+    deactivated = customer_admin_add(actor=catalog_admin, customer=customer, person=bob)
+    User.objects.filter(pk=deactivated.user_id).update(is_active=False)  # ITSM disabled Bob
+    with pytest.raises(DomainError, match="last active administrator"):
+        customer_admin_remove(actor=catalog_admin, customer=customer, administrator=active)
+    assert customer.administrators.filter(pk=active.pk).exists()
+
+
+def test_removing_an_inactive_administrator_beside_an_active_one_is_allowed(
+    catalog_admin, customer, acme
+):
+    bob = PersonFactory(company=acme, remedy_login_id="bob")
+    deactivated = customer_admin_add(actor=catalog_admin, customer=customer, person=bob)
+    User.objects.filter(pk=deactivated.user_id).update(is_active=False)
+    customer_admin_remove(actor=catalog_admin, customer=customer, administrator=deactivated)
+    assert customer.administrators.count() == 1

@@ -129,7 +129,7 @@ def test_removing_the_last_administrator_is_refused_on_the_page(client, catalog_
         ),
         follow=True,
     )
-    assert "last administrator" in response.content.decode()
+    assert "last active administrator" in response.content.decode()
     assert customer.administrators.count() == 1
 
 
@@ -256,3 +256,15 @@ def test_the_list_flags_customer_health_and_escapes_itsm_text(client, catalog_ad
     assert "Company gone from ITSM" in rows["Gone Ltd"]
     acme = rows["Acme Corp</a>"]
     assert "OK" in acme and "badge" not in acme
+
+
+def test_the_list_flags_a_customer_whose_administrators_are_all_deactivated(
+    client, catalog_admin, customer
+):
+    # needs_administrator is not set (a deactivation that skipped the flag): health still counts
+    # active administrators only, as the removal rule does.
+    User.objects.filter(administered_customers__customer=customer).update(is_active=False)
+    client.force_login(catalog_admin)
+    content = client.get(reverse("customers:customer_list")).content.decode()
+    row = next(row for row in content.split("<tbody>")[1].split("</tr>") if "Acme Corp</a>" in row)
+    assert "No administrator" in row
