@@ -57,7 +57,9 @@ class CreditEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=150)
-    acting_as_label = models.CharField(max_length=200, blank=True)
+    # The customer a staff member acted as (T2): the ITSM company's name, as long as the mirror
+    # holds it, and the entry's only record of it.
+    acting_as_label = models.TextField(blank=True)
     reason = models.TextField()
     request_id = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="The service request this entry belongs to, if any."

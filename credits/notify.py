@@ -10,6 +10,22 @@ from msp_portal.models import Notification
 
 from .models import CreditEntry
 
+# A notification's title is its headline in the bell and the e-mail's subject; the body carries
+# the whole text, so only the title has to fit its column.
+TITLE_MAX = Notification._meta.get_field("title").max_length
+
+
+def _headline(name: str, rest: str) -> str:
+    """`name` followed by `rest`, the name shortened (never the rest) to fit a notification title.
+
+    An ITSM company name may be as long as the mirror allows (254 characters), longer than a
+    title can hold; cutting the name keeps the line crossed and the balance readable.
+    """
+    room = TITLE_MAX - len(rest)
+    if len(name) > room:
+        name = name[: max(room - 1, 0)].rstrip() + "…"
+    return f"{name}{rest}"[:TITLE_MAX]
+
 
 def catalog_administrators():
     perm = Permission.objects.get(codename="change_customer", content_type__app_label="customers")
@@ -68,9 +84,13 @@ def balance_alert_send(*, entry_id: int, line: str) -> int:
     entry = CreditEntry.objects.select_related("account__customer__company").get(pk=entry_id)
     customer = entry.account.customer
     if line == "zero":
-        title = f"{customer}: credit balance is below zero ({entry.balance_after:.2f})"
+        rest = f": credit balance is below zero ({entry.balance_after:.2f})"
     else:
-        title = f"{customer}: credit balance below the alert threshold of {customer.alert_threshold:.2f} ({entry.balance_after:.2f})"
+        rest = (
+            f": credit balance below the alert threshold of {customer.alert_threshold:.2f} "
+            f"({entry.balance_after:.2f})"
+        )
+    title = _headline(str(customer), rest)
     body = (
         f"The credit balance of {customer} dropped from {entry.balance_after - entry.amount:.2f} to "
         f"{entry.balance_after:.2f} after: {entry.reason}. Ask your catalog administrator for more credits, "

@@ -10,6 +10,12 @@ from .tenancy import current_acting_as
 SYSTEM_ACTOR = "system"
 
 
+def _fit(text: str, field: str) -> str:
+    """Text shortened to the column's size, an ellipsis marking a cut."""
+    limit = AuditEvent._meta.get_field(field).max_length
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def audit_record(
     *,
     actor: Any,
@@ -30,7 +36,9 @@ def audit_record(
         actor=user,
         actor_label=label[:150],
         acting_as_customer_id=acting_as.customer_id if acting_as else None,
-        acting_as_label=acting_as.label if acting_as else "",
+        # The customer's id is the record; its name (up to the mirror's 254 characters) is a
+        # label that must not cost the event.
+        acting_as_label=_fit(acting_as.label, "acting_as_label") if acting_as else "",
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
