@@ -10,13 +10,14 @@ from .models import FILTER_ATTRIBUTES
 from .selectors import assignable_service_list, company_people_list, eligible_company_list
 
 CONFIRMATION_PHRASE = "ENABLE MSP MODE"
+DISABLE_PHRASE = "DISABLE MSP MODE"
 
 
 class MspEnableForm(PortalForm):
     confirmation = forms.CharField(
         label=f"Type {CONFIRMATION_PHRASE} to confirm",
         max_length=40,
-        help_text="MSP mode can't be switched off again.",
+        help_text="Once the first customer is added, MSP mode can't be switched off again.",
     )
 
     def clean_confirmation(self) -> str:
@@ -24,6 +25,22 @@ class MspEnableForm(PortalForm):
         if value != CONFIRMATION_PHRASE:
             raise forms.ValidationError(
                 f"Type {CONFIRMATION_PHRASE} exactly (in capitals) to switch MSP mode on."
+            )
+        return value
+
+
+class MspDisableForm(PortalForm):
+    confirmation = forms.CharField(
+        label=f"Type {DISABLE_PHRASE} to confirm",
+        max_length=40,
+        help_text="Possible only while no customer has ever been added.",
+    )
+
+    def clean_confirmation(self) -> str:
+        value = self.cleaned_data["confirmation"].strip()
+        if value != DISABLE_PHRASE:
+            raise forms.ValidationError(
+                f"Type {DISABLE_PHRASE} exactly (in capitals) to switch MSP mode off."
             )
         return value
 

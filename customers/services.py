@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -98,6 +98,64 @@ def msp_enable(
     )
     if ticket is not None:
         _ticket_close(ticket, MspModeRequest.Status.FULFILLED, f"MSP mode switched on by {label}.")
+    return mode
+
+
+class MspDisableRefused(DomainError):
+    """MSP mode can't be switched off any more: a customer has been added (M3)."""
+
+
+def msp_disable_problem() -> str:
+    """Why MSP mode can't be switched off, or "" while no customer has ever been added (M3)."""
+    first = MspMode.objects.filter(pk=1).values_list("first_customer_at", flat=True).first()
+    if first is None:
+        first = Customer.objects.order_by("created_at").values_list("created_at", flat=True).first()
+    if first is None:
+        return ""
+    return (
+        "MSP mode stays on for good: the first customer was added on "
+        f"{timezone.localtime(first):%Y-%m-%d %H:%M}, and from then on customers, their "
+        "administrators, services and credits depend on it. It can be switched off only while "
+        "no customer has ever been added."
+    )
+
+
+@transaction.atomic
+def msp_disable(*, actor: User | None, actor_label: str = "") -> MspMode:
+    """Switch MSP mode off again while no customer has ever been added, else refuse; audited (M3).
+
+    actor None is the operator at the command line.
+    """
+    if actor is not None and not actor.has_perm("msp_portal.manage_msp_mode"):
+        raise NotAllowed("Only system administrators can switch MSP mode off.")
+    mode = MspMode.objects.select_for_update().filter(pk=1).first()
+    if mode is None or not mode.enabled:
+        return mode or MspMode(pk=1, enabled=False)
+    if connection.vendor == "postgresql":
+        # A customer being added right now commits before the check below reads, or waits
+        # for this switch-off and is then refused by the database (customers migration 0004).
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {Customer._meta.db_table} IN SHARE MODE")
+    problem = msp_disable_problem()
+    if problem:
+        raise MspDisableRefused(problem)
+    label = actor_label or (actor.get_username() if actor else OPERATOR)
+    switched_on = (
+        f"It was switched on {timezone.localtime(mode.enabled_at):%Y-%m-%d %H:%M} by "
+        f"{mode.enabled_by_label or 'an unknown actor'}; no customer had been added."
+    )
+    mode.enabled, mode.enabled_at, mode.enabled_by, mode.enabled_by_label = False, None, None, ""
+    mode.full_clean()
+    mode.save()
+    audit_record(
+        actor=actor,
+        actor_label=label,
+        action="msp_mode.disable",
+        obj=mode,
+        before={"enabled": True},
+        after={"enabled": False},
+        message=switched_on,
+    )
     return mode
 
 

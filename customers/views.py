@@ -34,6 +34,7 @@ from .forms import (
     CustomerAddForm,
     CustomerSettingsForm,
     EndUserFilterForm,
+    MspDisableForm,
     MspEnableForm,
     MspRequestForm,
     ServicesAddForm,
@@ -45,11 +46,21 @@ from .readiness import msp_readiness
 @permission_required("msp_portal.manage_msp_mode")
 def msp_mode(request: HttpRequest) -> HttpResponse:
     saas = settings.DEPLOYMENT_MODE == "saas"
+    disabling = request.method == "POST" and request.POST.get("action") == "disable"
     form_class = MspRequestForm if saas else MspEnableForm
-    form = form_class(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = form_class(None if disabling else request.POST or None)
+    disable_form = MspDisableForm(request.POST if disabling else None)
+    bound = disable_form if disabling else form
+    if request.method == "POST" and bound.is_valid():
         try:
-            if saas:
+            if disabling:
+                services.msp_disable(actor=request.user)
+                messages.success(
+                    request,
+                    "MSP mode is off again. The readiness checklist below applies when you "
+                    "switch it on.",
+                )
+            elif saas:
                 ticket = services.msp_request_file(actor=request.user, **form.cleaned_data)
                 messages.success(
                     request,
@@ -60,7 +71,7 @@ def msp_mode(request: HttpRequest) -> HttpResponse:
                 services.msp_enable(actor=request.user)
                 messages.success(request, "MSP mode is on. You can now add customers.")
         except ValidationError as error:
-            form_add_error(form, error)
+            form_add_error(bound, error)
         else:
             return redirect("customers:msp_mode")
     mode = msp_mode_get()
@@ -71,6 +82,8 @@ def msp_mode(request: HttpRequest) -> HttpResponse:
             "mode": mode,
             "readiness": None if mode.enabled else msp_readiness(),
             "form": form,
+            "disable_form": disable_form,
+            "disable_problem": services.msp_disable_problem() if mode.enabled else "",
             "saas": saas,
             "installation": installation_get(),
             "release_changes": list(release_change_list()[:20]),

@@ -37,7 +37,7 @@ class ReleaseChange(models.Model):
 
 
 class MspMode(models.Model):
-    """The MSP mode flag: off on a new install, and once on it stays on (M3)."""
+    """The MSP mode flag: off on a new install; once a customer has been added it stays on (M3)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     enabled = models.BooleanField(default=False)
@@ -46,6 +46,9 @@ class MspMode(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     enabled_by_label = models.CharField(max_length=150, blank=True)
+    # Recorded by a trigger on customers_customer (customers migration 0004) and never cleared:
+    # from the first customer on, MSP mode stays on for good, even if that customer is removed.
+    first_customer_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "MSP mode"

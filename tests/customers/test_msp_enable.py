@@ -13,6 +13,7 @@ from msp_portal.installation import installation_record_release, running_release
 from msp_portal.models import AuditEvent, MspMode
 from msp_portal.selectors import msp_mode_enabled
 from tests.accounts.factories import PeopleGroupFactory, UserFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,8 +107,9 @@ def test_only_system_administrators_can_enable(catalog_admin):
     assert not msp_mode_enabled()
 
 
-def test_once_on_the_database_refuses_to_switch_it_off():
+def test_once_a_customer_was_added_the_database_refuses_to_switch_it_off():
     msp_enable(actor=None)
+    CustomerFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         MspMode.objects.filter(pk=1).update(enabled=False)
     if connection.vendor == "postgresql":  # SQLite guards UPDATE only (see migration 0002)

@@ -1,4 +1,5 @@
-"""Switch MSP mode on from the command line, or print the readiness checklist."""
+"""Switch MSP mode on (or off again, while no customer was ever added) from the command line,
+or print the readiness checklist."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -9,8 +10,9 @@ from customers.readiness import msp_readiness
 
 class Command(BaseCommand):
     help = (
-        "Switch MSP mode on (irreversible). --check prints the readiness checklist and exits 0 "
-        "when ready, 1 when not. In a SaaS deployment, fulfil a request with --ticket N."
+        "Switch MSP mode on. --check prints the readiness checklist and exits 0 when ready, 1 "
+        "when not. In a SaaS deployment, fulfil a request with --ticket N. --disable switches it "
+        "off again, possible only while no customer has ever been added."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -19,10 +21,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--list-requests", action="store_true", help="list MSP mode requests for operators"
         )
+        parser.add_argument(
+            "--disable",
+            action="store_true",
+            help="switch MSP mode off again (only while no customer has ever been added)",
+        )
 
-    def handle(self, *args, check: bool, ticket: int | None, list_requests: bool, **options):
+    def handle(
+        self,
+        *args,
+        check: bool,
+        ticket: int | None,
+        list_requests: bool,
+        disable: bool,
+        **options,
+    ):
         if list_requests:
             return self._list_requests()
+        if disable:
+            return self._disable()
         readiness = msp_readiness()
         self._print_checklist(readiness)
         if check:
@@ -46,6 +63,15 @@ class Command(BaseCommand):
                 self.stderr.write(f"  - {message}")
             raise CommandError("MSP mode was not switched on.", returncode=1) from refused
         self.stdout.write(self.style.SUCCESS("MSP mode: enabled"))
+
+    def _disable(self) -> None:
+        try:
+            services.msp_disable(actor=None)
+        except services.MspDisableRefused as refused:
+            for message in refused.messages:
+                self.stderr.write(f"  - {message}")
+            raise CommandError("MSP mode was not switched off.", returncode=1) from refused
+        self.stdout.write(self.style.SUCCESS("MSP mode: disabled"))
 
     def _print_checklist(self, readiness) -> None:
         self.stdout.write("MSP mode readiness:")
