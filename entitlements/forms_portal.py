@@ -1,5 +1,7 @@
 """Forms of the end-user portal and of request handling; cleaned_data keys are service arguments."""
 
+import re
+import secrets
 from decimal import Decimal
 
 from django import forms
@@ -19,7 +21,8 @@ class RequestForm(PortalForm):
     """A request for one service: a quantity within its limits and, when it costs credits, a reason.
 
     The bounds mirror the service's own check so that bad input is refused before anything is
-    written; request_submit checks them again inside its transaction.
+    written; request_submit checks them again inside its transaction. A one-time key drawn with
+    the page goes along, so posting the same form twice makes one request.
     """
 
     quantity = forms.IntegerField(label="Quantity")
@@ -29,8 +32,11 @@ class RequestForm(PortalForm):
         max_length=JUSTIFICATION_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # A plain Field: a crafted value (NUL bytes, any length) is dropped by the clean, not an error.
+    submission_key = forms.Field(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, service: Service, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("submission_key", secrets.token_urlsafe(24))
         super().__init__(*args, **kwargs)
         self.service = service
         low = max(service.min_quantity or 1, 1)
@@ -69,6 +75,11 @@ class RequestForm(PortalForm):
             if self.justification_required
             else "Optional: anything your administrator should know."
         )
+
+    def clean_submission_key(self) -> str:
+        # Only what the page draws (URL-safe base64); anything else counts as no key.
+        key = self.cleaned_data["submission_key"]
+        return key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
 
     @property
     def justification_required(self) -> bool:

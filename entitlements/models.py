@@ -168,6 +168,9 @@ class ServiceRequest(models.Model):
     status_note = models.TextField(blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The one-time key of the request form that made it, drawn with the page: the same form
+    # posted again finds this request instead of making (and debiting) another one.
+    submission_key = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
@@ -184,6 +187,11 @@ class ServiceRequest(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(total__gte=0), name="request_total_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["requester", "submission_key"],
+                condition=~models.Q(submission_key=""),
+                name="request_submitted_once",
             ),
         ]
 

@@ -210,12 +210,44 @@ def audience_rule_remove(*, actor: User, marketplace: Marketplace, rule: Audienc
     )
 
 
+class RequestAlreadySubmitted(DomainError):
+    """The request form was posted again (a double click, a reload, a replay); nothing new was
+    made or charged, and `request` is the one its first post made."""
+
+    def __init__(self, request: ServiceRequest):
+        super().__init__(
+            f"You submitted this form already: it made request #{request.pk}, shown here, and "
+            "nothing was charged again. To request the service once more, open it from the "
+            "catalog."
+        )
+        self.request = request
+
+
+def _submitted_with(actor: User, submission_key: str) -> ServiceRequest | None:
+    if not submission_key:
+        return None
+    return ServiceRequest.objects.filter(requester=actor, submission_key=submission_key).first()
+
+
 @transaction.atomic
 def request_submit(
-    *, actor: User, service: Service, quantity: int, justification: str = ""
+    *,
+    actor: User,
+    service: Service,
+    quantity: int,
+    justification: str = "",
+    submission_key: str = "",
 ) -> ServiceRequest:
-    """An end user requests a service entitled to them (E2), within its quantity limits."""
+    """An end user requests a service entitled to them (E2), within its quantity limits.
+
+    A submission key (the request form's, drawn with the page) makes one request and one debit
+    however often it is posted, concurrently or not: a replay raises RequestAlreadySubmitted
+    naming the first request. The unique constraint holds it when two posts race.
+    """
     msp_mode_required_check()
+    first = _submitted_with(actor, submission_key)
+    if first is not None:
+        raise RequestAlreadySubmitted(first)
     entry = visible_service(user=actor, service_id=service.pk)
     if entry is None:
         raise NotAllowed(
@@ -241,9 +273,18 @@ def request_submit(
         unit_price=service.price,
         total=(service.price * quantity).quantize(Decimal("0.01")),
         justification=justification.strip(),
+        submission_key=submission_key,
     )
-    request.full_clean()
-    request.save()
+    request.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            request.save()
+    except IntegrityError:
+        # Another post of the same form committed while this one ran: show that one.
+        first = _submitted_with(actor, submission_key)
+        if first is None:
+            raise
+        raise RequestAlreadySubmitted(first) from None
     if customer.credit_management and request.total > 0:
         credit_debit(
             actor=actor,

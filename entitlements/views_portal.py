@@ -211,6 +211,9 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
             service_request = services.request_submit(
                 actor=request.user, service=entry.service, **form.cleaned_data
             )
+        except services.RequestAlreadySubmitted as replay:
+            messages.info(request, str(replay))
+            return redirect("portal:request_detail", pk=replay.request.pk)
         except ValidationError as error:
             form_add_error(form, error)
         else:
