@@ -8,8 +8,14 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from itsm_sync.signals import person_company_changed
+        from msp_portal.tenancy import by_permission, scope_register
 
         from . import receivers, roles
+        from .models import PeopleGroup
+
+        scope_register(
+            PeopleGroup, by_permission("accounts.view_peoplegroup", "accounts.change_peoplegroup")
+        )
 
         post_migrate.connect(roles.roles_sync_after_migrate, sender=self)
         person_company_changed.connect(receivers.person_moved, dispatch_uid="accounts.person_moved")

@@ -17,7 +17,7 @@ from msp_portal.auth import permission_required
 from msp_portal.forms import PortalForm, form_add_error
 from msp_portal.pagination import keyset_page
 from msp_portal.selectors import msp_mode_enabled
-from msp_portal.tenancy import get_visible_or_404
+from msp_portal.tenancy import CHANGE, get_visible_or_404
 
 from . import selectors, services, twofactor
 from .forms import ExternalUserForm, PeopleGroupForm
@@ -72,7 +72,7 @@ def people_group_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required("accounts.change_peoplegroup")
 def people_group_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    group = get_visible_or_404(selectors.people_group_list(), pk=pk)
+    group = get_visible_or_404(request.user, selectors.people_group_list(), pk=pk, action=CHANGE)
     initial = {
         "name": group.name,
         "description": group.description,

@@ -91,7 +91,7 @@ def _service_initial(service: Service) -> dict:
 
 @permission_required("catalog.change_service")
 def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    service = get_visible_or_404(selectors.service_list(user=request.user), pk=pk)
+    service = get_visible_or_404(request.user, selectors.service_list(user=request.user), pk=pk)
     transition = request.POST.get("transition") if request.method == "POST" else None
     if transition is not None:
         if transition not in TRANSITIONS:
@@ -148,7 +148,7 @@ def category_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required("catalog.change_category")
 def category_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    category = get_visible_or_404(selectors.category_list(user=request.user), pk=pk)
+    category = get_visible_or_404(request.user, selectors.category_list(user=request.user), pk=pk)
     initial = {"name": category.name, "description": category.description}
     form = CategoryForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -7,7 +7,14 @@ class CreditsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models import F
 
+        from customers.scope import by_customer
         from customers.selectors import CUSTOMER_LIST_COLUMNS
+        from msp_portal.tenancy import scope_register
+
+        from .models import CreditAccount, CreditEntry
+
+        scope_register(CreditAccount, by_customer("customer__"))
+        scope_register(CreditEntry, by_customer("account__customer__"))
 
         # The customers list shows each customer's balance (one LEFT JOIN, no query per row).
         CUSTOMER_LIST_COLUMNS["credit_balance"] = lambda: F("credit_account__balance")

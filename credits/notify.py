@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from customers.scope import administrator_users
 from msp_portal.models import Notification
 
 from .models import CreditEntry
@@ -96,7 +97,7 @@ def balance_alert_send(*, entry_id: int, line: str) -> int:
         f"{entry.balance_after:.2f} after: {entry.reason}. Ask your catalog administrator for more credits, "
         "or review the open requests."
     )
-    admins = User.objects.filter(administered_customers__customer=customer, is_active=True)
+    admins = administrator_users(customer)
     recipients = {*admins, *catalog_administrators()}
     return _send(recipients, title, body, key=f"credits.balance:{entry_id}:{line}")
 

@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from customers.models import Customer
+from customers.scope import is_msp_staff
 from msp_portal.models import Notification
+from msp_portal.tenancy import visible_to
 
 from .forecast import WINDOW_DAYS, BurnStats
 from .models import CreditAccount, CreditEntry, EntryKind
@@ -17,20 +19,10 @@ from .models import CreditAccount, CreditEntry, EntryKind
 CHART_ENTRIES = 200
 
 
-def is_credit_staff(user: User) -> bool:
-    """Catalog administrators see and manage every customer's credits."""
-    return user.has_perm("customers.view_customer")
-
-
 def credit_customer_list(*, user: User) -> QuerySet[Customer]:
-    """Customers whose credits the user may see: all for catalog administrators, else the ones
-    they administer while they belong to that customer's company."""
-    customers = Customer.objects.select_related("company", "credit_account")
-    if is_credit_staff(user):
-        return customers
-    if not user.is_authenticated or user.company_id is None:
-        return customers.none()
-    return customers.filter(administrators__user=user, company_id=user.company_id)
+    """Customers whose credits the user may see (customers.scope: staff all, an administrator
+    their own)."""
+    return visible_to(user, Customer.objects.select_related("company", "credit_account"))
 
 
 def customer_credit_account_get(*, customer) -> CreditAccount | None:
@@ -42,17 +34,12 @@ def customer_credit_account_get(*, customer) -> CreditAccount | None:
 
 def administered_credit_account_get(*, user: User) -> CreditAccount | None:
     """The credit account of the customer the user administers, when Credit Management is on."""
-    if not user.is_authenticated or user.company_id is None:
+    if user.company_id is None:
         return None
-    return (
-        CreditAccount.objects.select_related("customer__company")
-        .filter(
-            customer__administrators__user=user,
-            customer__company_id=user.company_id,
-            customer__credit_management=True,
-        )
-        .first()
+    accounts = CreditAccount.objects.select_related("customer__company").filter(
+        customer__company_id=user.company_id, customer__credit_management=True
     )
+    return visible_to(user, accounts).first()
 
 
 def _day_start(day: date) -> datetime:
@@ -123,7 +110,7 @@ def burn_stats(*, accounts: Iterable[int] | QuerySet, now: datetime | None = Non
 
 def credit_overview_list(*, user: User) -> list[Customer]:
     """Customers with Credit Management on, with their account (or None); catalog administrators only."""
-    if not is_credit_staff(user):
+    if not is_msp_staff(user):
         return []
     return list(
         credit_customer_list(user=user).filter(credit_management=True).order_by("company__name")
@@ -132,7 +119,7 @@ def credit_overview_list(*, user: User) -> list[Customer]:
 
 def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
     """The user's own notifications, newest first."""
-    notifications = Notification.objects.filter(user=user)
+    notifications = visible_to(user, Notification)
     if unread_only:
         notifications = notifications.filter(read_at__isnull=True)
     return notifications.order_by("-created_at", "-id")

@@ -28,6 +28,7 @@ from customers.views import msp_mode_page
 from msp_portal.auth import permission_required
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import KeysetPage, keyset_page
+from customers.scope import is_msp_staff
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
@@ -43,9 +44,9 @@ def _customer(request: HttpRequest, pk: int) -> Customer:
     """The customer if the user may see its credits; 404 outside their scope, 403 without a role."""
     customers = selectors.credit_customer_list(user=request.user)
     try:
-        return get_visible_or_404(customers, pk=pk)
+        return get_visible_or_404(request.user, customers, pk=pk)
     except Http404:
-        if not selectors.is_credit_staff(request.user) and not customers.exists():
+        if not is_msp_staff(request.user) and not customers.exists():
             raise PermissionDenied(
                 "Only catalog administrators and the customer's administrators see its credits."
             ) from None
@@ -322,7 +323,9 @@ def _back(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one of the user's own notifications read; anyone else's is a 404."""
-    notification = get_visible_or_404(selectors.notification_list(user=request.user), pk=pk)
+    notification = get_visible_or_404(
+        request.user, selectors.notification_list(user=request.user), pk=pk
+    )
     if notification.read_at is None:
         selectors.notification_list(user=request.user, unread_only=True).filter(
             pk=notification.pk
@@ -347,7 +350,7 @@ def notification_menu(request: HttpRequest) -> HttpResponse:
     administrator with Credit Management on, the balance."""
     notifications = list(selectors.notification_list(user=request.user)[:MENU_SIZE])
     account = None
-    if not selectors.is_credit_staff(request.user):
+    if not is_msp_staff(request.user):
         account = selectors.administered_credit_account_get(user=request.user)
     return TemplateResponse(
         request,

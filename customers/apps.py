@@ -8,7 +8,9 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from itsm_sync.signals import person_company_changed, sync_run_finished
 
-        from . import receivers
+        from . import receivers, scope
+
+        scope.register()
 
         person_company_changed.connect(
             receivers.person_moved, dispatch_uid="customers.person_moved"

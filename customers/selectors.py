@@ -11,6 +11,7 @@ from django.db.models.expressions import RawSQL
 from accounts.models import User
 from catalog.models import Service, ServiceStatus
 from itsm_sync.models import GLOBAL_COMPANY_NAME, Company, CompanyType, Person, RecordStatus
+from msp_portal.tenancy import visible_to
 
 from .models import (
     FILTER_ATTRIBUTES,
@@ -34,8 +35,7 @@ def customer_list(*, user: User, query: str = "") -> QuerySet[Customer]:
 
 
 def _scoped(customers: QuerySet, *, user: User, query: str) -> QuerySet:
-    if not user.has_perm("customers.view_customer"):
-        customers = customers.filter(administrators__user=user)
+    customers = visible_to(user, customers)
     if query:
         customers = customers.filter(
             Q(company__name__icontains=query) | Q(company__abbreviation__icontains=query)

@@ -114,7 +114,7 @@ def msp_mode_page(view):
 
 
 def _customer(request: HttpRequest, pk: int) -> Customer:
-    return get_visible_or_404(selectors.customer_list(user=request.user), pk=pk)
+    return get_visible_or_404(request.user, selectors.customer_list(user=request.user), pk=pk)
 
 
 _HEALTH_OK = '<span class="text-success small"><i class="bi bi-check-circle"></i> OK</span>'
@@ -246,7 +246,7 @@ def person_options(request: HttpRequest) -> HttpResponse:
     if not company_id.isdigit():
         return HttpResponse('<p class="text-secondary small mb-0">Choose a company first.</p>')
     company = (
-        get_visible_or_404(selectors.eligible_company_list(), pk=int(company_id))
+        get_visible_or_404(request.user, selectors.eligible_company_list(), pk=int(company_id))
         if not customer_id
         else None
     )
@@ -393,7 +393,7 @@ def customer_services_add(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_service_remove(request: HttpRequest, pk: int, service_pk: int) -> HttpResponse:
     customer = _customer(request, pk)
     assignment = get_visible_or_404(
-        selectors.customer_assignment_list(customer=customer), service_id=service_pk
+        request.user, selectors.customer_assignment_list(customer=customer), service_id=service_pk
     )
     if request.method == "POST":
         try:
@@ -439,7 +439,7 @@ def customer_admin_add(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_admin_remove(request: HttpRequest, pk: int, admin_pk: int) -> HttpResponse:
     customer = _customer(request, pk)
     administrator = get_visible_or_404(
-        selectors.customer_admin_list(customer=customer), pk=admin_pk
+        request.user, selectors.customer_admin_list(customer=customer), pk=admin_pk
     )
     try:
         services.customer_admin_remove(
@@ -463,7 +463,7 @@ def end_user_filter_edit(
     user_filter = None
     initial = {}
     if filter_pk is not None:
-        user_filter = get_visible_or_404(customer.user_filters.all(), pk=filter_pk)
+        user_filter = get_visible_or_404(request.user, customer.user_filters.all(), pk=filter_pk)
         initial = {"name": user_filter.name, **user_filter.criteria}
     values = selectors.filter_attribute_values(company_id=customer.company_id)
     data = (
@@ -515,7 +515,7 @@ def end_user_filter_edit(
 @require_POST
 def end_user_filter_delete(request: HttpRequest, pk: int, filter_pk: int) -> HttpResponse:
     customer = _customer(request, pk)
-    user_filter = get_visible_or_404(customer.user_filters.all(), pk=filter_pk)
+    user_filter = get_visible_or_404(request.user, customer.user_filters.all(), pk=filter_pk)
     services.end_user_filter_delete(actor=request.user, customer=customer, user_filter=user_filter)
     messages.success(request, f"Filter “{user_filter.name}” deleted; access re-evaluated.")
     return redirect("customers:customer_detail", pk=customer.pk)

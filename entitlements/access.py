@@ -12,6 +12,7 @@ from typing import NamedTuple
 from accounts.models import User
 from catalog.models import Service, ServiceStatus
 from customers.models import Customer
+from customers.scope import end_user_customer
 from itsm_sync.models import Person
 
 from .models import AudienceKind, AudienceRule, MarketplaceService
@@ -33,15 +34,6 @@ class VisibleService:
 
     service: Service
     grants: list[Grant] = field(default_factory=list)
-
-
-def end_user_customer(user: User) -> Customer | None:
-    """The customer whose end user this account is, or None (staff, inactive, or no customer)."""
-    if not user.is_authenticated or not user.is_active or user.is_staff:
-        return None
-    if user.person_id is None or user.company_id is None:
-        return None
-    return Customer.objects.select_related("company").filter(company_id=user.company_id).first()
 
 
 def rule_matches(rule: AudienceRule, *, user_id: int, person: Person | None) -> bool:

@@ -5,7 +5,16 @@ class EntitlementsConfig(AppConfig):
     name = "entitlements"
 
     def ready(self) -> None:
+        from customers.scope import by_customer, requests_rule
         from customers.services import REMOVAL_IMPACT_PROVIDERS
+        from msp_portal.tenancy import scope_register
+
+        from .models import AudienceRule, Marketplace, MarketplaceService, ServiceRequest
+
+        scope_register(Marketplace, by_customer("customer__"))
+        scope_register(MarketplaceService, by_customer("marketplace__customer__"))
+        scope_register(AudienceRule, by_customer("marketplace__customer__"))
+        scope_register(ServiceRequest, requests_rule)
         from msp_portal.context_processors import NAV_PROVIDERS
         from msp_portal.views import HOME_PROVIDERS
 

@@ -3,8 +3,7 @@
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from .access import end_user_customer
-from .selectors import managed_customer
+from customers.scope import end_user_customer, managed_customer
 
 MANAGE_ITEMS = [
     ("Overview", "entitlements:home", "speedometer2"),

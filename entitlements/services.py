@@ -10,11 +10,12 @@ from catalog.models import Service, ServiceStatus
 from credits.models import CreditEntry
 from credits.services import credit_debit, credit_refund
 from customers.models import Customer, CustomerService
+from customers.scope import end_user_customer, may_manage
 from customers.services import criteria_clean, msp_mode_required_check
 from msp_portal.audit import audit_record
 from msp_portal.errors import DomainError, NotAllowed
 
-from .access import end_user_customer, visible_service
+from .access import visible_service
 from .models import (
     REQUEST_TRANSITIONS,
     AudienceKind,
@@ -26,20 +27,9 @@ from .models import (
 )
 
 
-def can_manage(actor: User, customer: Customer) -> bool:
-    """Catalog administrators manage every customer; a customer administrator only their own."""
-    if actor.has_perm("customers.change_customer"):
-        return True
-    return (
-        actor.is_active
-        and actor.company_id == customer.company_id
-        and customer.administrators.filter(user=actor).exists()
-    )
-
-
 def _require_manager(actor: User, customer: Customer) -> None:
     msp_mode_required_check()
-    if not can_manage(actor, customer):
+    if not may_manage(actor, customer):
         raise NotAllowed(
             "Only this customer's administrators and catalog administrators can do this."
         )
@@ -324,7 +314,7 @@ def _refund(*, actor: User, request: ServiceRequest) -> None:
 
 
 def _may_decide(actor: User, request: ServiceRequest) -> bool:
-    return can_manage(actor, request.customer)
+    return may_manage(actor, request.customer)
 
 
 def request_transitions_for(*, actor: User, request: ServiceRequest) -> set[str]:

@@ -1,6 +1,6 @@
 """Pages of customer administrators (and MSP staff acting as a customer, T2).
 
-Every object is reached through managed_customer(request): another customer's marketplace, rule,
+Every object is reached through customers.scope.managed_customer(request): another customer's marketplace, rule,
 user or service answers 404 (T1). Rules live in services.py; access questions go to access.py.
 """
 
@@ -24,6 +24,7 @@ from customers.models import Customer
 from customers.selectors import PICKER_LIMIT, customer_assignment_list, end_user_list
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import keyset_page
+from customers.scope import managed_customer
 from msp_portal.tenancy import get_visible_or_404
 
 from . import services
@@ -38,7 +39,7 @@ from .forms_manage import (
     offerable_services,
 )
 from .models import AudienceKind, AudienceRule, Marketplace, MarketplaceService
-from .selectors import managed_customer, marketplace_list, request_list_for_customer
+from .selectors import marketplace_list, request_list
 
 LOSSES_SHOWN = 200
 
@@ -99,7 +100,7 @@ def home(request: HttpRequest, customer: Customer) -> HttpResponse:
             marketplaces_count=Count("offers", distinct=True)
         )[: HOME_ROWS + 1]
     )
-    marketplaces = list(_marketplaces_with_counts(customer)[: HOME_ROWS + 1])
+    marketplaces = list(_marketplaces_with_counts(request.user, customer)[: HOME_ROWS + 1])
     end_users = end_user_list(customer=customer)
     return TemplateResponse(
         request,
@@ -111,10 +112,10 @@ def home(request: HttpRequest, customer: Customer) -> HttpResponse:
             "marketplaces": marketplaces[:HOME_ROWS],
             "more_marketplaces": len(marketplaces) > HOME_ROWS,
             "assignments_count": customer.assignments.count(),
-            "marketplaces_count": marketplace_list(customer=customer).count(),
+            "marketplaces_count": marketplace_list(user=request.user, customer=customer).count(),
             "end_users_active": end_users.filter(is_active=True).count(),
             "end_users_inactive": end_users.filter(is_active=False).count(),
-            "requests": list(request_list_for_customer(customer=customer)[:10]),
+            "requests": list(request_list(user=request.user, customer=customer)[:10]),
             "request_list_url": _url_or_none("portal:request_list"),
             "credit_account": customer_credit_account_get(customer=customer),
         },
@@ -140,7 +141,7 @@ def marketplace_list_view(request: HttpRequest, customer: Customer) -> HttpRespo
 
 def _marketplace_list_response(request, customer, form, status=200) -> HttpResponse:
     page = keyset_page(
-        _marketplaces_with_counts(customer).prefetch_related(
+        _marketplaces_with_counts(request.user, customer).prefetch_related(
             Prefetch("rules", queryset=AudienceRule.objects.select_related("user")),
             Prefetch(
                 "offers",
@@ -189,8 +190,10 @@ def marketplace_create(request: HttpRequest, customer: Customer) -> HttpResponse
     return _marketplace_list_response(request, customer, form)
 
 
-def _marketplace(customer: Customer, pk: int) -> Marketplace:
-    marketplace = get_visible_or_404(marketplace_list(customer=customer), pk=pk)
+def _marketplace(request: HttpRequest, customer: Customer, pk: int) -> Marketplace:
+    marketplace = get_visible_or_404(
+        request.user, marketplace_list(user=request.user, customer=customer), pk=pk
+    )
     marketplace.customer = customer  # the services check scope on it; spare a query
     return marketplace
 
@@ -233,7 +236,7 @@ def _detail_context(customer: Customer, marketplace: Marketplace, **forms) -> di
 
 @manager_required
 def marketplace_detail(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
-    marketplace = _marketplace(customer, pk)
+    marketplace = _marketplace(request, customer, pk)
     return TemplateResponse(
         request,
         "entitlements/manage/marketplace_detail.html",
@@ -244,7 +247,7 @@ def marketplace_detail(request: HttpRequest, customer: Customer, pk: int) -> Htt
 @manager_required
 @require_POST
 def marketplace_rename(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
-    marketplace = _marketplace(customer, pk)
+    marketplace = _marketplace(request, customer, pk)
     form = MarketplaceForm(request.POST)
     if form.is_valid():
         try:
@@ -267,7 +270,7 @@ def marketplace_rename(request: HttpRequest, customer: Customer, pk: int) -> Htt
 @manager_required
 def marketplace_service_options(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     """htmx: the services this marketplace could still offer, matching a search."""
-    marketplace = _marketplace(customer, pk)
+    marketplace = _marketplace(request, customer, pk)
     query = request.GET.get("service_q", "").strip()[:100]
     candidates = offerable_services(marketplace)
     for word in _words(query):
@@ -283,7 +286,7 @@ def marketplace_service_options(request: HttpRequest, customer: Customer, pk: in
 @manager_required
 @require_POST
 def marketplace_services_add(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
-    marketplace = _marketplace(customer, pk)
+    marketplace = _marketplace(request, customer, pk)
     form = OfferAddForm(request.POST, marketplace=marketplace)
     if form.is_valid():
         try:
@@ -313,9 +316,11 @@ def _losses(pairs: list[tuple[User, list[Service]]]) -> dict:
 def marketplace_service_remove(
     request: HttpRequest, customer: Customer, pk: int, service_pk: int
 ) -> HttpResponse:
-    marketplace = _marketplace(customer, pk)
+    marketplace = _marketplace(request, customer, pk)
     offer = get_visible_or_404(
-        marketplace.offers.select_related("assignment__service"), assignment__service_id=service_pk
+        request.user,
+        marketplace.offers.select_related("assignment__service"),
+        assignment__service_id=service_pk,
     )
     service = offer.assignment.service
     back = reverse("entitlements:marketplace_detail", args=[marketplace.pk])
@@ -348,7 +353,7 @@ def marketplace_service_remove(
 @manager_required
 @require_POST
 def audience_rule_add(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
-    marketplace = _marketplace(customer, pk)
+    marketplace = _marketplace(request, customer, pk)
     kind = request.POST.get("kind", "")
     form_class = AUDIENCE_FORMS.get(kind)
     if form_class is None:
@@ -384,8 +389,8 @@ def audience_rule_add(request: HttpRequest, customer: Customer, pk: int) -> Http
 def audience_rule_remove(
     request: HttpRequest, customer: Customer, pk: int, rule_pk: int
 ) -> HttpResponse:
-    marketplace = _marketplace(customer, pk)
-    rule = get_visible_or_404(marketplace.rules.select_related("user"), pk=rule_pk)
+    marketplace = _marketplace(request, customer, pk)
+    rule = get_visible_or_404(request.user, marketplace.rules.select_related("user"), pk=rule_pk)
     description = rule.describe(customer.company.name)
     back = reverse("entitlements:marketplace_detail", args=[marketplace.pk])
     if request.method == "POST":
@@ -419,7 +424,7 @@ def _deletion_losses(customer: Customer, marketplace: Marketplace) -> list:
 
 @manager_required
 def marketplace_delete(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
-    marketplace = _marketplace(customer, pk)
+    marketplace = _marketplace(request, customer, pk)
     if request.method == "POST":
         try:
             services.marketplace_delete(actor=request.user, marketplace=marketplace)
@@ -450,7 +455,7 @@ def end_user_options(request: HttpRequest, customer: Customer) -> HttpResponse:
     users = _search_users(active_end_users(customer), request.GET.get("user_q", "").strip()[:100])
     marketplace_id = request.GET.get("marketplace", "")
     if marketplace_id.isdigit():
-        marketplace = _marketplace(customer, int(marketplace_id))
+        marketplace = _marketplace(request, customer, int(marketplace_id))
         users = users.exclude(
             pk__in=marketplace.rules.filter(kind=AudienceKind.USER).values("user_id")
         )
@@ -531,10 +536,14 @@ def _pk(request: HttpRequest, name: str) -> int | None:
 def explain(request: HttpRequest, customer: Customer) -> HttpResponse:
     """Why can (or can't) this end user see this service: the decision chain, step by step."""
     user_pk, service_pk = _pk(request, "user"), _pk(request, "service")
-    target = get_visible_or_404(end_user_list(customer=customer), pk=user_pk) if user_pk else None
+    target = (
+        get_visible_or_404(request.user, end_user_list(customer=customer), pk=user_pk)
+        if user_pk
+        else None
+    )
     service = (
         get_visible_or_404(
-            customer_assignment_list(customer=customer), service_id=service_pk
+            request.user, customer_assignment_list(customer=customer), service_id=service_pk
         ).service
         if service_pk
         else None

@@ -31,6 +31,7 @@ from customers.views import msp_mode_page
 from msp_portal.errors import NotAllowed
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import KeysetPage, keyset_page
+from customers.scope import end_user_customer, is_msp_staff, managed_customer
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
@@ -38,7 +39,6 @@ from .access import (
     CatalogEntry,
     catalog_entries,
     catalog_page_services,
-    end_user_customer,
     visible_service,
 )
 from .forms_portal import RequestFilterForm, RequestForm, TransitionForm
@@ -264,7 +264,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
 @require_POST
 def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     service_request = get_visible_or_404(
-        selectors.request_list_for_requester(user=request.user), pk=pk
+        request.user, selectors.request_list_for_requester(user=request.user), pk=pk
     )
     try:
         services.request_transition(
@@ -299,12 +299,12 @@ class HandlerScope:
 
 
 def _handler_scope(request: HttpRequest) -> HandlerScope | None:
-    if request.user.has_perm("customers.view_customer"):
-        return HandlerScope(selectors.request_list_for_staff(user=request.user), None)
-    customer = selectors.managed_customer(request)
+    if is_msp_staff(request.user):
+        return HandlerScope(selectors.request_list(user=request.user), None)
+    customer = managed_customer(request)
     if customer is None:
         return None
-    return HandlerScope(selectors.request_list_for_customer(customer=customer), customer)
+    return HandlerScope(selectors.request_list(user=request.user, customer=customer), customer)
 
 
 def _handler_scope_or_403(request: HttpRequest) -> HandlerScope:
@@ -478,13 +478,7 @@ def request_export(request: HttpRequest) -> StreamingHttpResponse:
 
 def _visible_requests(request: HttpRequest) -> tuple[QuerySet[ServiceRequest], bool]:
     """Requests this user may open (those they handle, and their own), and whether they handle any."""
-    own = selectors.request_list_for_requester(user=request.user)
-    scope = _handler_scope(request)
-    if scope is None:
-        return own, False
-    if scope.customer is None:
-        return scope.requests, True
-    return scope.requests | own, True
+    return selectors.request_list(user=request.user), _handler_scope(request) is not None
 
 
 ACTIONS = {
@@ -514,7 +508,7 @@ def _actions(request: HttpRequest, service_request: ServiceRequest) -> list[tupl
 @msp_mode_page
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     requests, handler = _visible_requests(request)
-    service_request = get_visible_or_404(requests, pk=pk)
+    service_request = get_visible_or_404(request.user, requests, pk=pk)
     return TemplateResponse(
         request,
         "entitlements/portal/request_detail.html",
@@ -532,7 +526,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @msp_mode_page
 @require_POST
 def request_transition(request: HttpRequest, pk: int) -> HttpResponse:
-    service_request = get_visible_or_404(_visible_requests(request)[0], pk=pk)
+    service_request = get_visible_or_404(request.user, _visible_requests(request)[0], pk=pk)
     form = TransitionForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))

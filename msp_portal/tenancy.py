@@ -1,14 +1,67 @@
-"""Tenancy helpers: the acting-as customer of MSP staff (T2) and scoped single-object lookups."""
+"""Tenancy (T1, T2): who may see which rows, asked in one place, and the acting-as customer.
+
+Every model a page, the API, an export or a picker reads is registered here with a scope rule
+(as NetBox's `RestrictedQuerySet.restrict(user, action)`): a function of the user and the action
+that returns the Q selecting the rows that user may see or change. The rules of the tenant-owned
+models are written in `customers/scope.py`, which decides which customer a user belongs to and
+whether a user administers a customer; lower layers register permission rules for their own
+shared data (the catalog, people groups). Reading an unregistered model is a programming error.
+"""
 
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.db.models import Model, QuerySet
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 ACTING_AS_SESSION_KEY = "acting_as"
+
+VIEW = "view"
+CHANGE = "change"
+ACTIONS = (VIEW, CHANGE)
+NOTHING = Q(pk__in=[])
+
+ScopeRule = Callable[[object, str], Q]
+_SCOPES: dict[type[Model], ScopeRule] = {}
+
+
+def scope_register(model: type[Model], rule: ScopeRule) -> None:
+    """Declare how rows of model are narrowed to what a user may see (VIEW) or change (CHANGE)."""
+    _SCOPES[model] = rule
+
+
+def by_permission(view_perm: str, change_perm: str | None = None) -> ScopeRule:
+    """A rule for data shared by everyone who holds a role: all rows with the permission, else none."""
+
+    def rule(user, action: str) -> Q:
+        perm = change_perm if action == CHANGE and change_perm else view_perm
+        return Q() if user.is_authenticated and user.has_perm(perm) else NOTHING
+
+    return rule
+
+
+def visible_to(user, source: type[Model] | QuerySet, /, action: str = VIEW) -> QuerySet:
+    """The rows of source (a model or a queryset of it) that user may see or change."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown tenancy action {action!r}; use one of {ACTIONS}.")
+    queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
+    rule = _SCOPES.get(queryset.model)
+    if rule is None:
+        raise ImproperlyConfigured(
+            f"{queryset.model._meta.label} has no tenancy scope: register one with "
+            "msp_portal.tenancy.scope_register in its app's scope module."
+        )
+    return queryset.filter(rule(user, action))
+
+
+def get_visible_or_404(
+    user, source: type[Model] | QuerySet, /, action: str = VIEW, **lookup
+) -> Model:
+    """One object the user may see (or change); anything outside their scope is a 404 (T1)."""
+    return get_object_or_404(visible_to(user, source, action), **lookup)
 
 
 @dataclass(frozen=True)
@@ -54,8 +107,3 @@ class ActingAsMiddleware:
             return self.get_response(request)
         finally:
             _acting_as.reset(token)
-
-
-def get_visible_or_404(queryset: QuerySet, **lookup) -> Model:
-    """One object from a queryset already scoped by a selector; anything outside it is a 404."""
-    return get_object_or_404(queryset, **lookup)
