@@ -95,8 +95,15 @@ def people_group_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------
-# Two-factor sign-in (MSP staff)
+# Two-factor sign-in (MSP staff; optional for everyone else). A password alone never changes a
+# factor: see accounts.twofactor.
 # ---------------------------------------------------------------------------------------------
+
+WRONG_CODE = "That code is not right. Check the time on your phone and type the current code."
+WRONG_IDENTITY = (
+    "The password or the code is not right. Type your password, and the current code from your "
+    "app (wait for the next one if you have just used this one) or one of your recovery codes."
+)
 
 
 class TokenForm(PortalForm):
@@ -110,6 +117,34 @@ class TokenForm(PortalForm):
     )
 
 
+class NewDeviceTokenForm(PortalForm):
+    token = forms.CharField(
+        label="Code from the new app",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+        help_text="The 6-digit code the newly paired app shows now.",
+    )
+
+
+class IdentityForm(PortalForm):
+    """The password and a current code again, before a factor changes."""
+
+    password = forms.CharField(
+        label="Password",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    token = forms.CharField(
+        label="Current code",
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}),
+        help_text="From the authenticator app you use now, or one of your recovery codes.",
+    )
+
+
 def _next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(
@@ -119,27 +154,53 @@ def _next(request: HttpRequest) -> str:
     return "/"
 
 
+def _pairing(device) -> dict:
+    """The QR code and the typed key of an authenticator to pair."""
+    return {
+        "qr": segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2),
+        "secret": base64.b32encode(device.bin_key).decode().rstrip("="),
+    }
+
+
+def _verified_owner_only(request: HttpRequest) -> HttpResponse | None:
+    """Send away anyone who may not change a factor here: without one, or not verified."""
+    if not twofactor.has_device(request.user):
+        return redirect(f"{reverse('two_factor_setup')}?next={reverse('two_factor_manage')}")
+    if not twofactor.session_verified(request):
+        return redirect(f"{reverse('two_factor_verify')}?next={request.path}")
+    return None
+
+
 @login_required
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
-    """Pair an authenticator app: scan the QR code, confirm with a code, keep the recovery codes."""
-    device = twofactor.totp_device_pending(request.user)
+    """Pair a first authenticator app: scan the QR code, confirm with a code, keep the recovery
+    codes. Whoever has one already is sent to verify it, or to replace it from a verified session."""
+    if twofactor.has_device(request.user):
+        if twofactor.session_verified(request):
+            messages.info(
+                request,
+                "Your authenticator app is paired already. To move to a new phone, replace it here.",
+            )
+            return redirect("two_factor_manage")
+        return redirect(f"{reverse('two_factor_verify')}?next={_next(request)}")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        codes = twofactor.two_factor_enrol(request=request, token=form.cleaned_data["token"])
+        try:
+            codes = twofactor.two_factor_enrol(request=request, token=form.cleaned_data["token"])
+        except twofactor.TwoFactorRefused:  # paired in another tab meanwhile
+            return redirect(f"{reverse('two_factor_verify')}?next={_next(request)}")
         if codes is not None:
             return TemplateResponse(
-                request, "accounts/two_factor_codes.html", {"codes": codes, "next": _next(request)}
+                request,
+                "accounts/two_factor_codes.html",
+                {"codes": codes, "next": _next(request), "heading": "Two-factor sign-in is on"},
             )
-        form.add_error(
-            "token",
-            "That code is not right. Check the time on your phone and type the current code.",
-        )
-    qr = segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
-    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+        form.add_error("token", WRONG_CODE)
+    device = twofactor.totp_device_pending(request.user)
     return TemplateResponse(
         request,
         "accounts/two_factor_setup.html",
-        {"form": form, "qr": qr, "secret": secret, "next": _next(request)},
+        {"form": form, "next": _next(request), **_pairing(device)},
     )
 
 
@@ -150,7 +211,15 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('two_factor_setup')}?next={_next(request)}")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if twofactor.two_factor_verify(request=request, token=form.cleaned_data["token"]):
+        device = twofactor.two_factor_verify(request=request, token=form.cleaned_data["token"])
+        if device is not None:
+            if twofactor.is_recovery_code(device):
+                left = twofactor.recovery_codes_left(request.user)
+                messages.warning(
+                    request,
+                    f"You signed in with a recovery code: {left} left. Lost your phone? Replace "
+                    "your authenticator under Two-factor sign-in in the menu.",
+                )
             return redirect(_next(request))
         form.add_error(
             "token",
@@ -158,4 +227,112 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         )
     return TemplateResponse(
         request, "accounts/two_factor_verify.html", {"form": form, "next": _next(request)}
+    )
+
+
+@login_required
+def two_factor_manage(request: HttpRequest) -> HttpResponse:
+    """Your two-factor sign-in: the paired app, recovery codes left, and changing either."""
+    device = twofactor.authenticator(request.user)
+    if device is not None and not twofactor.session_verified(request):
+        return redirect(f"{reverse('two_factor_verify')}?next={request.path}")
+    return TemplateResponse(
+        request,
+        "accounts/two_factor_manage.html",
+        {
+            "device": device,
+            "codes_left": twofactor.recovery_codes_left(request.user) if device else 0,
+        },
+    )
+
+
+@login_required
+def two_factor_replace(request: HttpRequest) -> HttpResponse:
+    """Move to a new authenticator: the password and a current code, then pair the new app.
+
+    Steps are posted as `step`: confirm_identity, pair, cancel. The old app keeps working until
+    the new one is confirmed.
+    """
+    if (refused := _verified_owner_only(request)) is not None:
+        return refused
+    step = request.POST.get("step") if request.method == "POST" else None
+    identity = IdentityForm(request.POST if step == "confirm_identity" else None)
+    pair = NewDeviceTokenForm(request.POST if step == "pair" else None)
+    if step == "cancel":
+        twofactor.two_factor_replace_cancel(request=request)
+        messages.info(request, "Nothing changed: your authenticator app is the one you had.")
+        return redirect("two_factor_manage")
+    if step == "confirm_identity" and identity.is_valid():
+        if twofactor.two_factor_replace_begin(request=request, **identity.cleaned_data):
+            return redirect("two_factor_replace")
+        identity.add_error(None, WRONG_IDENTITY)
+    pending = twofactor.two_factor_replace_pending(request)
+    notice = ""
+    if step == "pair" and pending is None:
+        notice = (
+            "Confirm it is you again: more than ten minutes passed since you did, or the "
+            "pairing was cancelled."
+        )
+    elif step == "pair" and pair.is_valid():
+        codes = twofactor.two_factor_replace(request=request, token=pair.cleaned_data["token"])
+        if codes is not None:
+            return TemplateResponse(
+                request,
+                "accounts/two_factor_codes.html",
+                {
+                    "codes": codes,
+                    "next": reverse("two_factor_manage"),
+                    "heading": "Your new authenticator app is paired",
+                },
+            )
+        pair.add_error("token", WRONG_CODE)
+    if pending is None:
+        return TemplateResponse(
+            request,
+            "accounts/two_factor_identity.html",
+            {
+                "form": identity,
+                "step": "confirm_identity",
+                "title": "Replace your authenticator app",
+                "lead": "Before a new app can be paired, confirm it is you: your password, and a "
+                "current code from the app you have now (or one of your recovery codes). The "
+                "app you have keeps working until the new one is confirmed.",
+                "action": "Continue",
+                "notice": notice,
+            },
+        )
+    return TemplateResponse(
+        request, "accounts/two_factor_replace.html", {"form": pair, **_pairing(pending)}
+    )
+
+
+@login_required
+def two_factor_recovery_codes(request: HttpRequest) -> HttpResponse:
+    """Ten new recovery codes, after the password and a current code; the old ones stop."""
+    if (refused := _verified_owner_only(request)) is not None:
+        return refused
+    form = IdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = twofactor.recovery_codes_renew(request=request, **form.cleaned_data)
+        if codes is not None:
+            return TemplateResponse(
+                request,
+                "accounts/two_factor_codes.html",
+                {
+                    "codes": codes,
+                    "next": reverse("two_factor_manage"),
+                    "heading": "Your new recovery codes",
+                },
+            )
+        form.add_error(None, WRONG_IDENTITY)
+    return TemplateResponse(
+        request,
+        "accounts/two_factor_identity.html",
+        {
+            "form": form,
+            "title": "New recovery codes",
+            "lead": "Confirm it is you: your password, and a current code from your app (or one "
+            "of your recovery codes). Ten new codes replace all the old ones.",
+            "action": "Make new codes",
+        },
     )

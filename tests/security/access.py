@@ -61,9 +61,14 @@ ACCESS: dict[str, Access] = {
         frozenset(PERSONAS), kwargs=lambda world: {"uidb64": "MQ", "token": "x-y"}, public=True
     ),
     "password_reset_complete": Access(frozenset(PERSONAS), public=True),
-    # Two-factor pages: anyone signed in may pair an app; verify sends those without one to set-up.
+    # Two-factor pages: anyone signed in without an app may pair one; verify sends those without
+    # one to set-up. Changing a factor needs a verified session: without an app the planted
+    # personas are sent to set-up (tests/accounts/test_two_factor.py covers the rest).
     "two_factor_setup": Access(SIGNED_IN),
     "two_factor_verify": Access(SIGNED_IN, ok=frozenset({200, 302})),
+    "two_factor_manage": Access(SIGNED_IN),
+    "two_factor_replace": Access(SIGNED_IN, ok=frozenset({302})),
+    "two_factor_recovery_codes": Access(SIGNED_IN, ok=frozenset({302})),
     "audit_event_list": Access(frozenset({SYSTEM_ADMIN})),
     "customers:msp_mode": Access(frozenset({SYSTEM_ADMIN})),
     "accounts:external_user_list": Access(frozenset({SYSTEM_ADMIN})),
