@@ -10,7 +10,7 @@ LOCAL_PG := postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 DRILL_ARGS ?=
 
-.PHONY: run test lint install bench worker beat simulator clean
+.PHONY: run demo-env test lint install bench worker beat simulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -20,17 +20,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The zero-setup demo: SQLite, eager tasks, demo data, logins printed.
-run: export DEBUG := true
-run: export DATABASE_URL := sqlite:///$(CURDIR)/demo.sqlite3
-run: export CELERY_BROKER_URL :=
-run: export EMAIL_URL := filemail://$(CURDIR)/demo-mail
-run: export TWO_FACTOR_REQUIRED ?= false
+# The zero-setup demo: SQLite, eager tasks, demo data, logins printed; links in e-mails for the
+# port it serves, e-mails written to demo-mail/, the ITSM sync reading the shipped export.
+# `make demo-env` prints it: `env $(make -s demo-env) .venv/bin/python manage.py sync_itsm`.
+TWO_FACTOR_REQUIRED ?= false
+DEMO_ENV = DEBUG=true \
+	DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 \
+	CELERY_BROKER_URL= \
+	EMAIL_URL=filemail:///$(CURDIR)/demo-mail \
+	PORTAL_BASE_URL=http://$(HOST):$(PORT) \
+	ITSM_FILE=$(CURDIR)/itsm_sync/demo/demo_itsm.json \
+	TWO_FACTOR_REQUIRED=$(TWO_FACTOR_REQUIRED)
+
 run: $(STAMP)
-	$(PY) manage.py migrate --no-input -v 0
-	$(PY) manage.py seed_demo
+	@env $(DEMO_ENV) $(PY) manage.py migrate --no-input -v 0
+	@env $(DEMO_ENV) $(PY) manage.py seed_demo
 	@echo "Serving MSP Portal on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@env $(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+demo-env:
+	@printf '%s\n' $(DEMO_ENV)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -38,16 +47,15 @@ lint: $(STAMP)
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/lint-imports
 
-# With DATABASE_URL unset the suite uses the local PostgreSQL when one answers.
+# The suite runs on PostgreSQL only: DATABASE_URL when set, else the local server when one
+# answers at 127.0.0.1:$(LOCAL_PG_PORT), else a private one that tests/servers.py starts for the
+# run and stops after it; Redis likewise (TEST_REDIS_URL, 127.0.0.1:$(LOCAL_REDIS_PORT)).
+test: export LOCAL_PG_PORT ?= 5432
+test: export LOCAL_REDIS_PORT ?= 6379
 test: $(STAMP) lint
-	@if [ -z "$$DATABASE_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
-	  export DATABASE_URL=$(LOCAL_PG); fi; \
-	if [ -z "$$DATABASE_URL" ] && [ "$$CI" = "true" ]; then \
-	  echo "CI needs PostgreSQL on 127.0.0.1:5432 (see .ci/run)"; exit 1; fi; \
-	echo "Testing on $${DATABASE_URL:-SQLite}"; \
-	DATABASE_URL=$$DATABASE_URL $(PY) -m pytest -m "not drill" $(PYTEST_ARGS) && \
-	echo "Fault drills (they restart services, so they run alone):" && \
-	DATABASE_URL=$$DATABASE_URL $(PY) -m pytest -m drill -p no:xdist $(DRILL_ARGS)
+	$(PY) -m tests.servers -- $(PY) -m pytest -m "not drill" $(PYTEST_ARGS)
+	@echo "Fault drills (they restart services, so they run alone):"
+	$(PY) -m tests.servers -- $(PY) -m pytest -m drill -p no:xdist $(DRILL_ARGS)
 
 bench: $(STAMP)
 	@if [ -z "$$DATABASE_URL" ]; then export DATABASE_URL=$(LOCAL_PG); fi; \
@@ -63,4 +71,4 @@ simulator: $(STAMP)
 	DEBUG=true $(PY) manage.py itsm_simulator --port 8008
 
 clean:
-	rm -rf $(VENV) demo.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo.sqlite3 demo-mail staticfiles .pytest_cache .ruff_cache

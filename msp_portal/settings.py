@@ -309,3 +309,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks (the demo) would log "Task … succeeded" after every follow-up step; a
+    # worker keeps those lines.
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}

@@ -14,7 +14,9 @@ import redis
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
-BROKER = "redis://127.0.0.1:6379/14"
+# `make test` (tests/servers.py) names the Redis to use: the local one, or a private one it started.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+BROKER = f"{REDIS_URL}/14"
 
 
 def _redis_up() -> bool:
@@ -30,8 +32,10 @@ def worker_environment(**extra: str) -> dict[str, str]:
         pytest.skip("the worker test shares the test database, which needs PostgreSQL")
     if not _redis_up():
         if os.environ.get("CI") == "true":
-            pytest.fail("CI needs Redis on 127.0.0.1:6379; .ci/run starts it.")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+            pytest.fail(f"CI needs Redis at {REDIS_URL}; .ci/run starts it.")
+        pytest.skip(
+            f"no Redis answers at {REDIS_URL} (make test starts one if redis-server is installed)"
+        )
     redis.Redis.from_url(BROKER).flushdb()
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -121,12 +121,38 @@ class Cluster:
             wait_for(self.is_ready, timeout=30, what="PostgreSQL to start")
 
 
+class PrivateCluster(Cluster):
+    """The throw-away cluster `make test` started when no local one answered (tests/servers.py),
+    restarted with its own pg_ctl as its owner."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__("private", os.environ["TEST_PG_DATA"], port)
+        self.bin = Path(os.environ["TEST_PG_BIN"])
+        self.user = os.environ.get("TEST_PG_USER") or None
+
+    def _ctl(self, action: str) -> None:
+        from tests.servers import run_as
+
+        # Without -o, pg_ctl restarts with the options the cluster was started with; the log
+        # goes on in its file (on pg_ctl's output, the server would hold this call open).
+        log = str(Path(self.name).parent / "postgres.log")
+        pg_ctl = [str(self.bin / "pg_ctl"), "-D", self.name, "-l", log, "-m", "fast", "-w"]
+        run_as(self.user, [*pg_ctl, action], timeout=60)
+
+    def is_ready(self) -> bool:
+        from tests.servers import postgres_answers
+
+        return postgres_answers(self.port)
+
+
 def _local_cluster() -> Cluster:
     if connection.vendor != "postgresql":
         unavailable("the drills restart PostgreSQL, and the test database is not on PostgreSQL")
     host = connection.settings_dict.get("HOST") or "localhost"
     if host not in {"127.0.0.1", "localhost", "::1"}:
         unavailable(f"the test database is on {host}, not on a cluster of this machine")
+    if os.environ.get("TEST_PG_DATA"):
+        return PrivateCluster(int(connection.settings_dict.get("PORT") or 5432))
     if shutil.which("pg_ctlcluster") is None or shutil.which("pg_lsclusters") is None:
         unavailable(
             "pg_ctlcluster is missing (postgresql-common), so PostgreSQL can't be restarted"

@@ -7,6 +7,7 @@ It sits in the top layer because it uses every feature below it.
 from decimal import Decimal
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -116,6 +117,7 @@ class Command(BaseCommand):
         logins = [(role, username, password) for username, _, _, role, password in STAFF]
         if not without_msp and not msp_mode_enabled() and msp_readiness().ready:
             msp_enable(actor=None, actor_label="seed_demo")
+        customers_before = Customer.objects.count()
         if msp_mode_enabled():
             catalog_admin = staff["catadmin"]
             services = self._catalog(catalog_admin)
@@ -125,9 +127,22 @@ class Command(BaseCommand):
             self.stdout.write(
                 "MSP mode is off: no customers were created (sign in as sysadmin to switch it on)."
             )
-        self.stdout.write(self.style.SUCCESS("Demo logins (http://127.0.0.1:8000/):"))
+        base = settings.PORTAL_BASE_URL.rstrip("/")
+        self.stdout.write(self.style.SUCCESS(f"Demo logins ({base}/):"))
         for role, username, password in logins:
             self.stdout.write(f"  {role:<48} {username} / {password}")
+        file_mail = settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend"
+        if file_mail and Customer.objects.exists():
+            if Customer.objects.count() > customers_before:
+                self.stdout.write(
+                    f"Invitation e-mails, with links to {base}/, were written to "
+                    f"{settings.EMAIL_FILE_PATH}/."
+                )
+            else:
+                self.stdout.write(
+                    f"Invitation e-mails were written to {settings.EMAIL_FILE_PATH}/ when the "
+                    "customers were created (delete demo.sqlite3 to build the demo anew)."
+                )
 
     def _staff(self) -> dict:
         provider = Company.objects.get(name=PROVIDER)
