@@ -1,7 +1,7 @@
 """Reads of credits, always scoped to the user asking."""
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -11,6 +11,7 @@ from accounts.models import User
 from customers.models import Customer
 from customers.scope import is_msp_staff
 from msp_portal.models import Notification
+from msp_portal.params import on_days, parse_id
 from msp_portal.tenancy import visible_to
 
 from .forecast import WINDOW_DAYS, BurnStats
@@ -42,10 +43,6 @@ def administered_credit_account_get(*, user: User) -> CreditAccount | None:
     return visible_to(user, accounts).first()
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def ledger_entry_list(
     *,
     account: CreditAccount,
@@ -58,10 +55,7 @@ def ledger_entry_list(
     entries = CreditEntry.objects.filter(account=account).select_related("actor")
     if kind:
         entries = entries.filter(kind=kind)
-    if date_from:
-        entries = entries.filter(created_at__gte=_day_start(date_from))
-    if date_to:
-        entries = entries.filter(created_at__lt=_day_start(date_to + timedelta(days=1)))
+    entries = entries.filter(on_days("created_at", date_from=date_from, date_to=date_to))
     if request_id is not None:
         entries = entries.filter(request_id=request_id)
     return entries.order_by("-created_at", "-id")
@@ -129,8 +123,8 @@ def customer_for_operator(reference: str) -> Customer | None:
     """An operator's customer by id or exact company name (commands only: no user scope)."""
     reference = reference.strip()
     customers = Customer.objects.select_related("company")
-    if reference.isdigit():
-        found = customers.filter(pk=int(reference)).first()
+    if (pk := parse_id(reference)) is not None:
+        found = customers.filter(pk=pk).first()
         if found is not None:
             return found
     return customers.filter(company__name=reference).first()

@@ -5,6 +5,7 @@ from django import forms
 from catalog.models import Service
 from itsm_sync.models import Company, Person
 from msp_portal.forms import PortalForm
+from msp_portal.params import parse_id
 
 from .models import FILTER_ATTRIBUTES
 from .selectors import assignable_service_list, company_people_list, eligible_company_list
@@ -93,9 +94,9 @@ class CustomerAddForm(CustomerSettingsForm):
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = eligible_company_list()
         self.fields["services"].queryset = assignable_service_list()
-        company_id = self.data.get("company") if self.is_bound else None
-        if company_id and str(company_id).isdigit():
-            self.fields["administrators"].queryset = company_people_list(company_id=int(company_id))
+        company_id = parse_id(self.data.get("company")) if self.is_bound else None
+        if company_id is not None:
+            self.fields["administrators"].queryset = company_people_list(company_id=company_id)
 
     def clean_administrators(self):
         people = list(self.cleaned_data["administrators"])

@@ -20,6 +20,7 @@ from itsm_sync.models import CompanyType
 from msp_portal.auth import permission_required
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import keyset_page, row_url
+from msp_portal.params import id_list_param, id_param, parse_id, search_param
 from msp_portal.selectors import (
     installation_get,
     msp_mode_enabled,
@@ -155,7 +156,7 @@ def _customer_rows(values: list[dict], detail_url: Callable[[int], str]) -> list
 
 @permission_required("customers.view_customer")
 def customer_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_param(request.GET, "q")
     page = keyset_page(
         selectors.customer_row_list(user=request.user, query=query),
         ordering=("company__name", "id"),
@@ -214,17 +215,18 @@ def _grouped(companies) -> list[tuple[str, list]]:
 
 
 def _people(company_id, person_ids) -> list:
-    if not company_id or not str(company_id).isdigit():
+    company_id = parse_id(company_id)
+    if company_id is None:
         return []
-    ids = [int(p) for p in person_ids if str(p).isdigit()]
-    return list(selectors.company_people_list(company_id=int(company_id)).filter(pk__in=ids))
+    ids = [i for i in map(parse_id, person_ids) if i is not None]
+    return list(selectors.company_people_list(company_id=company_id).filter(pk__in=ids))
 
 
 @permission_required("customers.add_customer")
 @msp_mode_page
 def company_options(request: HttpRequest) -> HttpResponse:
     """htmx: the eligible companies matching a search, as grouped <option>s."""
-    query = request.GET.get("company_q", "").strip()[:100]
+    query = search_param(request.GET, "company_q")
     companies = selectors.eligible_company_list(query=query)[:200]
     return TemplateResponse(
         request,
@@ -237,25 +239,25 @@ def company_options(request: HttpRequest) -> HttpResponse:
 @msp_mode_page
 def person_options(request: HttpRequest) -> HttpResponse:
     """htmx: people of one company matching a search, as administrator candidates."""
-    company_id = request.GET.get("company", "")
-    customer_id = request.GET.get("customer", "")
-    if customer_id.isdigit():
-        company_id = str(_customer(request, int(customer_id)).company_id)
+    company_id = id_param(request.GET, "company")
+    customer_id = id_param(request.GET, "customer")
+    if customer_id is not None:
+        company_id = _customer(request, customer_id).company_id
     elif not request.user.has_perm("customers.add_customer"):
         raise PermissionDenied
-    if not company_id.isdigit():
+    if company_id is None:
         return HttpResponse('<p class="text-secondary small mb-0">Choose a company first.</p>')
     company = (
         get_visible_or_404(request.user, selectors.eligible_company_list(), pk=int(company_id))
-        if not customer_id
+        if customer_id is None
         else None
     )
     people = selectors.company_people_list(
-        company_id=int(company_id), query=request.GET.get("person_q", "").strip()[:100]
+        company_id=company_id, query=search_param(request.GET, "person_q")
     )
-    if customer_id:
-        people = people.exclude(user__administered_customers__customer_id=int(customer_id))
-    chosen = [int(v) for v in request.GET.getlist("administrators") if v.isdigit()]
+    if customer_id is not None:
+        people = people.exclude(user__administered_customers__customer_id=customer_id)
+    chosen = id_list_param(request.GET, "administrators")
     people = people.exclude(pk__in=chosen)[: selectors.PICKER_LIMIT]
     return TemplateResponse(
         request,
@@ -274,12 +276,12 @@ def person_options(request: HttpRequest) -> HttpResponse:
 def service_options(request: HttpRequest) -> HttpResponse:
     """htmx: published services matching a search, not yet assigned to the customer."""
     customer = None
-    customer_id = request.GET.get("customer", "")
-    if customer_id.isdigit():
-        customer = _customer(request, int(customer_id))
-    chosen = [int(v) for v in request.GET.getlist("services") if v.isdigit()]
+    customer_id = id_param(request.GET, "customer")
+    if customer_id is not None:
+        customer = _customer(request, customer_id)
+    chosen = id_list_param(request.GET, "services")
     services_ = selectors.assignable_service_list(
-        customer=customer, query=request.GET.get("service_q", "").strip()[:100]
+        customer=customer, query=search_param(request.GET, "service_q")
     ).exclude(pk__in=chosen)[: selectors.PICKER_LIMIT]
     return TemplateResponse(
         request, "customers/components/service_options.html", {"services": services_}
@@ -323,7 +325,7 @@ def _detail_context(customer: Customer, settings_form, **extra) -> dict:
 def end_user_list(request: HttpRequest, pk: int) -> HttpResponse:
     """The customer's end-user accounts, active and deactivated, searchable, page by page."""
     customer = _customer(request, pk)
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_param(request.GET, "q")
     status = request.GET.get("status", "")
     users = selectors.end_user_list(customer=customer, query=query, status=status)
     page = keyset_page(
@@ -530,11 +532,11 @@ def end_user_filter_delete(request: HttpRequest, pk: int, filter_pk: int) -> Htt
 @msp_mode_page
 @require_POST
 def switch_company(request: HttpRequest) -> HttpResponse:
-    customer_id = request.POST.get("customer", "")
-    if not customer_id.isdigit():
+    customer_id = id_param(request.POST, "customer")
+    if customer_id is None:
         messages.error(request, "Choose a customer to act as.")
         return redirect("customers:customer_list")
-    customer = _customer(request, int(customer_id))
+    customer = _customer(request, customer_id)
     request.session[ACTING_AS_SESSION_KEY] = {"customer_id": customer.pk, "label": str(customer)}
     messages.info(request, f"You are now acting as {customer}. Every change records it.")
     target = request.POST.get("next", "")

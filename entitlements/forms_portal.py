@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from catalog.models import Service
 from msp_portal.forms import PortalForm
+from msp_portal.params import DateRangeForm
 
 from .models import RequestStatus
 
@@ -122,10 +123,7 @@ class TransitionForm(PortalForm):
     note = forms.CharField(required=False, max_length=JUSTIFICATION_MAX)
 
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
-
-
-class RequestFilterForm(PortalForm):
+class RequestFilterForm(DateRangeForm):
     """Filters of the request list and its CSV export; a stale or crafted value is ignored."""
 
     status = forms.ChoiceField(
@@ -158,8 +156,7 @@ class RequestFilterForm(PortalForm):
             }
         ),
     )
-    date_from = forms.DateField(label="From", required=False, widget=DATE_WIDGET)
-    date_to = forms.DateField(label="To", required=False, widget=DATE_WIDGET)
+    field_order = ["status", "service", "requester", "date_from", "date_to"]
 
     def __init__(self, *args, services: QuerySet, customers: QuerySet | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -172,18 +169,3 @@ class RequestFilterForm(PortalForm):
                 empty_label="Every customer",
                 widget=forms.Select(attrs={"class": "form-select"}),
             )
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
-        if date_from and date_to and date_to < date_from:
-            self.add_error(
-                "date_to",
-                "The end date is before the start date: pick a later one, or clear it.",
-            )
-        return cleaned
-
-    def filters(self) -> dict:
-        """The valid, non-empty filters; invalid fields are dropped, the others still apply."""
-        self.is_valid()
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}

@@ -21,10 +21,11 @@ from accounts.models import User
 from catalog.models import Service
 from credits.selectors import customer_credit_account_get
 from customers.models import Customer
+from customers.scope import managed_customer
 from customers.selectors import PICKER_LIMIT, customer_assignment_list, end_user_list
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import keyset_page
-from customers.scope import managed_customer
+from msp_portal.params import id_list_param, id_param, parse_id, search_param, value_param
 from msp_portal.tenancy import get_visible_or_404
 
 from . import services
@@ -271,11 +272,11 @@ def marketplace_rename(request: HttpRequest, customer: Customer, pk: int) -> Htt
 def marketplace_service_options(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     """htmx: the services this marketplace could still offer, matching a search."""
     marketplace = _marketplace(request, customer, pk)
-    query = request.GET.get("service_q", "").strip()[:100]
+    query = search_param(request.GET, "service_q")
     candidates = offerable_services(marketplace)
     for word in _words(query):
         candidates = candidates.filter(Q(name__icontains=word) | Q(category__name__icontains=word))
-    chosen = [int(v) for v in request.GET.getlist("services") if v.isdigit()]
+    chosen = id_list_param(request.GET, "services")
     return TemplateResponse(
         request,
         "entitlements/manage/marketplace_detail.html#service_options",
@@ -452,9 +453,9 @@ def marketplace_delete(request: HttpRequest, customer: Customer, pk: int) -> Htt
 @manager_required
 def end_user_options(request: HttpRequest, customer: Customer) -> HttpResponse:
     """htmx: the customer's active end users matching a search, as radio choices."""
-    users = _search_users(active_end_users(customer), request.GET.get("user_q", "").strip()[:100])
-    marketplace_id = request.GET.get("marketplace", "")
-    if marketplace_id.isdigit():
+    users = _search_users(active_end_users(customer), search_param(request.GET, "user_q"))
+    marketplace_id = id_param(request.GET, "marketplace")
+    if marketplace_id is not None:
         marketplace = _marketplace(request, customer, int(marketplace_id))
         users = users.exclude(
             pk__in=marketplace.rules.filter(kind=AudienceKind.USER).values("user_id")
@@ -469,7 +470,7 @@ def end_user_options(request: HttpRequest, customer: Customer) -> HttpResponse:
 @manager_required
 def department_options(request: HttpRequest, customer: Customer) -> HttpResponse:
     """htmx: the department <option>s of the chosen organization."""
-    organization = request.GET.get("organization", "")[:100]
+    organization = value_param(request.GET, "organization")
     return TemplateResponse(
         request,
         "entitlements/manage/marketplace_detail.html#department_options",
@@ -488,7 +489,7 @@ def _assigned_services(customer: Customer) -> dict[int, Service]:
 
 @manager_required
 def access_by_user(request: HttpRequest, customer: Customer) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_param(request.GET, "q")
     page = keyset_page(
         _search_users(active_end_users(customer), query),
         ordering=("last_name", "first_name", "id"),
@@ -527,9 +528,10 @@ def _pk(request: HttpRequest, name: str) -> int | None:
     value = request.GET.get(name, "")
     if not value:
         return None
-    if not value.isdigit():
+    pk = parse_id(value)
+    if pk is None:
         raise Http404
-    return int(value)
+    return pk
 
 
 @manager_required

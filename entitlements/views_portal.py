@@ -5,10 +5,9 @@ the customer they administer, catalog administrators every customer's (T1, T2).
 """
 
 import csv
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from functools import wraps
 
 from django.contrib import messages
@@ -26,12 +25,13 @@ from django.views.decorators.http import require_POST
 from catalog.models import Service
 from catalog.selectors import service_list
 from customers.models import Customer
+from customers.scope import end_user_customer, is_msp_staff, managed_customer
 from customers.selectors import customer_admin_list, customer_list
 from customers.views import msp_mode_page
 from msp_portal.errors import NotAllowed
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import KeysetPage, keyset_page
-from customers.scope import end_user_customer, is_msp_staff, managed_customer
+from msp_portal.params import id_param, on_days, search_param
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
@@ -79,11 +79,6 @@ class CategoryChip:
     count: int
 
 
-def _int_param(value: str) -> int | None:
-    """A small non-negative integer from a query string, or None for anything else."""
-    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
-
-
 def _matches(entry: CatalogEntry, words: list[str]) -> bool:
     text = f"{entry.name} {entry.description} {entry.category}".casefold()
     return all(word in text for word in words)
@@ -100,8 +95,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
             entry.category_id, CategoryChip(entry.category_id, entry.category, 0)
         )
         chip.count += 1
-    query = request.GET.get("q", "").strip()[:100]
-    category_id = _int_param(request.GET.get("category", ""))
+    query = search_param(request.GET, "q")
+    category_id = id_param(request.GET, "category")
     if category_id not in chips:
         category_id = None
     words = query.casefold().split()
@@ -111,7 +106,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         if (category_id is None or e.category_id == category_id) and _matches(e, words)
     ]
     # Access is resolved in memory, so a page is a slice: deep pages cost the same as the first.
-    start = min(_int_param(request.GET.get("after", "")) or 0, len(shown))
+    start = min(id_param(request.GET, "after") or 0, len(shown))
     end = start + CATALOG_PAGE_SIZE
     page = KeysetPage(
         rows=catalog_page_services(entries=shown[start:end]),
@@ -229,10 +224,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _request_page(rows: QuerySet[ServiceRequest], cursor: str | None) -> KeysetPage:
     """One page of requests, newest first; a tampered cursor starts again from the first page."""
-    try:
-        return keyset_page(rows, ordering=REQUEST_ORDERING, cursor=cursor)
-    except (ValidationError, ValueError, TypeError):
-        return keyset_page(rows, ordering=REQUEST_ORDERING)
+    return keyset_page(rows, ordering=REQUEST_ORDERING, cursor=cursor)
 
 
 @login_required
@@ -337,10 +329,6 @@ def _filter_form(request: HttpRequest, scope: HandlerScope) -> RequestFilterForm
     )
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def _filtered(
     rows: QuerySet[ServiceRequest],
     *,
@@ -367,11 +355,7 @@ def _filtered(
             | Q(requester__username__icontains=word)
             | Q(requester__email__icontains=word)
         )
-    if date_from:
-        rows = rows.filter(submitted_at__gte=_day_start(date_from))
-    if date_to:
-        rows = rows.filter(submitted_at__lt=_day_start(date_to + timedelta(days=1)))
-    return rows
+    return rows.filter(on_days("submitted_at", date_from=date_from, date_to=date_to))
 
 
 @login_required

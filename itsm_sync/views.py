@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from msp_portal.auth import permission_required
 from msp_portal.pagination import keyset_page
+from msp_portal.params import id_param, search_param
 
 from . import selectors, services, tasks
 from .forms import (
@@ -397,7 +398,7 @@ def _run_detail_response(
     if tab == "plan":
         action = request.GET.get("action", "")
         action = action if action in PlanAction.values else ""
-        key = request.GET.get("key", "").strip()[:40]
+        key = search_param(request.GET, "key", max_length=40)
         page = keyset_page(
             selectors.planned_change_list(user=request.user, run=run, action=action, key=key),
             ordering=selectors.DETAIL_ORDERING,
@@ -517,10 +518,9 @@ def _company_options(request: HttpRequest, query: str = "") -> list[tuple[int, s
 
 def _chosen_company(request: HttpRequest, companies: list[tuple[int, str]]) -> int | None:
     """The company of ?company=, added to the offered options when the first page lacks it."""
-    raw = request.GET.get("company", "")
-    if not raw.isdigit():
+    company_id = id_param(request.GET, "company")
+    if company_id is None:
         return None
-    company_id = int(raw)
     if any(pk == company_id for pk, _name in companies):
         return company_id
     chosen = list(
@@ -535,7 +535,7 @@ def _chosen_company(request: HttpRequest, companies: list[tuple[int, str]]) -> i
 @permission_required("itsm_sync.view_person")
 def company_options(request: HttpRequest) -> HttpResponse:
     """htmx: the companies whose name matches a search, as <option>s of the company filter."""
-    companies = _company_options(request, request.GET.get("company_q", "").strip()[:100])
+    companies = _company_options(request, search_param(request.GET, "company_q"))
     return TemplateResponse(
         request, "itsm_sync/person_list.html#company_options", {"companies": companies}
     )

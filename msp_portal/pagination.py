@@ -2,15 +2,22 @@
 
 import base64
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, Model, Q, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 DEFAULT_PAGE_SIZE = 50
+# Far longer than any cursor this module writes; anything longer is not one of ours.
+CURSOR_MAX = 2000
 
 
 @dataclass
@@ -27,9 +34,11 @@ def _encode(values: list[Any]) -> str:
 
 
 def _decode(cursor: str) -> list[Any] | None:
+    if len(cursor) > CURSOR_MAX:
+        return None
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
     return values if isinstance(values, list) else None
 
@@ -44,13 +53,15 @@ def keyset_page(
     """Return the page after cursor for a queryset ordered by ordering, whose last key is unique.
 
     The queryset may yield model instances or .values() dicts that hold every ordering path.
+    A cursor this module did not write (forged, truncated, decoding to nonsense) answers the
+    first page.
     """
     fields = [name.lstrip("-") for name in ordering]
     after = _decode(cursor) if cursor else None
     if after is not None:
-        after = _typed(queryset.model, fields, after)
+        after = _typed(queryset.model, fields, after, ops=connections[queryset.db].ops)
     queryset = queryset.order_by(*ordering)
-    if after is not None and len(after) == len(fields):
+    if after is not None:
         condition = Q()
         for i, name in enumerate(ordering):
             op = "lt" if name.startswith("-") else "gt"
@@ -77,14 +88,50 @@ def _field(model, path: str):
     return field.target_field if field.is_relation else field
 
 
-def _typed(model, fields: list[str], values: list[Any]) -> list[Any] | None:
-    """The cursor's values converted to their fields' types, or None for a tampered cursor."""
+class _Forged(Exception):
+    """A cursor value that no row of the field could have written."""
+
+
+def _typed(model, fields: list[str], values: list[Any], *, ops) -> list[Any] | None:
+    """The cursor's values converted to their fields' types, or None for a tampered cursor.
+
+    Each value must be one the database can compare with its column: not null, no NUL byte,
+    a finite number within the column's range (ops: the connection's operations), a moment
+    that exists in UTC.
+    """
     if len(values) != len(fields):
         return None
     try:
-        return [_field(model, f).to_python(v) for f, v in zip(fields, values, strict=True)]
-    except (ValidationError, FieldDoesNotExist, TypeError, ValueError, AttributeError):
+        return [_value(_field(model, f), v, ops) for f, v in zip(fields, values, strict=True)]
+    except (_Forged, ValidationError, FieldDoesNotExist, TypeError, ValueError, AttributeError):
         return None
+    except ArithmeticError:  # OverflowError, decimal.InvalidOperation
+        return None
+
+
+def _value(field, raw: Any, ops) -> Any:
+    # JSON gives str, int, float, bool, None, list or dict: only scalars can be keys, and
+    # booleans only of a boolean field.
+    if not isinstance(raw, str | int | float) or (
+        isinstance(raw, bool) and not isinstance(field, BooleanField)
+    ):
+        raise _Forged
+    value = field.to_python(raw)
+    if value is None:
+        raise _Forged
+    if isinstance(value, str) and "\x00" in value:
+        raise _Forged
+    if isinstance(value, float | Decimal) and not math.isfinite(value):
+        raise _Forged
+    if isinstance(value, int) and not isinstance(value, bool):
+        low, high = ops.integer_field_ranges.get(field.get_internal_type(), (None, None))
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise _Forged
+    if isinstance(value, datetime):
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        value.astimezone(UTC)  # OverflowError for a moment before year 1 or after 9999 in UTC
+    return value
 
 
 def _attr(obj: Any, path: str) -> Any:

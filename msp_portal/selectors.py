@@ -4,6 +4,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from .models import AuditEvent, Installation, MspMode, Notification, ReleaseChange
+from .params import on_days
 
 
 def msp_mode_get() -> MspMode:
@@ -68,8 +69,4 @@ def audit_event_list(
         events = events.filter(action__istartswith=action)
     if object_query:
         events = events.filter(object_repr__icontains=object_query)
-    if date_from:
-        events = events.filter(at__date__gte=date_from)
-    if date_to:
-        events = events.filter(at__date__lte=date_to)
-    return events
+    return events.filter(on_days("at", date_from=date_from, date_to=date_to))

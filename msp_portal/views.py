@@ -7,8 +7,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from .auth import permission_required
-from .forms import PortalForm
 from .pagination import keyset_page
+from .params import DateRangeForm
 from .selectors import audit_event_list as audit_event_list_selector
 from .selectors import msp_mode_get
 
@@ -30,11 +30,7 @@ def _input(**attrs) -> forms.TextInput:
     return forms.TextInput(attrs={"class": "form-control", **attrs})
 
 
-def _date() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date", "class": "form-control"})
-
-
-class AuditFilterForm(PortalForm):
+class AuditFilterForm(DateRangeForm):
     """Filters of the audit trail, rendered as plain inputs: it sits on a page read often."""
 
     actor = forms.CharField(required=False, max_length=150, widget=_input())
@@ -42,15 +38,14 @@ class AuditFilterForm(PortalForm):
         required=False, max_length=64, widget=_input(placeholder="e.g. msp_mode")
     )
     object_query = forms.CharField(label="Object", required=False, max_length=200, widget=_input())
-    date_from = forms.DateField(label="From", required=False, widget=_date())
-    date_to = forms.DateField(label="To", required=False, widget=_date())
+
+    field_order = ["actor", "action", "object_query", "date_from", "date_to"]
 
 
 @permission_required("msp_portal.view_auditevent")
 def audit_event_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    filters = {k: v for k, v in filters.items() if v}
+    filters = form.filters() if form.is_bound else {}
     page = keyset_page(
         audit_event_list_selector(**filters),
         ordering=("-at", "-id"),
