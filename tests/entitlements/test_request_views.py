@@ -249,9 +249,19 @@ def test_a_request_in_progress_cannot_be_cancelled_and_says_why(client, tenant_a
 
 def test_cancelling_someone_elses_request_is_404(client, tenant_a, tenant_b):
     eves = _submit(tenant_a)
-    for user in (tenant_a["ed"], tenant_b["eve"], tenant_a["admin"]):
+    for user in (tenant_a["ed"], tenant_b["eve"], tenant_b["admin"]):
         client.force_login(user)
         assert client.post(reverse("portal:request_cancel", args=[eves.pk])).status_code == 404
+    eves.refresh_from_db()
+    assert eves.status == RequestStatus.SUBMITTED
+
+
+def test_the_administrator_sees_the_request_but_may_not_cancel_it_for_the_requester(
+    client, tenant_a
+):
+    eves = _submit(tenant_a)
+    client.force_login(tenant_a["admin"])
+    assert client.post(reverse("portal:request_cancel", args=[eves.pk])).status_code == 403
     eves.refresh_from_db()
     assert eves.status == RequestStatus.SUBMITTED
 

@@ -1,7 +1,9 @@
 """Who may open each URL of the project: the isolation harness fails on any URL missing here.
 
-Each entry names the personas that get the page (200); every other signed-in persona gets 403
-(or 404 for an object outside their scope), and anonymous visitors are sent to the login page.
+Each entry names the personas that get the page (200). Every other signed-in persona gets exactly
+403 when their role may not take the action, and exactly 404 when it may but the object is outside
+their scope (customer B's personas on customer A's objects); anonymous visitors are sent to the
+login page.
 `kwargs` builds the URL arguments from the planted objects of the `world` fixture.
 """
 
@@ -32,8 +34,10 @@ PERSONAS = [
 ]
 SIGNED_IN = frozenset(PERSONAS) - {ANONYMOUS}
 MSP_STAFF = frozenset({SYSTEM_ADMIN, CATALOG_ADMIN})
-# An outsider holds the same role as its customer-A counterpart, for customer B.
-COUNTERPART = {OUTSIDER: CUSTOMER_ADMIN, OUTSIDER_END_USER: END_USER}
+# The roles customer B's personas hold, for customer B: a page of customer A's that one of these
+# roles may open answers them 404 (out of scope); a page none of them may open answers 403.
+# B's administrator is also an end user of B, as A's is of A.
+ROLES_OF_B = {OUTSIDER: {CUSTOMER_ADMIN, END_USER}, OUTSIDER_END_USER: {END_USER}}
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class Access:
     owner: str | None = None
     # Statuses that count as success for an allowed persona (a POST answers with a redirect).
     ok: frozenset[int] = frozenset({200})
+    # What every other signed-in persona gets: 403 (their role may not take this action), or 404
+    # for a URL naming one person's own object (a notification), which is in nobody else's scope.
+    others_get: int = 403
 
 
 POSTED = frozenset({200, 302})

@@ -38,5 +38,6 @@ ACCESS: dict[str, Access] = {
         method="post",
         owner="a",
         ok=POSTED,
+        others_get=404,
     ),
 }
