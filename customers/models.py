@@ -162,3 +162,31 @@ class EndUserFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EndUserRefusal(models.Model):
+    """A person the customer's end-user filters bring in who can't have a portal account, and why
+    (C4): shown on the customer's end-user page until an apply gives them one or they stop
+    matching. ITSM holds the fix (an invalid Remedy Login ID, a login taken by another account)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="refusals")
+    person = models.ForeignKey("itsm_sync.Person", on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    since = models.DateTimeField(default=timezone.now)
+    run = models.ForeignKey(
+        "itsm_sync.SyncRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The people sync whose filter application first refused them, if any.",
+    )
+
+    class Meta:
+        ordering = ["customer", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "person"], name="end_user_refusal_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} refused for {self.customer_id}"

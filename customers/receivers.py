@@ -13,4 +13,4 @@ def sync_run_finished(sender, *, run, **kwargs) -> None:
     """After every people sync that changed the mirror, re-evaluate every customer's filters (C4)."""
     if run.kind != "people" or run.dry_run or run.status not in ("succeeded", "partial"):
         return
-    enqueue_on_commit(tasks.apply_user_filters)
+    enqueue_on_commit(tasks.apply_user_filters, run_id=run.pk)

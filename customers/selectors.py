@@ -18,6 +18,7 @@ from .models import (
     Customer,
     CustomerAdministrator,
     CustomerService,
+    EndUserRefusal,
     MspModeRequest,
 )
 
@@ -200,6 +201,15 @@ def filter_attribute_values(*, company_id: int) -> dict[str, list[str]]:
             people.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()
         )
     return values
+
+
+def end_user_refusal_list(*, customer: Customer) -> QuerySet[EndUserRefusal]:
+    """People the customer's filters bring in who have no account, and why, by name."""
+    return (
+        EndUserRefusal.objects.filter(customer=customer)
+        .select_related("person")
+        .order_by("person__last_name", "person__first_name", "id")
+    )
 
 
 def end_user_list(*, customer: Customer, query: str = "", status: str = "") -> QuerySet[User]:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,6 +24,7 @@ from .models import (
     CustomerAdministrator,
     CustomerService,
     EndUserFilter,
+    EndUserRefusal,
     MspModeRequest,
 )
 from .readiness import msp_readiness
@@ -597,19 +599,93 @@ class FilterApplyReport:
     reactivated: list[str] = field(default_factory=list)
     deactivated: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # People refused an account by this apply and not before (or for another reason then).
+    newly_refused: list[tuple[Person, str]] = field(default_factory=list)
+
+
+# The account fields a person's ITSM record fills, by the ITSM field a correction goes to.
+_ACCOUNT_SOURCES = {
+    "username": "Remedy Login ID",
+    "email": "Internet E-mail",
+    "first_name": "First Name",
+    "last_name": "Last Name",
+}
+
+
+def _refusal_reason(person: Person, problem: ValidationError) -> str:
+    """Why a person got no account, naming the ITSM value to correct."""
+    if isinstance(problem, DomainError):
+        return f"{person.full_name} ({person.person_id}) of {person.company.name}: {problem}"
+    details = []
+    for name, messages in getattr(problem, "message_dict", {"": problem.messages}).items():
+        source = _ACCOUNT_SOURCES.get(name, name)
+        if name == "username" and not person.remedy_login_id.strip():
+            source = "Internet E-mail (the login when there is no Remedy Login ID)"
+        value = account_login_for(person) if name == "username" else getattr(person, name, "")
+        text = " ".join(messages)
+        details.append(f"{source} {value!r}: {text}" if source else text)
+    return (
+        f"{person.full_name} ({person.person_id}) of {person.company.name} got no portal "
+        f"account. {' '.join(details)} Correct it in ITSM; the next people sync gives them "
+        "their account."
+    )
+
+
+def _login_problem(person: Person) -> ValidationError | None:
+    """What a new account's login and e-mail would be refused for, without writing anything."""
+    candidate = User(username=account_login_for(person), email=person.email)
+    checked = {"username", "email"}
+    try:
+        candidate.clean_fields(exclude=[f.name for f in User._meta.fields if f.name not in checked])
+    except ValidationError as problem:
+        return problem
+    return None
+
+
+def _refusals_keep(
+    *, customer: Customer, refused: list[tuple[Person, str]], run_id: int | None
+) -> list[tuple[Person, str]]:
+    """Keep the customer's refused people as this apply found them; returns the new ones."""
+    kept = {r.person_id: r for r in EndUserRefusal.objects.filter(customer=customer)}
+    now = {person.pk for person, _ in refused}
+    gone = [r.pk for person_id, r in kept.items() if person_id not in now]
+    if gone:
+        EndUserRefusal.objects.filter(pk__in=gone).delete()
+    new = [(person, reason) for person, reason in refused if person.pk not in kept]
+    changed = [
+        (kept[person.pk], reason)
+        for person, reason in refused
+        if person.pk in kept and kept[person.pk].reason != reason
+    ]
+    EndUserRefusal.objects.bulk_create(
+        (
+            EndUserRefusal(customer=customer, person=person, reason=reason, run_id=run_id)
+            for person, reason in new
+        ),
+        ignore_conflicts=True,  # an apply of the same customer at the same moment kept it
+    )
+    for refusal, reason in changed:
+        refusal.reason, refusal.run_id, refusal.since = reason, run_id, timezone.now()
+        refusal.save(update_fields=["reason", "run", "since"])
+    return new + [(r.person, reason) for r, reason in changed]
 
 
 def end_user_filters_apply(
-    *, actor: User | None, customer: Customer, dry_run: bool = False
+    *, actor: User | None, customer: Customer, dry_run: bool = False, run_id: int | None = None
 ) -> FilterApplyReport:
     """Give matching Enabled people an active account and deactivate the rest; never delete (C4).
 
     Administrators keep their accounts while their ITSM person is Enabled; MSP staff accounts are
-    never touched. A dry run computes the same report and changes nothing.
+    never touched. A person whose ITSM record can't make an account (a Remedy Login ID that is no
+    valid username, a login another account holds) is refused with the reason, kept as an
+    EndUserRefusal until an apply succeeds for them, and everyone else is provisioned. `run_id`
+    is the people sync this apply follows, recorded with new refusals. A dry run computes the
+    same report and changes nothing.
     """
     report = FilterApplyReport(customer=str(customer))
+    refused: list[tuple[Person, str]] = []
     with transaction.atomic():
-        matching = list(end_user_people(customer=customer).order_by("pk"))
+        matching = list(end_user_people(customer=customer).select_related("company").order_by("pk"))
         report.matched = len(matching)
         matching_ids = {p.pk for p in matching}
         existing = {
@@ -623,13 +699,19 @@ def end_user_filters_apply(
             if user is not None and user.is_active and user.company_id == person.company_id:
                 continue
             if dry_run:
+                problem = None if user else _login_problem(person)
+                if problem is not None:
+                    report.problems.append(_refusal_reason(person, problem))
+                    continue
                 (report.reactivated if user else report.created).append(account_login_for(person))
                 continue
             try:
                 with transaction.atomic():
                     user, outcome = account_for_person(person=person, actor=actor)
-            except DomainError as problem:
-                report.problems.extend(problem.messages)
+            except ValidationError as problem:
+                reason = _refusal_reason(person, problem)
+                report.problems.append(reason)
+                refused.append((person, reason))
                 continue
             if outcome == "created":
                 report.created.append(user.username)
@@ -658,6 +740,7 @@ def end_user_filters_apply(
             report.deactivated.append(user.username)
         if not dry_run:
             _flag_if_no_active_administrator(customer)
+            report.newly_refused = _refusals_keep(customer=customer, refused=refused, run_id=run_id)
     return report
 
 

@@ -320,6 +320,11 @@ def _detail_context(customer: Customer, settings_form, **extra) -> dict:
     }
 
 
+# People refused an account are listed above the end users, this many at most (the command
+# `apply_user_filters --dry-run` lists every one).
+REFUSALS_SHOWN = 50
+
+
 @permission_required("customers.view_customer")
 @msp_mode_page
 def end_user_list(request: HttpRequest, pk: int) -> HttpResponse:
@@ -332,8 +337,11 @@ def end_user_list(request: HttpRequest, pk: int) -> HttpResponse:
         users, ordering=("last_name", "first_name", "id"), cursor=request.GET.get("after")
     )
     template = "customers/end_user_list.html"
+    refusals: list = []
     if request.htmx:
         template += "#results"
+    else:
+        refusals = list(selectors.end_user_refusal_list(customer=customer)[: REFUSALS_SHOWN + 1])
     return TemplateResponse(
         request,
         template,
@@ -343,6 +351,8 @@ def end_user_list(request: HttpRequest, pk: int) -> HttpResponse:
             "q": query,
             "status": status,
             "query": urlencode({"q": query, "status": status}),
+            "refusals": refusals[:REFUSALS_SHOWN],
+            "more_refusals": len(refusals) > REFUSALS_SHOWN,
         },
     )
 
