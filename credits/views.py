@@ -1,7 +1,6 @@
 """Pages of credits: a customer's account (balance, history, chart, forecast), the catalog
 administrators' overview sorted by urgency, and everyone's notifications (the bell)."""
 
-import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,11 +23,12 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from customers.models import Customer
+from customers.scope import is_msp_staff
 from customers.views import msp_mode_page
 from msp_portal.auth import permission_required
+from msp_portal.exports import csv_response
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import KeysetPage, keyset_page
-from customers.scope import is_msp_staff
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
@@ -128,11 +128,6 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail_response(request, _customer(request, pk))
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 EXPORT_HEADER = [
     "Date",
     "Kind",
@@ -146,29 +141,22 @@ EXPORT_HEADER = [
 ]
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A leading =, +, - or @ makes spreadsheets run the cell as a formula (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+CENT = Decimal("0.01")
 
 
-def _csv_lines(entries: Iterable[CreditEntry]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_HEADER)
+def _export_rows(entries: Iterable[CreditEntry]) -> Iterator[tuple]:
+    # Amounts are numbers, written as such (negative ones too); every text cell is defused.
     for e in entries:
-        # Amounts are numbers, written as such; every text cell is defused.
-        yield writer.writerow(
-            [
-                timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-                e.get_kind_display(),
-                f"{e.amount:.2f}",
-                f"{e.balance_after:.2f}",
-                e.request_id or "",
-                _cell(e.reason),
-                _cell(e.actor_label),
-                _cell(e.acting_as_label),
-                _cell(e.idempotency_key),
-            ]
+        yield (
+            timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+            e.get_kind_display(),
+            e.amount.quantize(CENT),
+            e.balance_after.quantize(CENT),
+            e.request_id,
+            e.reason,
+            e.actor_label,
+            e.acting_as_label,
+            e.idempotency_key,
         )
 
 
@@ -178,12 +166,12 @@ def ledger_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The ledger as CSV with the page's filters, streamed so its size never loads into memory."""
     customer = _customer(request, pk)
     entries = _ledger(_account(customer), _filter_form(request))
-    response = StreamingHttpResponse(
-        _csv_lines(entries.iterator(chunk_size=2000)), content_type="text/csv; charset=utf-8"
-    )
     name = f"credits-{slugify(customer.company.name) or customer.pk}-{timezone.localdate():%Y%m%d}"
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
+    return csv_response(
+        _export_rows(entries.iterator(chunk_size=2000)),
+        header=EXPORT_HEADER,
+        filename=f"{name}.csv",
+    )
 
 
 def _write(request: HttpRequest, pk: int, form_name: str, form, action) -> HttpResponse:

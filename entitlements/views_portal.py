@@ -4,7 +4,6 @@ End users see only what access resolution (E2) gives them; administrators see th
 the customer they administer, catalog administrators every customer's (T1, T2).
 """
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +28,7 @@ from customers.scope import end_user_customer, is_msp_staff, managed_customer
 from customers.selectors import customer_admin_list, customer_list
 from customers.views import msp_mode_page
 from msp_portal.errors import NotAllowed
+from msp_portal.exports import csv_response
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import KeysetPage, keyset_page
 from msp_portal.params import id_param, on_days, search_param
@@ -412,42 +412,22 @@ EXPORT_HEADER = [
 ]
 
 
-class _Echo:
-    """A file-like sink for csv.writer that hands each line back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A leading =, +, - or @ makes spreadsheets run the cell as a formula (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_lines(rows: QuerySet[ServiceRequest]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_HEADER)
+def _export_rows(rows: QuerySet[ServiceRequest]) -> Iterator[tuple]:
     for r in rows.iterator(chunk_size=1000):
-        yield writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    r.pk,
-                    timezone.localtime(r.submitted_at).strftime("%Y-%m-%d %H:%M"),
-                    r.customer.company.name,
-                    r.requester.display_name,
-                    r.requester.username,
-                    r.service.name,
-                    r.quantity,
-                    r.unit_price,
-                    r.total,
-                    r.get_status_display(),
-                    r.status_note,
-                    r.justification,
-                    timezone.localtime(r.updated_at).strftime("%Y-%m-%d %H:%M"),
-                )
-            ]
+        yield (
+            r.pk,
+            timezone.localtime(r.submitted_at).strftime("%Y-%m-%d %H:%M"),
+            r.customer.company.name,
+            r.requester.display_name,
+            r.requester.username,
+            r.service.name,
+            r.quantity,
+            r.unit_price,
+            r.total,
+            r.get_status_display(),
+            r.status_note,
+            r.justification,
+            timezone.localtime(r.updated_at).strftime("%Y-%m-%d %H:%M"),
         )
 
 
@@ -458,11 +438,8 @@ def request_export(request: HttpRequest) -> StreamingHttpResponse:
     form = _filter_form(request, scope)
     filters = form.filters() if form.is_bound else {}
     rows = _filtered(scope.requests, **filters).order_by(*REQUEST_ORDERING)
-    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="requests-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_response(_export_rows(rows), header=EXPORT_HEADER, filename=f"requests-{stamp}.csv")
 
 
 def _request_reader_or_403(request: HttpRequest) -> None:
