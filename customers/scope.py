@@ -14,7 +14,13 @@ from itsm_sync.models import Company, Person
 from msp_portal.models import Notification
 from msp_portal.tenancy import CHANGE, NOTHING, VIEW, ScopeRule, by_permission, scope_register
 
-from .models import Customer, CustomerAdministrator, CustomerService, EndUserFilter
+from .models import (
+    Customer,
+    CustomerAdministrator,
+    CustomerService,
+    EndUserFilter,
+    EndUserRefusal,
+)
 
 STAFF_PERMISSION = {VIEW: "customers.view_customer", CHANGE: "customers.change_customer"}
 
@@ -146,7 +152,7 @@ def _own_notifications(user: User, action: str) -> Q:
 def register() -> None:
     """Register the rules of customers' models and of the lower layers' tenant data."""
     scope_register(Customer, by_customer(""))
-    for model in (CustomerService, CustomerAdministrator, EndUserFilter):
+    for model in (CustomerService, CustomerAdministrator, EndUserFilter, EndUserRefusal):
         scope_register(model, by_customer("customer__"))
     scope_register(User, _people_accounts)
     scope_register(Person, _people)
