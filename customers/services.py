@@ -6,7 +6,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import PeopleGroup, User
@@ -18,6 +17,7 @@ from msp_portal.errors import DomainError, MspModeRequired, NotAllowed
 from msp_portal.models import MspMode
 from msp_portal.selectors import msp_mode_enabled
 
+from .criteria import criteria_any_q
 from .models import (
     FILTER_ATTRIBUTES,
     Customer,
@@ -513,14 +513,6 @@ def criteria_clean(criteria: dict) -> dict[str, list[str]]:
     return cleaned
 
 
-def criteria_q(criteria: dict[str, list[str]]) -> Q:
-    """One filter as a condition on Person: values of one attribute OR, attributes AND."""
-    condition = Q()
-    for name, values in criteria.items():
-        condition &= Q(**{f"{name}__in": values})
-    return condition
-
-
 def end_user_people(*, customer: Customer, filters: list[dict] | None = None):
     """The Enabled people of the customer's company that its filters bring in (OR of filters)."""
     if filters is None:
@@ -530,10 +522,7 @@ def end_user_people(*, customer: Customer, filters: list[dict] | None = None):
     )
     if not filters:
         return people.none()
-    condition = Q()
-    for criteria in filters:
-        condition |= criteria_q(criteria)
-    return people.filter(condition)
+    return people.filter(criteria_any_q(filters))
 
 
 @transaction.atomic

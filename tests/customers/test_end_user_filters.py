@@ -95,6 +95,21 @@ def test_filters_of_one_customer_or_together(catalog_admin, customer):
     assert _active_logins() == {"boss", "hr-eu", "it-eu"}
 
 
+def test_a_filter_for_everyone_keeps_everyone_beside_a_narrower_one(catalog_admin, customer):
+    end_user_filter_save(actor=catalog_admin, customer=customer, name="Everyone", criteria={})
+    end_user_filter_save(
+        actor=catalog_admin, customer=customer, name="IT", criteria={"organization": ["IT"]}
+    )
+    assert _active_logins() == {
+        "boss",
+        "fin-eu",
+        "fin-us",
+        "it-eu",
+        "hr-eu",
+        "nologin@acme.example",
+    }
+
+
 def test_people_who_stop_matching_are_deactivated_never_deleted(catalog_admin, customer):
     user_filter = end_user_filter_save(
         actor=catalog_admin,
