@@ -194,7 +194,11 @@ class SyncRun(models.Model):
     # A full run read through Celery goes in steps, one task each (DESIGN §4: no task may outlive
     # the broker's visibility timeout); between two steps it stays running, paused.
     listed = models.PositiveIntegerField(
-        default=0, help_text="Records read from the source's listing: where the next step starts."
+        default=0, help_text="Records read from the source's listing so far."
+    )
+    listed_to = models.TextField(
+        blank=True,
+        help_text="The source's cursor after the last committed page: where the next step reads on.",
     )
     steps = models.PositiveIntegerField(default=1)
     phase = models.CharField(

@@ -2,13 +2,23 @@
 
 Both sources yield pages (lists of AR `values` dicts, oldest `Last Modified Date` first) through
 `iter_company_pages(since=None)` and `iter_people_pages(since=None)`; with `since`, only records
-modified at or after `since - overlap` are returned.
+modified at or after `since - overlap` are returned. Each page carries a `cursor`: passed back as
+`after`, the listing goes on after that page (a full run's later step, on any worker).
+
+The AR listing pages by a keyset on `Last Modified Date`, never by offset: AR's offset paging
+skips a record whenever one before it is modified during the listing (it moves to the end, and
+the record behind the page boundary slides into a page already read). Each request asks for the
+records modified at or after the latest second the previous page reached, so a record modified
+meanwhile is met again later in the same listing and an unmodified one can't slip between two
+pages. Only single-field sorts are sent (AR documents no second sort field): when one second
+holds more records than a page, that second alone is paged by its key.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -60,7 +70,18 @@ FORM_KEYS = {COMPANY_FORM: COMPANY_KEY, PEOPLE_FORM: PERSON_KEY}
 KEY_LOOKUP_BATCH = 100
 
 Values = dict[str, Any]
-Page = list[Values]
+
+
+class Page(list[Values]):
+    """One page of a listing: its records' values, and `cursor`, where the listing goes on.
+
+    The cursor is the source's own opaque text; passing it back as `after` resumes the listing
+    after this page. Empty when the source can't resume mid-listing.
+    """
+
+    def __init__(self, rows: Iterable[Values] = (), cursor: str = "") -> None:
+        super().__init__(rows)
+        self.cursor = cursor
 
 
 class SourceError(Exception):
@@ -155,13 +176,13 @@ class Source(Protocol):
 
     pages_fetched: int
 
-    # `start` skips that many records of the listing: a full run's later step goes on there.
+    # `after` is the cursor of a page already read: a full run's later step goes on there.
     def iter_company_pages(
-        self, since: datetime | None = None, start: int = 0
+        self, since: datetime | None = None, after: str = ""
     ) -> Iterator[Page]: ...
 
     def iter_people_pages(
-        self, since: datetime | None = None, start: int = 0
+        self, since: datetime | None = None, after: str = ""
     ) -> Iterator[Page]: ...
 
     # A full reconcile asks again for the records it did not meet in the listing before it
@@ -203,6 +224,135 @@ def _ar_message(response: httpx.Response) -> tuple[int | None, str]:
             f"{text} ({appended})" if appended else text
         )
     return None, str(payload)[:200]
+
+
+def _epoch_second(value: datetime) -> int:
+    """The whole epoch second of a datetime (naive means UTC), rounded down."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return math.floor(value.timestamp())
+
+
+def _second_of(values: Values) -> int | None:
+    raw = values.get(LAST_MODIFIED)
+    if not isinstance(raw, str):
+        return None
+    try:
+        return _epoch_second(parse_ar_datetime(raw))
+    except ValueError:
+        return None
+
+
+class _Met:
+    """The records a listing yielded that were modified within one second.
+
+    The next request asks for that second again (it may hold more), and meets them again: a
+    record met again unchanged is not yielded twice. Within a listing the whole record is
+    compared (one modified twice within the second comes again); a listing resumed from a
+    cursor knows only their keys and dates.
+    """
+
+    def __init__(self, second: int | None, dates: Mapping[str, Any] | None = None) -> None:
+        self.second = second
+        self.records: dict[str, Values] = {}
+        self.dates = dict(dates or {})
+
+    def __bool__(self) -> bool:
+        return bool(self.records or self.dates)
+
+    def has(self, record: Values, key_field: str) -> bool:
+        key = record.get(key_field)
+        if not isinstance(key, str):
+            return False
+        prior = self.records.get(key)
+        if prior is not None:
+            return prior == record
+        return key in self.dates and self.dates[key] == record.get(LAST_MODIFIED)
+
+    def at(self, second: int | None) -> _Met:
+        return self if second == self.second else _Met(second)
+
+    def add(self, values: list[Values], key_field: str) -> None:
+        """Remember the page's records of this second (pages are oldest first)."""
+        for record in reversed(values):
+            at = _second_of(record)
+            if at is None:
+                continue
+            if at != self.second:
+                break
+            key = record.get(key_field)
+            if isinstance(key, str):
+                self.records[key] = record
+
+    def keys_and_dates(self) -> dict[str, Any]:
+        return {**self.dates, **{k: v.get(LAST_MODIFIED) for k, v in self.records.items()}}
+
+
+@dataclass(frozen=True)
+class _Cursor:
+    """Where an AR listing goes on: the records modified from `second` (epoch) on.
+
+    With `key` set, the listing is inside that one second, which holds more records than a
+    page, in key order: "" from its first key, else after that key.
+    """
+
+    second: int | None
+    key: str | None = None
+    # Keys (with their Last Modified Date) of the records of `second` already read.
+    met: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def place(self) -> tuple[int | None, str | None]:
+        return self.second, self.key
+
+    def with_met(self, met: _Met) -> _Cursor:
+        known = met.keys_and_dates() if met.second == self.second else {}
+        return _Cursor(self.second, self.key, known)
+
+    def encode(self) -> str:
+        raw = {"from": self.second, "key": self.key, "met": dict(self.met)}
+        return json.dumps(raw, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> _Cursor:
+        try:
+            raw = json.loads(text)
+            second, key, met = raw["from"], raw["key"], raw.get("met") or {}
+            if (
+                not (second is None or isinstance(second, int))
+                or not (key is None or isinstance(key, str))
+                or not isinstance(met, dict)
+            ):
+                raise ValueError(text)
+        except (ValueError, KeyError, TypeError):
+            raise SourceError(f"Cannot go on with an ITSM listing from {text!r}.") from None
+        return cls(second, key, met)
+
+    def describe(self) -> str:
+        if self.second is None:
+            return "the start"
+        when = f"{datetime.fromtimestamp(self.second, UTC):%Y-%m-%d %H:%M:%S} UTC"
+        return when + (f", key after {self.key!r}" if self.key else "")
+
+    def following(self, values: list[Values], key_field: str, form: str) -> _Cursor:
+        """Where the listing goes on after this page (whether more follow or not)."""
+        if self.key is not None:
+            keys = [v.get(key_field) for v in values if v.get(key_field) is not None]
+            if not keys:
+                return self
+            return _Cursor(self.second, str(keys[-1]))
+        first = next((at for v in values if (at := _second_of(v)) is not None), None)
+        last = next((at for v in reversed(values) if (at := _second_of(v)) is not None), None)
+        if last is None:
+            if not values:
+                return self
+            raise SourceError(
+                f"ITSM listing of {form} answered a page without one readable "
+                f"{LAST_MODIFIED}; it cannot go on from there."
+            )
+        if first == last:
+            return _Cursor(last, "")
+        return _Cursor(last)
 
 
 class ARRestSource:
@@ -286,60 +436,105 @@ class ARRestSource:
         form: str,
         fields: Iterable[str],
         since: datetime | None = None,
-        sort: str | None = None,
-        q: str | None = None,
-        start: int = 0,
+        after: str = "",
     ) -> Iterator[Page]:
-        """Yield the `values` of each non-empty page (one HTTP response), following next links.
+        """Yield the records of `form` (modified at or after since - overlap), oldest first.
 
-        `start` skips that many records of the listing (the offset of the first request).
+        Each request is one page and starts where the records read so far end (see the module
+        docstring); `after` is a page's cursor to go on from. A record the listing meets again
+        unchanged within the second it had reached is not yielded twice.
         """
-        if sort is None:
-            key = FORM_KEYS.get(form)
-            sort = f"{LAST_MODIFIED}.asc" + (f",{key}.asc" if key else "")
-        first: dict[str, Any] = {
-            "fields": f"values({','.join(fields)})",
-            "sort": sort,
-            "offset": start,
-            "limit": self.config.page_size,
-        }
-        if since is not None:
-            if since.tzinfo is None:
-                since = since.replace(tzinfo=UTC)
-            threshold = format_ar_datetime(since - self.config.overlap)
-            q = f"'{LAST_MODIFIED}' >= \"{threshold}\"" + (f" AND ({q})" if q else "")
-        if q:
-            first["q"] = q
-        params: Mapping[str, Any] | None = first
-        url: str | None = f"/api/arsys/v1/entry/{quote(form, safe=':')}"
-        seen: set[str] = set()
+        fields = tuple(fields)
+        if after:
+            cursor = _Cursor.decode(after)
+        elif since is not None:
+            cursor = _Cursor(_epoch_second(since - self.config.overlap))
+        else:
+            cursor = _Cursor(None)
+        key_field = FORM_KEYS[form]
+        met = _Met(cursor.second, cursor.met)
         try:
-            while url is not None:
-                response = self._send("GET", url, params=params)
-                payload = self._payload(response, form)
-                self.pages_fetched += 1
-                entries = payload.get("entries") or []
-                page = [entry.get("values") or {} for entry in entries]
-                if page:
-                    yield page
-                following = (payload.get("_links") or {}).get("next") or []
-                url = following[0].get("href") if following else None
-                if url is not None:
-                    if url in seen:
-                        raise SourceError(f"ITSM paging loops on {url}; stopping.")
-                    seen.add(url)
-                params = None
+            while True:
+                if cursor.key is None:
+                    q = None if cursor.second is None else self._modified_from(cursor.second)
+                    sort = f"{LAST_MODIFIED}.asc"
+                else:
+                    assert cursor.second is not None
+                    q = (
+                        f"{self._modified_from(cursor.second)} AND "
+                        f"{self._modified_before(cursor.second + 1)}"
+                    )
+                    if cursor.key:
+                        q += f" AND '{key_field}' > {ar_string(cursor.key)}"
+                    sort = f"{key_field}.asc"
+                values, more = self._list_page(form, fields, q=q, sort=sort)
+                fresh = [v for v in values if not met.has(v, key_field)] if met else values
+                following = cursor.following(values, key_field, form)
+                ended = not more and cursor.key is None
+                if not more and cursor.key is not None:
+                    # The crowded second is read whole: on to the next one.
+                    following = _Cursor((cursor.second or 0) + 1)
+                elif more and following.place == cursor.place:
+                    raise SourceError(
+                        f"ITSM listing of {form} does not move on from {cursor.describe()}; "
+                        "the server ignores the qualification or the sort order. Stopping."
+                    )
+                if cursor.key is None or following.key is None:
+                    met = met.at(following.second)
+                    if cursor.key is None:  # this page's last second is asked for again
+                        met.add(values, key_field)
+                if fresh:
+                    yield Page(fresh, following.with_met(met).encode())
+                if ended:
+                    return
+                cursor = following
         finally:
             if not self._entered:
                 self.logout()
 
-    def iter_company_pages(self, since: datetime | None = None, start: int = 0) -> Iterator[Page]:
-        """Yield pages of COM:Company values, oldest modification first."""
-        return self.iter_pages(COMPANY_FORM, COMPANY_FIELDS, since, start=start)
+    def _modified_from(self, second: int) -> str:
+        return f"'{LAST_MODIFIED}' >= {self._date_literal(second)}"
 
-    def iter_people_pages(self, since: datetime | None = None, start: int = 0) -> Iterator[Page]:
+    def _modified_before(self, second: int) -> str:
+        return f"'{LAST_MODIFIED}' < {self._date_literal(second)}"
+
+    def _date_literal(self, second: int) -> str:
+        # Epoch seconds work on every AR version; ISO-8601 literals only from 19.08.
+        return str(second)
+
+    def _list_page(
+        self, form: str, fields: tuple[str, ...], *, q: str | None, sort: str
+    ) -> tuple[list[Values], bool]:
+        """One listing request from the configured server: (the records' values, more to come).
+
+        More follow while the answer has a `next` link or fills the page asked for: a server
+        returns at most its "Max Entries Returned by GetList" whatever `limit` says. The `next`
+        link itself is never followed (each request is built here, against ITSM_URL), so a link
+        to another host, an SSO proxy's or anyone's, is never called.
+        """
+        params: dict[str, Any] = {
+            "fields": f"values({','.join(fields)})",
+            "sort": sort,
+            "limit": self.config.page_size,
+        }
+        if q:
+            params["q"] = q
+        response = self._send("GET", f"/api/arsys/v1/entry/{quote(form, safe=':')}", params=params)
+        payload = self._payload(response, form)
+        self.pages_fetched += 1
+        entries = payload.get("entries") or []
+        values = [entry.get("values") or {} for entry in entries if isinstance(entry, dict)]
+        following = (payload.get("_links") or {}).get("next") or []
+        more = bool(values) and (bool(following) or len(values) >= self.config.page_size)
+        return values, more
+
+    def iter_company_pages(self, since: datetime | None = None, after: str = "") -> Iterator[Page]:
+        """Yield pages of COM:Company values, oldest modification first."""
+        return self.iter_pages(COMPANY_FORM, COMPANY_FIELDS, since, after)
+
+    def iter_people_pages(self, since: datetime | None = None, after: str = "") -> Iterator[Page]:
         """Yield pages of CTM:People values, oldest modification first."""
-        return self.iter_pages(PEOPLE_FORM, PEOPLE_FIELDS, since, start=start)
+        return self.iter_pages(PEOPLE_FORM, PEOPLE_FIELDS, since, after)
 
     def iter_company_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]:
         """Yield pages of the COM:Company records the source has among these entry IDs."""
@@ -350,13 +545,28 @@ class ARRestSource:
         return self._iter_by_key(PEOPLE_FORM, PEOPLE_FIELDS, keys)
 
     def _iter_by_key(self, form: str, fields: Iterable[str], keys: Iterable[str]) -> Iterator[Page]:
-        # A qualification of KEY_LOOKUP_BATCH equalities keeps each URL a few kilobytes long.
+        # A qualification of KEY_LOOKUP_BATCH equalities keeps each URL a few kilobytes long;
+        # a batch larger than a page goes on after the last key it was given.
         key_field = FORM_KEYS[form]
+        fields = tuple(fields)
         wanted = sorted(set(keys))
-        for start in range(0, len(wanted), KEY_LOOKUP_BATCH):
-            batch = wanted[start : start + KEY_LOOKUP_BATCH]
-            q = " OR ".join(f"'{key_field}' = {ar_string(key)}" for key in batch)
-            yield from self.iter_pages(form, fields, sort=f"{key_field}.asc", q=q)
+        try:
+            for start in range(0, len(wanted), KEY_LOOKUP_BATCH):
+                batch = wanted[start : start + KEY_LOOKUP_BATCH]
+                any_of = " OR ".join(f"'{key_field}' = {ar_string(key)}" for key in batch)
+                last = ""
+                while True:
+                    q = f"({any_of})" + (f" AND '{key_field}' > {ar_string(last)}" if last else "")
+                    values, more = self._list_page(form, fields, q=q, sort=f"{key_field}.asc")
+                    if values:
+                        yield Page(values)
+                    keyed = [v.get(key_field) for v in values if v.get(key_field)]
+                    if not more or not keyed or str(keyed[-1]) == last:
+                        break
+                    last = str(keyed[-1])
+        finally:
+            if not self._entered:
+                self.logout()
 
     def _payload(self, response: httpx.Response, form: str) -> dict[str, Any]:
         if response.status_code == 401:
@@ -501,11 +711,12 @@ class FileSource:
         return self._data
 
     def iter_pages(
-        self, form: str, since: datetime | None = None, start: int = 0
+        self, form: str, since: datetime | None = None, after: str = ""
     ) -> Iterator[Page]:
         """Yield records of `form` modified at or after since - overlap, oldest first.
 
-        `start` skips that many records of that listing.
+        `after` is a page's cursor: the (Last Modified Date, key) of its last record, where the
+        listing goes on (the file may have been exported again meanwhile).
         """
         rows = self._load().get(form, [])
         key_field = FORM_KEYS.get(form, "")
@@ -514,25 +725,34 @@ class FileSource:
             if since.tzinfo is None:
                 since = since.replace(tzinfo=UTC)
             threshold = since - self.overlap
-        dated: list[tuple[datetime | None, str, Values]] = []
+        floor = datetime.min.replace(tzinfo=UTC)
+        dated: list[tuple[datetime, str, Values]] = []
         for row in rows:
             modified = _parse_or_none(row.get(LAST_MODIFIED))
             # Undated rows are always passed on so the sync can reject them with a reason.
             if threshold is None or modified is None or modified >= threshold:
-                dated.append((modified, str(row.get(key_field) or ""), row))
-        floor = datetime.min.replace(tzinfo=UTC)
-        dated.sort(key=lambda item: (item[0] or floor, item[1]))
-        for first in range(start, len(dated), self.page_size):
+                dated.append((modified or floor, str(row.get(key_field) or ""), row))
+        dated.sort(key=lambda item: (item[0], item[1]))
+        first = 0
+        if after:
+            mark = _file_mark(after)
+            first = next(
+                (n for n, item in enumerate(dated) if (item[0], item[1]) > mark), len(dated)
+            )
+        for start in range(first, len(dated), self.page_size):
+            chunk = dated[start : start + self.page_size]
             self.pages_fetched += 1
-            yield [row for _, _, row in dated[first : first + self.page_size]]
+            last_at, last_key, _row = chunk[-1]
+            cursor = json.dumps({"at": last_at.isoformat(), "key": last_key})
+            yield Page((row for _, _, row in chunk), cursor)
 
-    def iter_company_pages(self, since: datetime | None = None, start: int = 0) -> Iterator[Page]:
+    def iter_company_pages(self, since: datetime | None = None, after: str = "") -> Iterator[Page]:
         """Yield pages of COM:Company values, oldest modification first."""
-        return self.iter_pages(COMPANY_FORM, since, start)
+        return self.iter_pages(COMPANY_FORM, since, after)
 
-    def iter_people_pages(self, since: datetime | None = None, start: int = 0) -> Iterator[Page]:
+    def iter_people_pages(self, since: datetime | None = None, after: str = "") -> Iterator[Page]:
         """Yield pages of CTM:People values, oldest modification first."""
-        return self.iter_pages(PEOPLE_FORM, since, start)
+        return self.iter_pages(PEOPLE_FORM, since, after)
 
     def iter_company_pages_by_key(self, keys: Iterable[str]) -> Iterator[Page]:
         """Yield pages of the COM:Company records the export has among these entry IDs."""
@@ -548,6 +768,14 @@ class FileSource:
         for start in range(0, len(rows), self.page_size):
             self.pages_fetched += 1
             yield rows[start : start + self.page_size]
+
+
+def _file_mark(after: str) -> tuple[datetime, str]:
+    try:
+        raw = json.loads(after)
+        return datetime.fromisoformat(raw["at"]), str(raw["key"])
+    except (ValueError, KeyError, TypeError):
+        raise SourceError(f"Cannot go on with an export listing from {after!r}.") from None
 
 
 def _unwrap(row: Any) -> Values:

@@ -37,14 +37,15 @@ read (a helper thread fetches it meanwhile, and prepares people pages while the 
 the page before), the mirror's company names (for the people's company lookup) and nothing
 more; the keys a full reconcile has seen are SeenKey rows, committed with each page.
 
-Before it plans deactivations, a full reconcile asks the source once more, by key, for the
-active records its listing did not show (offset paging skips a record when one before it
-changes during the run); only those the source no longer has are deactivated.
+The source's listing pages by a keyset on Last Modified Date (see sources), so a record changed
+while the run pages is met again later in the same run rather than skipped. Before it plans
+deactivations, a full reconcile still asks the source once more, by key, for the active records
+its listing did not show; only those the source no longer has are deactivated.
 
 A full run may go in steps (`step_seconds`, set by the Celery tasks from
 ITSM_SYNC_STEP_SECONDS): once the step's time is up it pauses, still running, and
 `sync_continue` takes it on. Every phase keeps a cursor committed with the work it covers:
-the listing (`listed`, with the seen keys), looking again (`looked_up_to`), planning the
+the listing (`listed_to`, the source's cursor, with the seen keys), looking again (`looked_up_to`), planning the
 deactivations (`phase` turns from reading to applying in the same transaction) and applying
 the plan (`applied_to`). So a step that dies is taken on from its last commit, and a step run
 twice does nothing the second time. A passing source failure in a later step pauses the run for

@@ -282,11 +282,11 @@ def _parse_person(values: dict[str, Any], ctx: _Context) -> Row:
 
 
 def _listing(
-    pages: Callable[..., Iterator[list[dict[str, Any]]]], since: datetime | None, start: int
+    pages: Callable[..., Iterator[list[dict[str, Any]]]], since: datetime | None, after: str
 ) -> Iterator[list[dict[str, Any]]]:
-    # Only a later step asks for a start: a source that can't begin mid-listing still serves
-    # every run that goes in one step.
-    return pages(since=since, start=start) if start else pages(since=since)
+    # Only a later step asks to go on after a cursor: a source that can't begin mid-listing
+    # still serves every run that goes in one step.
+    return pages(since=since, after=after) if after else pages(since=since)
 
 
 @dataclass(frozen=True)
@@ -298,8 +298,8 @@ class _Spec:
     noun: str
     plural: str
     parse: Callable[[dict[str, Any], _Context], Row]
-    # The source's listing in pages, from its `start`th record (a full run's later step).
-    pages: Callable[[Any, datetime | None, int], Iterator[list[dict[str, Any]]]]
+    # The source's listing in pages, after a page's cursor (a full run's later step).
+    pages: Callable[[Any, datetime | None, str], Iterator[list[dict[str, Any]]]]
     # The source's records among these keys (those it still has), in pages.
     pages_by_key: Callable[[Any, list[str]], Iterator[list[dict[str, Any]]]]
     # Validation needs no database (people): it runs in the read-ahead thread, overlapping the
@@ -327,7 +327,7 @@ COMPANIES = _Spec(
     noun="company",
     plural="companies",
     parse=_parse_company,
-    pages=lambda source, since, start: _listing(source.iter_company_pages, since, start),
+    pages=lambda source, since, after: _listing(source.iter_company_pages, since, after),
     pages_by_key=lambda source, keys: source.iter_company_pages_by_key(keys),
 )
 PEOPLE = _Spec(
@@ -338,7 +338,7 @@ PEOPLE = _Spec(
     noun="person",
     plural="people",
     parse=_parse_person,
-    pages=lambda source, since, start: _listing(source.iter_people_pages, since, start),
+    pages=lambda source, since, after: _listing(source.iter_people_pages, since, after),
     pages_by_key=lambda source, keys: source.iter_people_pages_by_key(keys),
     parse_ahead=True,
 )

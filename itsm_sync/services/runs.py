@@ -90,6 +90,8 @@ class _Page:
     values_page: list[Any] = field(default_factory=list)
     # The valid rows already in the writer's wire format (PostgreSQL: COPY CSV), when rendered.
     rendered: Any = None
+    # Where the source's listing goes on after this page (sources.Page.cursor).
+    cursor: str = ""
 
     @property
     def rows(self) -> list[Row]:
@@ -126,7 +128,14 @@ class _Context:
 
 # What each page commits with its work: the run's counters and the cursors a later step goes on
 # from.
-_COUNTERS = ["listed", "applied_to", "phase", *SyncRun.COUNTER_FIELDS, "source_watermark"]
+_COUNTERS = [
+    "listed",
+    "listed_to",
+    "applied_to",
+    "phase",
+    *SyncRun.COUNTER_FIELDS,
+    "source_watermark",
+]
 
 
 def _context(
@@ -167,7 +176,11 @@ def _read_page(ctx: _Context, values_page: list[Any], *, render: bool = False) -
     No database access for people (see _Spec.parse_ahead); _settle_page finishes the page.
     """
     spec = ctx.spec
-    page = _Page(read=len(values_page), values_page=values_page)
+    page = _Page(
+        read=len(values_page),
+        values_page=values_page,
+        cursor=getattr(values_page, "cursor", ""),
+    )
     parse, at = spec.parse, spec.modified_index
     valid = page.valid
     for values in values_page:
@@ -517,6 +530,7 @@ def _process_page(
         run.seen += page.read
         if listed:  # committed with the page: where a later step goes on reading
             run.listed += page.read
+            run.listed_to = page.cursor
         run.unchanged += unchanged
         if page.latest is not None and (
             run.source_watermark is None or page.latest > run.source_watermark
@@ -539,9 +553,9 @@ def _past_deadline(ctx: _Context) -> bool:
 def _look_again(ctx: _Context, source: Any, seen: Any, *, staged: bool, keep_values: bool) -> bool:
     """Ask the source once more for the active records its listing did not show.
 
-    Paging by offset skips a record whenever one before it changes during the run (it moves to
-    the end of a listing in Last Modified order), so "not listed" is not yet "gone". Those the
-    source still has are read like any other page; only the rest are planned for deactivation.
+    "Not listed" is not yet "gone": a source that pages by offset (or a second holding more
+    records than a page, changing while it is paged) can still skip a record. Those the source
+    still has are read like any other page; only the rest are planned for deactivation.
     More than the guard's limit are not looked up key by key: the run stops for approval anyway.
 
     Keys are asked in key order, KEY_LOOKUP_BATCH at a time; `run.looked_up_to` keeps the last
@@ -802,7 +816,7 @@ def _read(ctx: _Context, source: Any, *, full: bool, staged: bool) -> bool:
     if spec.parse_ahead:
         ctx.companies.load_all()
         prepare = partial(_read_page, ctx, render=not staged)
-    with _read_ahead(spec.pages(source, run.since, run.listed), prepare) as pages:
+    with _read_ahead(spec.pages(source, run.since, run.listed_to), prepare) as pages:
         ctx.overlap = pages.overlap
         for item in pages:
             _process_page(ctx, item, staged=staged, seen=seen, keep_values=not dry_run)

@@ -45,6 +45,7 @@ class Token:
     kind: str
     value: str
     position: int
+    end: int = 0
 
 
 _TOKEN_RE = re.compile(
@@ -96,7 +97,7 @@ def tokenize(text: str) -> list[Token]:
         elif kind == "op" and value == "<>":
             value = "!="
         if kind != "space":
-            tokens.append(Token(kind, value, position + 1))
+            tokens.append(Token(kind, value, position + 1, match.end()))
         position = match.end()
     return tokens
 
@@ -312,3 +313,73 @@ def compile_qualification(
 ) -> Predicate:
     """Compile `text` into a predicate over a values dict, raising QualificationError."""
     return _Parser(tokenize(text), fields, date_fields).parse()
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A qualification split into bounds on one date field and the rest of its conditions.
+
+    `low`/`high` are date keys (see data.date_key) or None; `rest` is qualification text.
+    """
+
+    rest: str
+    low: str | None = None
+    low_inclusive: bool = True
+    high: str | None = None
+    high_inclusive: bool = False
+
+
+def split_date_range(text: str, field: str) -> DateRange | None:
+    """Take `'field' >= x`, `>`, `<`, `<=` conditions ANDed at the top level out of `text`.
+
+    A keyset listing ("modified from x on, and …") is then served by bisecting a listing sorted
+    on that field instead of testing every entry. None when `text` has no such condition or
+    is not a plain conjunction at its top level.
+    """
+    tokens = tokenize(text)
+    conjuncts: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens:
+        if token.kind == "lparen":
+            depth += 1
+        elif token.kind == "rparen":
+            depth -= 1
+        elif depth == 0 and token.kind == "or":
+            return None
+        elif depth == 0 and token.kind == "and":
+            conjuncts.append([])
+            continue
+        conjuncts[-1].append(token)
+    bounds = DateRange(rest="")
+    rest: list[str] = []
+    found = False
+    for conjunct in conjuncts:
+        if not conjunct:
+            return None
+        if (
+            len(conjunct) == 3
+            and conjunct[0].kind == "field"
+            and conjunct[0].value == field
+            and conjunct[1].kind == "op"
+            and conjunct[1].value in ("<", "<=", ">", ">=")
+            and conjunct[2].kind in ("string", "number")
+        ):
+            key = _literal_date(_Operand(conjunct[2].kind, conjunct[2].value))
+            op = conjunct[1].value
+            if op in (">", ">="):
+                if bounds.low is None or key > bounds.low:
+                    bounds = DateRange("", key, op == ">=", bounds.high, bounds.high_inclusive)
+            elif bounds.high is None or key < bounds.high:
+                bounds = DateRange("", bounds.low, bounds.low_inclusive, key, op == "<=")
+            found = True
+        else:
+            rest.append(text[conjunct[0].position - 1 : conjunct[-1].end])
+    if not found:
+        return None
+    return DateRange(
+        " AND ".join(f"({part})" for part in rest),
+        bounds.low,
+        bounds.low_inclusive,
+        bounds.high,
+        bounds.high_inclusive,
+    )

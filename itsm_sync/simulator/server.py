@@ -7,8 +7,15 @@ Fault knobs (constructor arguments, `POST /__sim/faults`, or `Simulator.set_faul
 - ``delay_ms=N``: every API call (not ``/__sim/*``) sleeps N ms before answering.
 - ``expire_tokens_after=N``: a token stops working after N authenticated requests; the next
   request with it gets 401 (AR 623, "token has expired").
-- ``malformed=K``: in every listing, the entries at positions 0..K-1 of the filtered, sorted
-  result are served corrupted (the stored data is untouched). Position i gets corruption i % 4:
+- ``change_during_paging=N``: the next N listing pages that more pages follow each have their
+  first record modified right after they are served (its Last Modified Date stamped now, and a
+  field changed: people ``Department``, companies ``Company Abbreviation``), as ITSM users do
+  while a sync pages. In a listing by Last Modified Date that record moves to the end, and the
+  record behind the page boundary slides into the page already served: a client paging by
+  offset skips it. The knob counts down to 0.
+- ``malformed=K``: the K entries that come first in a listing's sort order over the whole form
+  are served corrupted wherever a listing in that order serves them (the stored data is
+  untouched). The entry at position i of that order gets corruption i % 4:
   people: 0 no ``Person ID`` key, 1 ``Last Modified Date`` = "not-a-date", 2 ``Company`` = a
   Manufacturer company, 3 ``Company`` = "Unknown Company (simulated)"; companies: 0 no
   ``Company Entry ID`` key, 1 bad ``Last Modified Date``, 2 ``Company Type`` = "Bogus Type",
@@ -23,6 +30,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -52,7 +60,7 @@ from .handler import (
     field_missing,
     unauthorized,
 )
-from .qualification import QualificationError, compile_qualification
+from .qualification import QualificationError, compile_qualification, split_date_range
 
 Record = dict[str, Any]
 _CACHE_SIZE = 64
@@ -67,6 +75,7 @@ class Faults:
     delay_ms: int = 0
     expire_tokens_after: int | None = None
     malformed: int = 0
+    change_during_paging: int = 0
 
 
 _STAT_NAMES = (
@@ -83,6 +92,7 @@ _STAT_NAMES = (
     "injected_failures",
     "expired_tokens",
     "malformed_records",
+    "changed_during_paging",
 )
 
 
@@ -109,10 +119,58 @@ class _FormStore:
             self.cache.move_to_end(key)
             return rows
         rows = self._compute(q, sort)
-        self.cache[key] = rows
+        self._remember(key, rows)
+        return rows
+
+    def _remember(self, key: tuple[str, str], value: Any) -> None:
+        self.cache[key] = value
         if len(self.cache) > _CACHE_SIZE:
             self.cache.popitem(last=False)
-        return rows
+
+    def selection(self, q: str, sort: str) -> tuple[list[Record], int, int]:
+        """The entries `q` selects in `sort` order, as rows[low:high] of a cached listing.
+
+        A keyset qualification (a range on the date field the listing is sorted by, ANDed with
+        anything else) is served by bisecting the listing of the rest, as a database serves it
+        from an index: a client paging through a million entries costs a page each time.
+        """
+        order = self.parse_sort(sort)
+        if q.strip() and order and order[0][0] in self.spec.date_fields and not order[0][1]:
+            try:
+                split = split_date_range(q, order[0][0])
+            except QualificationError as exc:
+                raise ARError(400, exc.number, exc.text, exc.appended) from exc
+            if split is not None:
+                rows = self.listing(split.rest, sort)
+                keys = self._date_keys(split.rest, sort, order[0][0], rows)
+                low, high = 0, len(rows)
+                if split.low is not None:
+                    find = bisect_left if split.low_inclusive else bisect_right
+                    low = find(keys, split.low)
+                if split.high is not None:
+                    find = bisect_right if split.high_inclusive else bisect_left
+                    high = find(keys, split.high)
+                return rows, low, max(low, high)
+        rows = self.listing(q, sort)
+        return rows, 0, len(rows)
+
+    def _date_keys(self, q: str, sort: str, name: str, rows: list[Record]) -> list[str]:
+        key = ("\x00keys", q + "\x00" + sort)
+        keys = self.cache.get(key)
+        if keys is None:
+            keys = [date_key(row.get(name)) or "" for row in rows]
+            self._remember(key, keys)
+        return keys
+
+    def first_positions(self, sort: str, count: int) -> dict[str, int]:
+        """The ids of the first `count` entries in `sort` order over the whole form."""
+        key = ("\x00first", f"{sort}\x00{count}")
+        found = self.cache.get(key)
+        if found is None:
+            rows = self.listing("", sort)[:count]
+            found = {row[self.spec.id_field]: n for n, row in enumerate(rows)}
+            self._remember(key, found)
+        return found
 
     def _compute(self, q: str, sort: str) -> list[Record]:
         order = self.parse_sort(sort)
@@ -473,18 +531,36 @@ class Simulator:
     def list_entries(
         self, form: str, *, q: str = "", sort: str = "", offset: int = 0, limit: int = DEFAULT_LIMIT
     ) -> tuple[list[Record], bool]:
-        """Return (copies of one page of entries, whether more follow), applying malformed."""
+        """Return (copies of one page of entries, whether more follow), applying the faults."""
         with self._lock:
             store = self._store(form)
-            rows = store.listing(q, sort)
-            page = [dict(row) for row in rows[offset : offset + limit]]
-            more = offset + limit < len(rows)
+            rows, low, high = store.selection(q, sort)
+            start = low + offset
+            end = min(high, start + limit)
+            page = [dict(row) for row in rows[start:end]]
+            more = end < high
             bad = self._faults.malformed
-            if bad and offset < bad:
-                for position in range(offset, min(bad, offset + len(page))):
-                    self._corrupt(form, page[position - offset], position % 4)
-                    self._stats["malformed_records"] += 1
+            if bad and page:
+                first = store.first_positions(sort, bad)
+                id_field = store.spec.id_field
+                for record in page:
+                    position = first.get(record[id_field])
+                    if position is not None:
+                        self._corrupt(form, record, position % 4)
+                        self._stats["malformed_records"] += 1
+            if self._faults.change_during_paging and page and more:
+                self._faults.change_during_paging -= 1
+                self._change_while_listed(form, rows[start][store.spec.id_field])
             return page, more
+
+    def _change_while_listed(self, form: str, entry: str) -> None:
+        self._stats["changed_during_paging"] += 1
+        number = self._stats["changed_during_paging"]
+        if form == PEOPLE_FORM:
+            values: Record = {"Department": f"Changed while listed {number}"}
+        else:
+            values = {"Company Abbreviation": f"CHG{number}"}
+        self.update_entry(form, entry, values, validate=False)
 
     def _corrupt(self, form: str, record: Record, kind: int) -> None:
         if kind == 1:

@@ -70,8 +70,8 @@ class ChangesAfterFirstPage(ARRestSource):
         self.sim = sim
         self.moved: str | None = None
 
-    def iter_people_pages(self, since: Any = None) -> Iterator[list[dict]]:
-        for number, page in enumerate(super().iter_people_pages(since)):
+    def iter_people_pages(self, since: Any = None, after: str = "") -> Iterator[list[dict]]:
+        for number, page in enumerate(super().iter_people_pages(since, after)):
             yield page
             if number == 0:
                 self.moved = page[0]["Person ID"]

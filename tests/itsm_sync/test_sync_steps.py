@@ -44,22 +44,24 @@ def test_a_full_run_in_steps_mirrors_what_one_step_would(sim: Simulator) -> None
 
     run, paused = in_steps(sim)
 
-    # 298 people at 50 a page: a step per page; one that looks up the two people the listing
-    # did not show; one that plans their deactivation; one per chunk of applying it; the last
-    # finds nothing left.
+    # 298 people at 50 a page: a step per page (each page after the first asks again for the
+    # second the one before ended in, and meets the one record of it already read); one that
+    # looks up the two people the listing did not show; one that plans their deactivation; one
+    # per chunk of applying it; the last finds nothing left.
     assert [(p.listed, p.phase, p.looked_up_to != "") for p in paused] == [
         (50, "reading", False),
-        (100, "reading", False),
-        (150, "reading", False),
-        (200, "reading", False),
-        (250, "reading", False),
+        (99, "reading", False),
+        (148, "reading", False),
+        (197, "reading", False),
+        (246, "reading", False),
+        (295, "reading", False),
         (298, "reading", False),
         (298, "reading", True),
         (298, "applying", True),
         (298, "applying", True),
     ]
     assert all(p.status == SyncStatus.RUNNING and p.paused_at for p in paused)
-    assert (run.status, run.steps, run.listed) == (SyncStatus.SUCCEEDED, 10, 298)
+    assert (run.status, run.steps, run.listed) == (SyncStatus.SUCCEEDED, 11, 298)
     assert (run.created, run.updated, run.unchanged, run.deactivated) == (0, 1, 297, 2)
     assert run.paused_at is None
     expected = source_people(sim)
@@ -83,8 +85,9 @@ def test_the_portable_path_goes_in_steps_too(sim: Simulator, monkeypatch) -> Non
 
     run, paused = in_steps(sim)
 
-    # Six pages, the look-up of the one missing, planning, the one chunk of deactivations.
-    assert len(paused) == 9
+    # Seven pages (49 new people each after the first), the look-up of the one missing,
+    # planning, the one chunk of deactivations.
+    assert len(paused) == 10
     assert (run.status, run.unchanged, run.deactivated) == (SyncStatus.SUCCEEDED, 299, 1)
     assert not Person.objects.get(person_id=gone).is_active
     assert not SeenKey.objects.exists()
