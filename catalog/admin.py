@@ -1,9 +1,11 @@
-"""The catalog in the Django admin; every write goes through catalog.services, so it is audited."""
+"""The catalog in the Django admin; every write goes through catalog.services, which audits it."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+
+from msp_portal.admin import AuditedModelAdmin
 
 from . import services
 from .models import Category, Service
@@ -11,8 +13,10 @@ from .models import Category, Service
 SERVICE_FIELDS = ["name", "category", "description", "price", "min_quantity", "max_quantity"]
 
 
-class NoDeleteAdmin(admin.ModelAdmin):
+class NoDeleteAdmin(AuditedModelAdmin):
     """Catalog entries are never deleted: services are retired, categories renamed."""
+
+    writes_through_services = True
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -1,10 +1,16 @@
+"""The ITSM mirror in the Django admin, read-only: the sync writes it (S1–S3), and a hand edit
+would be undone by the next sync without the follow-ups a sync applies (accounts following a
+person's company, administrators and end users re-checked, C2 and C4)."""
+
 from django.contrib import admin
+
+from msp_portal.admin import ReadOnlyAdmin
 
 from .models import Company, Person, RejectedRecord, SyncRun
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(ReadOnlyAdmin):
     list_display = ["name", "company_type", "status", "abbreviation", "is_active", "last_modified"]
     list_filter = ["company_type", "status", "is_active"]
     search_fields = ["name", "entry_id", "abbreviation"]
@@ -13,7 +19,7 @@ class CompanyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(ReadOnlyAdmin):
     list_display = [
         "person_id",
         "first_name",
@@ -32,21 +38,8 @@ class PersonAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
-class _ReadOnly(admin.ModelAdmin):
-    """Run history is written by the sync itself; nobody edits it by hand."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(SyncRun)
-class SyncRunAdmin(_ReadOnly):
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "kind",
@@ -64,7 +57,7 @@ class SyncRunAdmin(_ReadOnly):
 
 
 @admin.register(RejectedRecord)
-class RejectedRecordAdmin(_ReadOnly):
+class RejectedRecordAdmin(ReadOnlyAdmin):
     list_display = ["run", "key", "reason"]
     list_select_related = ["run"]
     show_full_result_count = False
