@@ -294,7 +294,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         base = f"{self._base_url()}/api/arsys/v1/entry/{_path(form)}"
         links: dict[str, Any] = {"self": [{"href": base + _query_string(query)}]}
         if more:
-            following = {**query, "offset": str(offset + limit), "limit": str(limit)}
+            following = {**query, "offset": str(offset + len(page)), "limit": str(limit)}
             links["next"] = [{"href": base + _query_string(following)}]
         self._send_json(200, {"entries": entries, "_links": links})
 

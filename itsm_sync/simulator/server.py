@@ -1,6 +1,11 @@
 """The AR System REST API simulator: in-memory COM:Company and CTM:People with fault injection.
 
-Fault knobs (constructor arguments, `POST /__sim/faults`, or `Simulator.set_faults`):
+Server settings and fault knobs (constructor arguments, `POST /__sim/faults`, or
+`Simulator.set_faults`):
+
+- ``max_entries=N`` (default 2000, as AR's "Max Entries Returned by GetList"): a listing page
+  holds at most N entries whatever ``limit`` asks (0: no cap); a `next` link follows while
+  more remain, so a page shorter than asked is not the end.
 
 - ``fail_list_request=N``: the Nth list request counted from when the knob is set answers 500
   with AR error 552, once; the knob then clears itself.
@@ -64,6 +69,8 @@ from .qualification import QualificationError, compile_qualification, split_date
 
 Record = dict[str, Any]
 _CACHE_SIZE = 64
+# AR's "Max Entries Returned by GetList" as a server ships.
+DEFAULT_MAX_ENTRIES = 2000
 _UNKNOWN_COMPANY = "Unknown Company (simulated)"
 
 
@@ -76,6 +83,7 @@ class Faults:
     expire_tokens_after: int | None = None
     malformed: int = 0
     change_during_paging: int = 0
+    max_entries: int = DEFAULT_MAX_ENTRIES
 
 
 _STAT_NAMES = (
@@ -535,8 +543,9 @@ class Simulator:
         with self._lock:
             store = self._store(form)
             rows, low, high = store.selection(q, sort)
+            cap = self._faults.max_entries
             start = low + offset
-            end = min(high, start + limit)
+            end = min(high, start + (min(limit, cap) if cap else limit))
             page = [dict(row) for row in rows[start:end]]
             more = end < high
             bad = self._faults.malformed

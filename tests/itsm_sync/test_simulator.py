@@ -160,6 +160,25 @@ def test_default_page_size_is_100(shared_client: httpx.Client) -> None:
     assert entry["_links"]["self"][0]["href"].endswith(f"/{entry['values']['Person ID']}")
 
 
+def test_a_page_holds_at_most_2000_entries_whatever_limit_asks() -> None:
+    with Simulator(companies=5, people=2100, seed=2) as big, session(big) as client:
+        body = client.get(PEOPLE_URL, params={"limit": 5000, "sort": "Person ID.asc"}).json()
+        assert len(body["entries"]) == 2000
+        rest = client.get(body["_links"]["next"][0]["href"]).json()
+    assert len(rest["entries"]) == 100
+    assert "next" not in rest["_links"]
+    assert ids(e["values"] for e in body["entries"] + rest["entries"]) == sorted(
+        p["Person ID"] for p in big.people()
+    )
+
+
+def test_the_page_cap_is_a_setting(sim: Simulator, client: httpx.Client) -> None:
+    sim.set_faults(max_entries=30)
+    entries, pages = list_all(client, PEOPLE_URL, limit=100, sort="Person ID.asc")
+    assert pages == 4  # 120 people, 30 a page although 100 were asked
+    assert ids(entries) == sorted(p["Person ID"] for p in sim.people())
+
+
 def test_next_link_keeps_query_fields_and_sort(shared_client: httpx.Client) -> None:
     params = {
         "q": "'Profile Status' = \"Enabled\"",

@@ -70,6 +70,14 @@ def test_each_page_is_one_response(sim: Simulator) -> None:
     assert sim.stats()["list_requests"] == 3
 
 
+def test_a_page_shorter_than_asked_is_not_the_end_while_next_is_present(sim: Simulator) -> None:
+    sim.set_faults(max_entries=40)  # the server's cap, below ITSM_PAGE_SIZE
+    with ARRestSource(config_for(sim, page_size=100)) as source:
+        pages = list(source.iter_people_pages())
+    assert max(len(page) for page in pages) == 40
+    assert flatten(pages) == by_modification(sim.people(), "Person ID")
+
+
 def test_incremental_includes_records_modified_exactly_at_the_watermark(sim: Simulator) -> None:
     watermark = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
     people = sim.people()

@@ -16,7 +16,15 @@ from django.db import connection
 from itsm_sync import services
 from itsm_sync.models import Company, Person, SyncKind, SyncRun, SyncStatus
 from itsm_sync.sources import write_export
-from tests.itsm_sync.sync_helpers import PASSWORD, USER, running_simulator
+from tests.itsm_sync.sync_helpers import (
+    PASSWORD,
+    USER,
+    mirror_companies,
+    mirror_people,
+    running_simulator,
+    source_companies,
+    source_people,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,6 +153,16 @@ def test_source_file_without_a_path_says_what_to_pass(monkeypatch) -> None:
 
     with pytest.raises(CommandError, match="pass --file PATH or set ITSM_FILE"):
         sync_itsm("--source", "file")
+
+
+def test_itsm_page_size_above_the_servers_cap_still_mirrors_everything(itsm_env) -> None:
+    itsm_env.set_faults(max_entries=40)  # ITSM_PAGE_SIZE is 100
+
+    out, _ = sync_itsm("--all", "--full")
+
+    assert table_row(out, "people")["created"] == "300"
+    assert mirror_people() == source_people(itsm_env)
+    assert mirror_companies() == source_companies(itsm_env)
 
 
 def test_rejected_records_are_listed_with_their_reasons(itsm_env) -> None:
