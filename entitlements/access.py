@@ -1,19 +1,27 @@
 """Access resolution (E2, E3): the one place that decides who may see and request what.
 
-An end user sees a service if and only if some marketplace of their own customer offers it to an
-audience that includes them, and the service is still assigned to that customer and published.
+E2: an end user sees a service if and only if some marketplace of their own customer offers it to
+an audience that includes them, and the service is still assigned to that customer and published.
+`access_resolve` decides it, and only there: its `Access` holds the two halves of that sentence,
+the audience rules that include each end user (`audience_criteria`, evaluated in memory) and what
+each of those rules' marketplaces offers (one query). The catalog, a service page, a request, the
+access matrix, who would lose access and the explanation of a decision all read an `Access`.
 Everything is read fresh from the database on every call: a change shows on the next page.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
+
+from django.db.models import QuerySet
 
 from accounts.models import User
 from catalog.models import Service, ServiceStatus
+from customers.criteria import Criteria, criteria_match
 from customers.models import Customer
 from customers.scope import end_user_customer
-from itsm_sync.models import Person
+from customers.selectors import end_user_list
 
 from .models import AudienceKind, AudienceRule, MarketplaceService
 
@@ -36,78 +44,154 @@ class VisibleService:
     grants: list[Grant] = field(default_factory=list)
 
 
-def rule_matches(rule: AudienceRule, *, user_id: int, person: Person | None) -> bool:
-    """Whether one audience rule includes a person's account."""
+def audience_criteria(rule: AudienceRule) -> Criteria:
+    """Whom an audience rule includes, as criteria on an end user's account (E1).
+
+    The one definition of the audience kinds: access resolution evaluates it in memory
+    (criteria_match); criteria_q turns it into the same condition for the database.
+    """
     if rule.kind == AudienceKind.EVERYONE:
-        return True
+        return {}
     if rule.kind == AudienceKind.USER:
-        return rule.user_id == user_id
-    if person is None:
-        return False
+        return {"pk": [rule.user_id]}
     if rule.kind == AudienceKind.GROUP:
-        return (not rule.organization or person.organization == rule.organization) and (
-            not rule.department or person.department == rule.department
-        )
-    if rule.kind == AudienceKind.FILTER:
-        return all(getattr(person, attr, None) in values for attr, values in rule.criteria.items())
-    return False
+        person = {"organization": [rule.organization], "department": [rule.department]}
+        person = {name: values for name, values in person.items() if values[0]}
+    elif rule.kind == AudienceKind.FILTER:
+        person = rule.criteria
+    else:
+        return {"pk": []}  # a kind this code doesn't know includes nobody
+    return {f"person__{name}": values for name, values in person.items()}
 
 
-def _rules(customer: Customer) -> list[AudienceRule]:
-    return list(
-        AudienceRule.objects.filter(marketplace__customer=customer).select_related(
+@dataclass(frozen=True)
+class Removal:
+    """What an administrator is about to remove; access is resolved as if it were gone (E3)."""
+
+    offer_id: int | None = None
+    rule_id: int | None = None
+    assignment_id: int | None = None
+    marketplace_id: int | None = None
+
+
+NOTHING_REMOVED = Removal()
+
+
+@dataclass
+class Access:
+    """E2 for some end users of one customer: the audience rules including each of them, and
+    the offers of those rules' marketplaces (published services assigned to the customer)."""
+
+    customer: Customer
+    users: dict[int, User]
+    rules: dict[int, list[AudienceRule]]  # user id -> the rules that include them
+    offers: QuerySet[MarketplaceService]
+
+    @cached_property
+    def offered(self) -> dict[int, list[int]]:
+        """Marketplace id -> the ids of the services it offers (read once, as id pairs)."""
+        offered: dict[int, list[int]] = defaultdict(list)
+        for marketplace_id, service_id in self.offers.values_list(
+            "marketplace_id", "assignment__service_id"
+        ):
+            offered[marketplace_id].append(service_id)
+        return offered
+
+    def marketplace_ids(self, user_id: int) -> list[int]:
+        """The marketplaces whose audience includes the user."""
+        return sorted({rule.marketplace_id for rule in self.rules.get(user_id, ())})
+
+    def services(self, user_id: int) -> set[int]:
+        """The ids of the services the user sees."""
+        marketplace_ids = self.marketplace_ids(user_id)
+        if not marketplace_ids:
+            return set()
+        offered = self.offered
+        return {s for m in marketplace_ids for s in offered.get(m, ())}
+
+    def service_ids_query(self, user_id: int) -> QuerySet:
+        """The same ids as services(user_id), as a subquery the database joins itself."""
+        offers = self.offers
+        if len(self.rules) > 1:
+            offers = offers.filter(marketplace_id__any=self.marketplace_ids(user_id))
+        return offers.values("assignment__service_id")
+
+    def grants(self, user_id: int) -> dict[int, list[Grant]]:
+        """Service id -> the grants that give it to the user, in the order of the rules."""
+        rules = self.rules.get(user_id)
+        if not rules:
+            return {}
+        company = self.customer.company.name
+        offered = self.offered
+        grants: dict[int, list[Grant]] = defaultdict(list)
+        for rule in rules:
+            grant = Grant(
+                rule.marketplace_id, rule.marketplace.name, rule.pk, rule.describe(company)
+            )
+            for service_id in offered.get(rule.marketplace_id, ()):
+                grants[service_id].append(grant)
+        return grants
+
+
+def access_resolve(
+    *,
+    customer: Customer,
+    user_ids: list[int] | None = None,
+    users: list[User] | None = None,
+    service_ids: list[int] | None = None,
+    removing: Removal = NOTHING_REMOVED,
+) -> Access:
+    """Rule E2, decided: for the customer's active end users (those of user_ids, if given), the
+    audience rules that include them and what those rules' marketplaces offer (of service_ids).
+
+    users, instead of user_ids, are end users of the customer already loaded with their person
+    (customers.scope.end_user_customer said so). Three queries whatever the number of users,
+    marketplaces, rules and services, two with users; the offers are read when first asked
+    for, or joined into another query.
+    """
+    if users is None:
+        users = end_user_list(customer=customer).filter(is_active=True)
+        if user_ids is not None:
+            users = users.filter(pk__in=user_ids)
+        users = list(users)
+    # Named-user rules show their user's name in grants.
+    rules = [
+        rule
+        for rule in AudienceRule.objects.filter(marketplace__customer=customer).select_related(
             "marketplace", "user"
         )
+        if rule.pk != removing.rule_id and rule.marketplace_id != removing.marketplace_id
+    ]
+    audiences = [(rule, audience_criteria(rule)) for rule in rules]
+    matching = {
+        user.pk: [rule for rule, criteria in audiences if criteria_match(criteria, user)]
+        for user in users
+    }
+    # The marketplaces are the customer's own (their rules were read by customer); the
+    # assignment, which another customer's marketplace could never hold, is checked again.
+    offers = MarketplaceService.objects.filter(
+        marketplace_id__any=sorted(
+            {r.marketplace_id for found in matching.values() for r in found}
+        ),
+        assignment__customer=customer,
+        assignment__service__status=ServiceStatus.PUBLISHED,
     )
+    if removing.offer_id is not None:
+        offers = offers.exclude(pk=removing.offer_id)
+    if removing.assignment_id is not None:
+        offers = offers.exclude(assignment_id=removing.assignment_id)
+    if service_ids is not None:
+        offers = offers.filter(assignment__service_id__in=service_ids)
+    return Access(customer=customer, users={u.pk: u for u in users}, rules=matching, offers=offers)
 
 
-def _offers(customer: Customer, marketplace_ids) -> list[MarketplaceService]:
-    return list(
-        MarketplaceService.objects.filter(
-            marketplace_id__in=marketplace_ids,
-            marketplace__customer=customer,
-            assignment__customer=customer,
-            assignment__service__status=ServiceStatus.PUBLISHED,
-        ).select_related("assignment__service__category", "marketplace")
-    )
-
-
-def _matching_rules(user: User) -> tuple[Customer | None, list[AudienceRule]]:
-    """The user's customer and the audience rules of its marketplaces that include the user."""
+def _own_access(user: User, service_ids: list[int] | None = None) -> Access | None:
+    """E2 for one account, of its own customer; None for anyone who is not an end user."""
     customer = end_user_customer(user)
     if customer is None:
-        return None, []
-    person = Person.objects.filter(pk=user.person_id).first()
-    return customer, [
-        r for r in _rules(customer) if rule_matches(r, user_id=user.pk, person=person)
-    ]
-
-
-def _grants(user: User) -> dict[int, list[Grant]]:
-    """Service id -> the grants that give it to this user (E2); empty for anyone not an end user.
-
-    Four queries whatever the number of marketplaces, rules and services; offers are read as
-    id pairs.
-    """
-    customer, rules = _matching_rules(user)
-    if not rules:
-        return {}
-    grants_by_marketplace: dict[int, list[Grant]] = defaultdict(list)
-    company = customer.company.name
-    for rule in rules:
-        grants_by_marketplace[rule.marketplace_id].append(
-            Grant(rule.marketplace_id, rule.marketplace.name, rule.pk, rule.describe(company))
-        )
-    # The marketplace ids come from this customer's own rules; the assignment is checked again.
-    pairs = MarketplaceService.objects.filter(
-        marketplace_id__any=list(grants_by_marketplace),
-        assignment__customer_id=customer.pk,
-        assignment__service__status=ServiceStatus.PUBLISHED,
-    ).values_list("marketplace_id", "assignment__service_id")
-    grants_by_service: dict[int, list[Grant]] = defaultdict(list)
-    for marketplace_id, service_id in pairs:
-        grants_by_service[service_id].extend(grants_by_marketplace[marketplace_id])
-    return grants_by_service
+        return None
+    # The signed-in user comes with their person (accounts.backends): no need to load it again.
+    return access_resolve(customer=customer, users=[user], service_ids=service_ids)
 
 
 def visible_services(*, user: User) -> list[VisibleService]:
@@ -116,7 +200,8 @@ def visible_services(*, user: User) -> list[VisibleService]:
     Six queries whatever the number of marketplaces, rules and services; each service and each
     category is built once.
     """
-    grants = _grants(user)
+    access = _own_access(user)
+    grants = access.grants(user.pk) if access is not None else {}
     if not grants:
         return []
     # Few categories serve many services: prefetching builds each category once.
@@ -138,21 +223,15 @@ class CatalogEntry(NamedTuple):
 def catalog_entries(*, user: User) -> list[CatalogEntry]:
     """The services visible_services gives, as light rows by category and name.
 
-    What the catalog page needs to count, filter and page a thousand services: the same rule
-    (a matching audience rule of a marketplace offering a published service assigned to the
-    customer), decided in one joined query, without building grants or model instances.
+    What the catalog page needs to count, filter and page a thousand services: the services of
+    access_resolve, which the database joins to their names in the same query as the offers,
+    without building grants or model instances. Four queries.
     """
-    customer, rules = _matching_rules(user)
-    if not rules:
+    access = _own_access(user)
+    if access is None or not access.rules.get(user.pk):
         return []
-    rows = (
-        Service.objects.filter(
-            status=ServiceStatus.PUBLISHED,
-            assignments__customer_id=customer.pk,
-            assignments__offers__marketplace_id__any=list({r.marketplace_id for r in rules}),
-        )
-        .distinct()
-        .values_list("id", "name", "description", "category_id", "category__name")
+    rows = Service.objects.filter(pk__in=access.service_ids_query(user.pk)).values_list(
+        "id", "name", "description", "category_id", "category__name"
     )
     return sorted(map(CatalogEntry._make, rows), key=lambda e: (e.category, e.name))
 
@@ -171,7 +250,8 @@ def catalog_page_services(*, entries: list[CatalogEntry]) -> list[Service]:
 
 def visible_service(*, user: User, service_id: int) -> VisibleService | None:
     """One service if the user may see it, else None (callers answer 404)."""
-    grants = _grants(user).get(service_id)
+    access = _own_access(user, service_ids=[service_id])
+    grants = access.grants(user.pk).get(service_id) if access is not None else None
     if not grants:
         return None
     service = Service.objects.select_related("category").filter(pk=service_id).first()
@@ -189,7 +269,10 @@ class Explanation:
 
 
 def explain_access(*, user: User, service: Service) -> Explanation:
-    """The decision chain assignment → marketplace → audience rule for one (user, service) pair."""
+    """The decision chain assignment → marketplace → audience rule for one (user, service) pair.
+
+    The verdict is access_resolve's; the steps before it say which link of the chain is missing.
+    """
     steps: list[tuple[bool, str]] = []
     customer = end_user_customer(user)
     if customer is None:
@@ -213,35 +296,37 @@ def explain_access(*, user: User, service: Service) -> Explanation:
         )
         return Explanation(False, steps)
     steps.append((True, f"{service.name} is published."))
-    offering = list(assignment.offers.select_related("marketplace"))
+    offering = sorted(
+        {
+            offer.marketplace
+            for offer in assignment.offers.filter(marketplace__customer=customer).select_related(
+                "marketplace"
+            )
+        },
+        key=lambda m: (m.name, m.pk),
+    )
     if not offering:
         steps.append((False, f"No marketplace of {customer} offers {service.name}."))
         return Explanation(False, steps)
-    person = Person.objects.filter(pk=user.person_id).first()
-    granted = False
-    for offer in offering:
-        rules = [
-            r
-            for r in offer.marketplace.rules.select_related("user")
-            if rule_matches(r, user_id=user.pk, person=person)
-        ]
-        if rules:
-            granted = True
-            for rule in rules:
-                steps.append(
-                    (
-                        True,
-                        f"Marketplace “{offer.marketplace.name}” offers it to {rule.describe(customer.company.name)}, which includes {user.display_name}.",
-                    )
-                )
-        else:
+    access = access_resolve(customer=customer, users=[user], service_ids=[service.pk])
+    grants = access.grants(user.pk).get(service.pk, [])
+    for marketplace in offering:
+        rules = [g.rule for g in grants if g.marketplace_id == marketplace.pk]
+        if not rules:
             steps.append(
                 (
                     False,
-                    f"Marketplace “{offer.marketplace.name}” offers it, but its audience does not include {user.display_name}.",
+                    f"Marketplace “{marketplace.name}” offers it, but its audience does not include {user.display_name}.",
                 )
             )
-    return Explanation(granted, steps)
+        for rule in rules:
+            steps.append(
+                (
+                    True,
+                    f"Marketplace “{marketplace.name}” offers it to {rule}, which includes {user.display_name}.",
+                )
+            )
+    return Explanation(bool(grants), steps)
 
 
 def customer_access_matrix(
@@ -256,34 +341,19 @@ def customer_access_matrix(
     """For every active end user of a customer (or those of user_ids), the services they see.
 
     The without_* arguments answer "what if this were removed?" without removing anything.
-    Four queries whatever the number of users, marketplaces and services.
+    Three queries whatever the number of users, marketplaces and services.
     """
-    users = User.objects.filter(
-        company_id=customer.company_id, is_active=True, is_staff=False, person__isnull=False
-    ).select_related("person")
-    if user_ids is not None:
-        users = users.filter(pk__in=user_ids)
-    users = list(users)
-    rules = [
-        r
-        for r in _rules(customer)
-        if r.pk != without_rule_id and r.marketplace_id != without_marketplace_id
-    ]
-    offers_by_marketplace: dict[int, set[int]] = defaultdict(set)
-    for offer in _offers(customer, {r.marketplace_id for r in rules}):
-        if offer.pk == without_offer_id or offer.assignment_id == without_assignment_id:
-            continue
-        offers_by_marketplace[offer.marketplace_id].add(offer.assignment.service_id)
-    matrix: dict[int, set[int]] = {}
-    for user in users:
-        services: set[int] = set()
-        for rule in rules:
-            if rule.marketplace_id in offers_by_marketplace and rule_matches(
-                rule, user_id=user.pk, person=user.person
-            ):
-                services |= offers_by_marketplace[rule.marketplace_id]
-        matrix[user.pk] = services
-    return matrix
+    access = access_resolve(
+        customer=customer,
+        user_ids=user_ids,
+        removing=Removal(
+            offer_id=without_offer_id,
+            rule_id=without_rule_id,
+            assignment_id=without_assignment_id,
+            marketplace_id=without_marketplace_id,
+        ),
+    )
+    return {user_id: access.services(user_id) for user_id in access.users}
 
 
 def who_would_lose_access(*, customer: Customer, **without) -> list[tuple[User, list[Service]]]:
