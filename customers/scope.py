@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from itsm_sync.models import Company, Person
+from msp_portal.memo import memoized
 from msp_portal.models import Notification
 from msp_portal.tenancy import CHANGE, NOTHING, VIEW, ScopeRule, by_permission, scope_register
 
@@ -32,9 +33,7 @@ def is_msp_staff(user: User, action: str = VIEW) -> bool:
 
 def _member(user: User) -> bool:
     """A signed-in, active person of a company who is not MSP staff."""
-    return bool(
-        user.is_authenticated and user.is_active and not user.is_staff and user.company_id
-    )
+    return bool(user.is_authenticated and user.is_active and not user.is_staff and user.company_id)
 
 
 def _administers_q(user: User, path: str = "") -> Q:
@@ -57,14 +56,22 @@ def administered_customer(user: User) -> Customer | None:
     """The customer a person administers (one company at a time, so at most one)."""
     if not _member(user):
         return None
-    return Customer.objects.select_related("company").filter(_administers_q(user)).first()
+    return memoized(
+        ("administered_customer", user.pk, user.company_id),
+        lambda: Customer.objects.select_related("company").filter(_administers_q(user)).first(),
+    )
 
 
 def end_user_customer(user: User) -> Customer | None:
     """The customer whose end user this account is (a person of its company), or None."""
     if not _member(user) or user.person_id is None:
         return None
-    return Customer.objects.select_related("company").filter(company_id=user.company_id).first()
+    return memoized(
+        ("customer_of_company", user.company_id),
+        lambda: (
+            Customer.objects.select_related("company").filter(company_id=user.company_id).first()
+        ),
+    )
 
 
 def managed_customer(request: HttpRequest) -> Customer | None:
@@ -87,9 +94,7 @@ def may_manage(user: User, customer: Customer) -> bool:
 def administrator_users(customer: Customer):
     """The accounts that administer customer and can sign in (C2's "active administrators")."""
     return User.objects.filter(
-        pk__in=CustomerAdministrator.objects.filter(customer=customer)
-        .active()
-        .values("user_id")
+        pk__in=CustomerAdministrator.objects.filter(customer=customer).active().values("user_id")
     )
 
 

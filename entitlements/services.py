@@ -15,7 +15,7 @@ from customers.services import criteria_clean, msp_mode_required_check
 from msp_portal.audit import audit_record
 from msp_portal.errors import DomainError, NotAllowed
 
-from .access import visible_service
+from .access import VisibleService, visible_service
 from .models import (
     REQUEST_TRANSITIONS,
     AudienceKind,
@@ -219,7 +219,6 @@ def _submitted_with(actor: User, submission_key: str) -> ServiceRequest | None:
     return ServiceRequest.objects.filter(requester=actor, submission_key=submission_key).first()
 
 
-@transaction.atomic
 def request_submit(
     *,
     actor: User,
@@ -227,19 +226,53 @@ def request_submit(
     quantity: int,
     justification: str = "",
     submission_key: str = "",
+    access: VisibleService | None = None,
 ) -> ServiceRequest:
     """An end user requests a service entitled to them (E2), within its quantity limits.
 
+    access is the actor's entry for the service when the caller resolved it already in this
+    request (the request form's page does, to draw the form); otherwise it is resolved here.
+
     A submission key (the request form's, drawn with the page) makes one request and one debit
-    however often it is posted, concurrently or not: a replay raises RequestAlreadySubmitted
-    naming the first request. The unique constraint holds it when two posts race.
+    however often it is posted, concurrently or not: the unique constraint on (requester, key)
+    refuses the replay's insert, which rolls its whole transaction back before anything is
+    charged, and RequestAlreadySubmitted names the first request. Asking first would cost every
+    submission a query that only replays need.
     """
+    try:
+        return _request_submit(
+            actor=actor,
+            service=service,
+            quantity=quantity,
+            justification=justification,
+            submission_key=submission_key,
+            access=access,
+        )
+    except IntegrityError:
+        first = _submitted_with(actor, submission_key)
+        if first is None:
+            raise
+        raise RequestAlreadySubmitted(first) from None
+
+
+@transaction.atomic
+def _request_submit(
+    *,
+    actor: User,
+    service: Service,
+    quantity: int,
+    justification: str,
+    submission_key: str,
+    access: VisibleService | None,
+) -> ServiceRequest:
     msp_mode_required_check()
-    first = _submitted_with(actor, submission_key)
-    if first is not None:
-        raise RequestAlreadySubmitted(first)
-    entry = visible_service(user=actor, service_id=service.pk)
+    entry = access
+    if entry is None or entry.service.pk != service.pk:
+        entry = visible_service(user=actor, service_id=service.pk)
     if entry is None:
+        # A replay of a form whose first post went through still shows that request.
+        if (first := _submitted_with(actor, submission_key)) is not None:
+            raise RequestAlreadySubmitted(first)
         raise NotAllowed(
             f"{service.name} is not available to you. Ask your administrator for access."
         )
@@ -265,16 +298,10 @@ def request_submit(
         justification=justification.strip(),
         submission_key=submission_key,
     )
-    request.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            request.save()
-    except IntegrityError:
-        # Another post of the same form committed while this one ran: show that one.
-        first = _submitted_with(actor, submission_key)
-        if first is None:
-            raise
-        raise RequestAlreadySubmitted(first) from None
+    # The customer, requester and service are the rows just resolved: no need to look them up
+    # again; the unique submission key is held by the constraint below.
+    request.full_clean(exclude=["customer", "requester", "service"], validate_constraints=False)
+    request.save()
     if customer.credit_management and request.total > 0:
         credit_debit(
             actor=actor,

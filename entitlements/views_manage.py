@@ -128,8 +128,8 @@ def home(request: HttpRequest, customer: Customer) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 
 
-def _marketplaces_with_counts(customer: Customer):
-    return marketplace_list(customer=customer).annotate(
+def _marketplaces_with_counts(user: User, customer: Customer):
+    return marketplace_list(user=user, customer=customer).annotate(
         services_count=Count("offers", distinct=True),
         rules_count=Count("rules", distinct=True),
     )

@@ -204,7 +204,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             service_request = services.request_submit(
-                actor=request.user, service=entry.service, **form.cleaned_data
+                actor=request.user, service=entry.service, access=entry, **form.cleaned_data
             )
         except services.RequestAlreadySubmitted as replay:
             messages.info(request, str(replay))

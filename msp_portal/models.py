@@ -65,6 +65,13 @@ class MspMode(models.Model):
     def __str__(self) -> str:
         return "MSP mode"
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        # The rest of this request reads the new value (msp_portal.selectors.msp_mode_enabled).
+        from .memo import forget_all
+
+        forget_all()
+
 
 class AuditEvent(models.Model):
     """One change made through the product: who, when, acting as which customer, what, before → after."""

@@ -3,6 +3,7 @@
 from django.db import connection
 from django.db.models import QuerySet
 
+from .memo import memoized
 from .models import AuditEvent, Installation, MspMode, Notification, ReleaseChange
 from .params import on_days
 
@@ -24,9 +25,15 @@ def _scalar(sql: str, params: list) -> object:
 # from the models.
 
 
+MSP_MODE_MEMO = "msp_mode_enabled"
+
+
 def msp_mode_enabled() -> bool:
-    """Whether MSP mode is on, read fresh from the database."""
-    return bool(_scalar(f"SELECT enabled FROM {MspMode._meta.db_table} WHERE id = 1", []))  # noqa: S608
+    """Whether MSP mode is on, read fresh from the database once per request (msp_portal.memo)."""
+    return memoized(
+        MSP_MODE_MEMO,
+        lambda: bool(_scalar(f"SELECT enabled FROM {MspMode._meta.db_table} WHERE id = 1", [])),  # noqa: S608
+    )
 
 
 def notification_unread_sql(user_id: str) -> str:

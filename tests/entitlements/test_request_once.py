@@ -203,3 +203,17 @@ def test_many_concurrent_posts_of_one_form_make_one_request(on_postgres, tenant_
     assert ServiceRequest.objects.count() == 1
     assert CreditEntry.objects.filter(kind="debit").count() == 1
     assert _balance(credits_on) == Decimal("80")
+
+
+@pytest.mark.django_db
+def test_a_replay_after_access_was_withdrawn_still_names_the_first_request(tenant_a):
+    eve, service = tenant_a["eve"], tenant_a["service"]
+    first = request_submit(
+        actor=eve, service=service, quantity=1, justification="x", submission_key="k" * 24
+    )
+    tenant_a["marketplace"].rules.all().delete()  # Eve loses access between the two posts
+    with pytest.raises(RequestAlreadySubmitted) as replay:
+        request_submit(
+            actor=eve, service=service, quantity=1, justification="x", submission_key="k" * 24
+        )
+    assert replay.value.request == first
