@@ -388,8 +388,8 @@ HTMX = [
     {"HX-Request": "true", "HX-Target": "results", "HX-History-Restore-Request": "true"},
 ]
 # Known hostile values each sent to every parameter at once, before hypothesis draws its own.
-KNOWN = ["\x00", "²", "99999999999999999999999", "9999-12-31", *NONSENSE_CURSORS[:3],
-         NONSENSE_CURSORS[4], NONSENSE_CURSORS[6]]  # fmt: skip
+KNOWN = ["\x00", "²", "99999999999999999999999", "9999-12-31", NONSENSE_CURSORS[0],
+         NONSENSE_CURSORS[4]]  # fmt: skip
 
 ALL_GET = sorted(name for name, access in ACCESS.items() if access.method == "get")
 SOURCE_PARAMETERS = _source_parameters()
@@ -462,7 +462,7 @@ def test_hostile_query_strings_never_break_a_page(client, world, personas, url_n
         names = st.one_of(st.sampled_from(own), st.sampled_from(everything))
 
         @settings(
-            max_examples=max(3, 12 // len(visitors)),
+            max_examples=max(2, 6 // len(visitors)),
             deadline=None,
             suppress_health_check=list(HealthCheck),
             database=None,
