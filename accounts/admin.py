@@ -36,8 +36,8 @@ from .models import PeopleGroup, User
 logger = logging.getLogger(__name__)
 
 OWN_PASSWORD = (
-    "That page sets a password without asking for the current one, so it is for other people's "
-    "accounts. Change your own here: it asks for your current password first."
+    "The set-password page sets a password without asking for the current one, so it is for "
+    "other people's accounts. Change your own here: it asks for your current password first."
 )
 
 
