@@ -97,7 +97,7 @@ def test_the_command_refuses_once_a_customer_was_added(capsys, msp_enabled):
     assert msp_mode_enabled()
 
 
-# --- The database itself (PostgreSQL here; SQLite below) ---------------------------------------
+# --- The database itself (PostgreSQL; the demo's SQLite below) ------------------------------
 
 
 def test_the_database_lets_it_go_off_while_no_customer_was_ever_added(msp_enabled):
@@ -132,9 +132,6 @@ def test_the_database_refuses_a_customer_while_msp_mode_is_recorded_off(system_a
     assert not Customer.objects.exists()
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SQLite guards UPDATE only (see migration 0002)"
-)
 def test_the_database_refuses_to_delete_the_record_while_on(msp_enabled):
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM msp_portal_mspmode")
