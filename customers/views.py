@@ -191,6 +191,7 @@ def customer_add(request: HttpRequest) -> HttpResponse:
             return redirect("customers:customer_detail", pk=customer.pk)
     chosen_admins = form["administrators"].value() or [] if form.is_bound else []
     company_id = form["company"].value() if form.is_bound else None
+    chosen = _people(company_id, chosen_admins)
     return TemplateResponse(
         request,
         "customers/customer_add.html",
@@ -198,7 +199,8 @@ def customer_add(request: HttpRequest) -> HttpResponse:
             "form": form,
             "company_groups": _grouped(selectors.eligible_company_list()[:500]),
             "chosen_company": str(company_id or ""),
-            "chosen_admins": _people(company_id, chosen_admins),
+            "chosen_admins": chosen,
+            "candidates": _candidates(company_id, exclude=chosen),
             "services": selectors.assignable_service_list()[: selectors.PICKER_LIMIT],
             "chosen_services": [str(v) for v in (form["services"].value() or [])]
             if form.is_bound
@@ -220,6 +222,15 @@ def _people(company_id, person_ids) -> list:
         return []
     ids = [i for i in map(parse_id, person_ids) if i is not None]
     return list(selectors.company_people_list(company_id=company_id).filter(pk__in=ids))
+
+
+def _candidates(company_id, *, exclude) -> list | None:
+    """The administrator picker of a form whose company is chosen (None: no company chosen)."""
+    company_id = parse_id(company_id)
+    if company_id is None or not selectors.eligible_company_list().filter(pk=company_id).exists():
+        return None
+    people = selectors.company_people_list(company_id=company_id)
+    return list(people.exclude(pk__in=[p.pk for p in exclude])[: selectors.PICKER_LIMIT])
 
 
 @permission_required("customers.add_customer")
