@@ -20,11 +20,9 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.hashers import is_password_usable
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import router, transaction
 from django.http import HttpRequest
 from django.shortcuts import redirect
-from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,6 +30,7 @@ from msp_portal.admin import AuditedModelAdmin, ReadOnlyAdmin
 from msp_portal.audit import audit_record
 
 from .models import PeopleGroup, User
+from .services import account_owner_tell
 
 logger = logging.getLogger(__name__)
 
@@ -39,27 +38,6 @@ OWN_PASSWORD = (
     "The set-password page sets a password without asking for the current one, so it is for "
     "other people's accounts. Change your own here: it asks for your current password first."
 )
-
-
-def _tell_owner(user: User, actor: User, subject: str, what: str) -> None:
-    """E-mail the owner about a change an administrator made to their sign-in, once committed."""
-    if not user.email:
-        return
-    body = (
-        f"Hello {user.display_name},\n\n{what}\n\n"
-        f"By: {actor.get_username()}, in the administration site\n"
-        f"When: {timezone.localtime():%Y-%m-%d %H:%M %Z}\n\n"
-        "If you did not ask for this, tell your system administrator at once."
-    )
-
-    def send() -> None:
-        try:
-            send_mail(f"MSP Portal: {subject}", body, None, [user.email], fail_silently=False)
-        except Exception:
-            # The change is made and audited; a mail server that is down must not undo it.
-            logger.exception("Could not mail %s about %r.", user.get_username(), subject)
-
-    transaction.on_commit(send)
 
 
 @admin.register(User)
@@ -119,11 +97,11 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
             after={"password": "(new, hidden)" if usable else "(none: password sign-in off)"},
             message="Set by an administrator in the Django admin.",
         )
-        _tell_owner(
-            user,
-            request.user,
-            "your password was set by an administrator",
-            "An administrator set a new password for your MSP Portal account."
+        account_owner_tell(
+            user=user,
+            by=request.user,
+            subject="your password was set by an administrator",
+            what="An administrator set a new password for your MSP Portal account."
             if usable
             else "An administrator switched off password sign-in for your MSP Portal account.",
         )
@@ -185,11 +163,11 @@ class DeviceAdmin(ReadOnlyAdmin):
             message=f"Removed in the Django admin; {owner.get_username()} pairs a new one at "
             "the next sign-in.",
         )
-        _tell_owner(
-            owner,
-            request.user,
-            "your two-factor sign-in was reset",
-            f"An administrator removed your “{obj.name}”. At your next sign-in you will be "
+        account_owner_tell(
+            user=owner,
+            by=request.user,
+            subject="your two-factor sign-in was reset",
+            what=f"An administrator removed your “{obj.name}”. At your next sign-in you will be "
             "asked to pair an authenticator app again.",
         )
 

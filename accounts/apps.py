@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 
 
@@ -19,3 +20,11 @@ class AccountsConfig(AppConfig):
 
         post_migrate.connect(roles.roles_sync_after_migrate, sender=self)
         person_company_changed.connect(receivers.person_moved, dispatch_uid="accounts.person_moved")
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the portal's site (accounts.admin_site), in INSTALLED_APPS."""
+
+    default = False  # AccountsConfig stays this module's default
+
+    default_site = "accounts.admin_site.PortalAdminSite"

@@ -1,9 +1,13 @@
 """Use-case forms of accounts; cleaned_data keys are the service arguments."""
 
 from django import forms
+from django.contrib.admin.forms import AdminPasswordChangeForm
+from django.contrib.auth.forms import SetPasswordForm
 
 from itsm_sync.models import Company
 from msp_portal.forms import PortalForm
+
+from .services import account_password_changed
 
 
 class ExternalUserForm(PortalForm):
@@ -23,3 +27,21 @@ class PeopleGroupForm(PortalForm):
     open_to_collaborators = forms.BooleanField(
         label="Available to end users as collaborators", required=False
     )
+
+
+class AuditedPasswordChangeForm(AdminPasswordChangeForm):
+    """Django's own change form (it asks for the current password), recorded and mailed (T3)."""
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=commit)
+        account_password_changed(user=user, how="Changed with the current password.")
+        return user
+
+
+class AuditedSetPasswordForm(SetPasswordForm):
+    """Choosing a password from an e-mailed link (invitation or reset), recorded and mailed."""
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=commit)
+        account_password_changed(user=user, how="Chosen through an e-mailed link.")
+        return user

@@ -1,6 +1,10 @@
 """Account use cases: external users and people groups, both closed once MSP mode is on (M3)."""
 
+import logging
+
+from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 
 from itsm_sync.models import Company, Person
 from msp_portal.audit import audit_record
@@ -9,6 +13,8 @@ from msp_portal.selectors import msp_mode_enabled
 
 from .models import PeopleGroup, User
 from .roles import CATALOG_ADMIN, SYSTEM_ADMIN
+
+logger = logging.getLogger(__name__)
 
 EXTERNAL_USERS_CLOSED = (
     "External users can't be created: MSP mode is on, and in MSP mode every user must come "
@@ -285,3 +291,44 @@ def account_follow_person_move(*, person_id: int) -> User | None:
         message="ITSM moved this person to another company; the account followed.",
     )
     return user
+
+
+def account_owner_tell(*, user: User, subject: str, what: str, by: User | None = None) -> None:
+    """E-mail the owner about a change to their sign-in (password, second factor), once the
+    change is committed; by names the administrator who made it, when it was not the owner."""
+    if not user.email:
+        return
+    who = f"By: {by.get_username()}, an administrator\n" if by is not None and by != user else ""
+    body = (
+        f"Hello {user.display_name},\n\n{what}\n\n{who}"
+        f"When: {timezone.localtime():%Y-%m-%d %H:%M %Z}\n\n"
+        "If this was you, there is nothing to do.\n"
+        "If this was not you, someone may know your password: tell your system administrator "
+        "at once, so that they can lock the account and reset your sign-in."
+    )
+
+    def send() -> None:
+        try:
+            send_mail(f"MSP Portal: {subject}", body, None, [user.email], fail_silently=False)
+        except Exception:
+            # The change is made and audited; a mail server that is down must not undo it.
+            logger.exception("Could not mail %s about %r.", user.get_username(), subject)
+
+    transaction.on_commit(send)
+
+
+def account_password_changed(*, user: User, how: str) -> None:
+    """Record that a person changed their own password (T3), and tell them by e-mail."""
+    audit_record(
+        actor=user,
+        action="user.password_change",
+        obj=user,
+        before={"password": "(hidden)"},
+        after={"password": "(new, hidden)"},
+        message=how,
+    )
+    account_owner_tell(
+        user=user,
+        subject="your password was changed",
+        what=f"The password of your MSP Portal account was changed ({how.rstrip('.').lower()}).",
+    )

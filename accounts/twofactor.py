@@ -14,12 +14,10 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -28,6 +26,7 @@ from msp_portal.audit import audit_record
 from msp_portal.errors import DomainError
 
 from .models import User
+from .services import account_owner_tell
 
 logger = logging.getLogger(__name__)
 
@@ -100,28 +99,6 @@ def _lock(user: User) -> User:
     return User.objects.select_for_update().get(pk=user.pk)
 
 
-def _tell_owner(user: User, subject: str, what: str) -> None:
-    """E-mail the owner about a change to their sign-in, once it is committed."""
-    if not user.email:
-        return
-    body = (
-        f"Hello {user.display_name},\n\n{what}\n\n"
-        f"When: {timezone.localtime():%Y-%m-%d %H:%M %Z}\n\n"
-        "If this was you, there is nothing to do.\n"
-        "If this was not you, someone may know your password: tell your system administrator "
-        "at once, so that they can lock the account and reset your sign-in."
-    )
-
-    def send() -> None:
-        try:
-            send_mail(f"MSP Portal: {subject}", body, None, [user.email], fail_silently=False)
-        except Exception:
-            # The change is made and audited; a mail server that is down must not undo it.
-            logger.exception("Could not mail %s about %r.", user.get_username(), subject)
-
-    transaction.on_commit(send)
-
-
 def totp_device_pending(user: User) -> TOTPDevice:
     """The unconfirmed authenticator of someone who has none yet, to be confirmed with a code."""
     if has_device(user):
@@ -155,10 +132,10 @@ def two_factor_enrol(*, request: HttpRequest, token: str) -> list[str] | None:
     codes = _recovery_codes_new(user)
     otp_login(request, device)
     audit_record(actor=user, action="two_factor.enrol", obj=user, after={"device": device.name})
-    _tell_owner(
-        user,
-        "two-factor sign-in is on",
-        "An authenticator app was paired with your MSP Portal account, and ten recovery codes "
+    account_owner_tell(
+        user=user,
+        subject="two-factor sign-in is on",
+        what="An authenticator app was paired with your MSP Portal account, and ten recovery codes "
         "were made for it.",
     )
     return codes
@@ -254,10 +231,10 @@ def two_factor_replace(*, request: HttpRequest, token: str) -> list[str] | None:
         after={"devices": [device.pk]},
         message="Authenticator replaced; new recovery codes made; other sessions must verify again.",
     )
-    _tell_owner(
-        user,
-        "your authenticator was replaced",
-        "The authenticator app of your MSP Portal account was replaced by a new one. The old "
+    account_owner_tell(
+        user=user,
+        subject="your authenticator was replaced",
+        what="The authenticator app of your MSP Portal account was replaced by a new one. The old "
         "app's codes and your old recovery codes no longer work.",
     )
     return codes
@@ -278,10 +255,10 @@ def recovery_codes_renew(*, request: HttpRequest, password: str, token: str) -> 
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=static, token=code) for code in codes)
     audit_record(actor=user, action="two_factor.recovery_codes_renew", obj=user)
-    _tell_owner(
-        user,
-        "new recovery codes",
-        "New recovery codes were made for your MSP Portal account; the old ones no longer work.",
+    account_owner_tell(
+        user=user,
+        subject="new recovery codes",
+        what="New recovery codes were made for your MSP Portal account; the old ones no longer work.",
     )
     return codes
 
@@ -294,10 +271,10 @@ def _recovery_code_used(user: User, device: StaticDevice) -> None:
         obj=user,
         message=f"{left} recovery codes left.",
     )
-    _tell_owner(
-        user,
-        "a recovery code was used",
-        f"One of your recovery codes was used for your MSP Portal account: {left} recovery "
+    account_owner_tell(
+        user=user,
+        subject="a recovery code was used",
+        what=f"One of your recovery codes was used for your MSP Portal account: {left} recovery "
         "codes left. If you lost your phone, replace your authenticator under Two-factor "
         "sign-in.",
     )

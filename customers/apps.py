@@ -6,6 +6,9 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customers"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from accounts.models import User
         from itsm_sync.signals import person_company_changed, sync_run_finished
 
         from . import receivers, scope
@@ -16,3 +19,6 @@ class CustomersConfig(AppConfig):
             receivers.person_moved, dispatch_uid="customers.person_moved"
         )
         sync_run_finished.connect(receivers.sync_run_finished, dispatch_uid="customers.sync_run")
+        post_save.connect(
+            receivers.account_saved, sender=User, dispatch_uid="customers.account_saved"
+        )

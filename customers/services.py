@@ -733,6 +733,12 @@ def end_user_filters_apply(
     return report
 
 
+def customer_admin_account_deactivated(*, user: User) -> None:
+    """Flag each customer this account administered that has no active administrator left (C2)."""
+    for customer in Customer.objects.filter(administrators__user=user):
+        _flag_if_no_active_administrator(customer)
+
+
 def _flag_if_no_active_administrator(customer: Customer) -> None:
     if customer.needs_administrator:
         return

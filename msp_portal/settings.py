@@ -32,7 +32,8 @@ if DEPLOYMENT_MODE not in {"onprem", "saas"}:
     )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the portal's site: its password change is audited (T3).
+    "accounts.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

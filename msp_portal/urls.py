@@ -5,11 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views as accounts_views
+from accounts.forms import AuditedSetPasswordForm
 
 from . import views
-
-admin.site.site_header = "MSP Portal administration"
-admin.site.site_title = "MSP Portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,7 +19,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "set-password/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        auth_views.PasswordResetConfirmView.as_view(form_class=AuditedSetPasswordForm),
         name="password_reset_confirm",
     ),
     path(

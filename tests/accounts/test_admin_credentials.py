@@ -237,3 +237,42 @@ def test_the_admin_offers_no_qr_code_of_anyones_authenticator(root_client, colle
         assert response["Content-Type"].startswith("text/html")
         content = response.content.decode()
         assert device.key not in content and b32encode(device.bin_key).decode() not in content
+
+
+def test_changing_ones_own_password_with_the_current_one_is_audited_and_mailed(
+    root_client, root, committed
+):
+    with committed():
+        response = root_client.post(
+            reverse("admin:password_change"),
+            {
+                "old_password": PASSWORD,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+    assert response.status_code == 302
+    root.refresh_from_db()
+    assert root.check_password(NEW_PASSWORD)
+    event = AuditEvent.objects.get(action="user.password_change")
+    assert event.actor_id == root.pk and NEW_PASSWORD not in str(event.after)
+    assert any("password was changed" in m.subject for m in _mails_to(root))
+
+
+def test_choosing_a_password_from_an_emailed_link_is_audited(client, colleague, committed):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(colleague.pk))
+    token = default_token_generator.make_token(colleague)
+    page = client.get(reverse("password_reset_confirm", args=[uid, token]), follow=True)
+    with committed():
+        client.post(
+            page.redirect_chain[-1][0],
+            {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        )
+    colleague.refresh_from_db()
+    assert colleague.check_password(NEW_PASSWORD)
+    assert AuditEvent.objects.filter(action="user.password_change", actor=colleague).exists()
+    assert any("password was changed" in m.subject for m in _mails_to(colleague))

@@ -208,3 +208,13 @@ def test_removing_an_inactive_administrator_beside_an_active_one_is_allowed(
     User.objects.filter(pk=deactivated.user_id).update(is_active=False)
     customer_admin_remove(actor=catalog_admin, customer=customer, administrator=deactivated)
     assert customer.administrators.count() == 1
+
+
+def test_deactivating_the_last_active_administrator_anywhere_flags_the_customer(customer):
+    """The Django admin saves the account directly; the customer still learns of it (C2)."""
+    admin = customer.administrators.get().user
+    admin.is_active = False
+    admin.save()
+    customer.refresh_from_db()
+    assert customer.needs_administrator
+    assert AuditEvent.objects.filter(action="customer.needs_administrator").exists()
