@@ -67,7 +67,23 @@ class CustomerSettingsForm(PortalForm):
         min_value=0,
         max_digits=12,
         decimal_places=2,
-        help_text="Administrators are alerted when the balance drops below it. Empty: no alert.",
+        # Text, not a number input: a number input drops letters and posts nothing, which
+        # would save "no alert" without a word.
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "No alert"}
+        ),
+        help_text="Administrators are alerted when the balance drops below it. "
+        "Leave it empty for no alert.",
+        error_messages={
+            "invalid": "Enter the alert threshold as a number of credits, such as 100 or 12.50; "
+            "leave it empty for no alert.",
+            "min_value": "The alert threshold can't be negative: enter 0 or more, or leave it "
+            "empty for no alert.",
+            "max_digits": "Enter an alert threshold below 10,000,000,000 credits.",
+            "max_whole_digits": "Enter an alert threshold below 10,000,000,000 credits.",
+            "max_decimal_places": "Enter the alert threshold with at most 2 decimal places, "
+            "such as 12.50.",
+        },
     )
 
 

@@ -52,3 +52,43 @@ def test_people_already_chosen_are_not_offered_again_after_an_error(
     assert "Alice Archer" in content.split('data-testid="chosen-admins"')[1].split("</div>")[0]
     picker = _candidates(content)
     assert "Alice Archer" not in picker and bob.full_name in picker
+
+
+@pytest.fixture
+def customer(catalog_admin, msp_enabled, acme, alice):
+    from customers.services import customer_add
+
+    return customer_add(
+        actor=catalog_admin,
+        company=acme,
+        administrators=[alice],
+        credit_management=True,
+        alert_threshold=50,
+    )
+
+
+def test_the_alert_threshold_is_a_text_field_so_letters_reach_the_server(
+    client, catalog_admin, customer
+):
+    client.force_login(catalog_admin)
+    content = client.get(reverse("customers:customer_detail", args=[customer.pk])).content.decode()
+    before, after = content.split('name="alert_threshold"')
+    field = before.rsplit("<input", 1)[1] + after.split(">", 1)[0]
+    assert 'type="text"' in field and 'inputmode="decimal"' in field
+
+
+@pytest.mark.parametrize("typed", ["ten", "12,5x", "1O0"])
+def test_letters_in_the_alert_threshold_are_refused_and_the_alert_kept(
+    client, catalog_admin, customer, typed
+):
+    client.force_login(catalog_admin)
+    response = client.post(
+        reverse("customers:customer_settings", args=[customer.pk]),
+        {"credit_management": "on", "alert_threshold": typed},
+    )
+    content = response.content.decode()
+    assert response.status_code == 400
+    assert "Settings saved" not in content
+    assert "Enter the alert threshold as a number of credits" in content
+    customer.refresh_from_db()
+    assert customer.alert_threshold == 50

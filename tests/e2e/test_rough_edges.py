@@ -1,0 +1,93 @@
+"""Browser checks of the rough edges found by walking the mission (issue 19): each page changed
+is shot at 1280 px and at 390 px, and at 390 px no page is wider than the phone."""
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from customers.models import Customer
+from tests.accounts.factories import PASSWORD
+from tests.itsm_sync.factories import CompanyFactory, PersonFactory
+
+from .conftest import login
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 860}
+
+
+@pytest.fixture
+def both(shot):
+    """Shoot the page at 1280 px and at 390 px (where it must fit), then go back to 1280 px."""
+
+    def take(page, name: str) -> None:
+        page.set_viewport_size(DESKTOP)
+        shot(page, f"19-{name}-1280")
+        page.set_viewport_size(PHONE)
+        page.wait_for_timeout(100)
+        shot(page, f"19-{name}-390")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        page.set_viewport_size(DESKTOP)
+        assert wide <= PHONE["width"], f"{name}: the page is {wide} px wide on a 390 px phone"
+
+    return take
+
+
+@pytest.fixture
+def acme(db):
+    company = CompanyFactory(name="Acme Corp", abbreviation="ACME")
+    PersonFactory(company=company, first_name="Alice", last_name="Archer", remedy_login_id="alice")
+    PersonFactory(company=company, first_name="Bob", last_name="Baker", remedy_login_id="bob")
+    return company
+
+
+def test_add_customer_keeps_the_administrator_picker_after_an_error(
+    page, both, catalog_admin, msp_enabled, acme
+):
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("customers:customer_add"))
+    page.locator("#id_company").select_option(label="Acme Corp (ACME)")
+    expect(page.locator("#admin-candidates")).to_contain_text("Alice Archer")
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.get_by_text("Name at least one administrator")).to_be_visible()
+    candidates = page.locator("#admin-candidates")
+    expect(candidates).not_to_contain_text("Choose a company first")
+    expect(candidates).to_contain_text("Alice Archer")
+    both(page, "01-customer-add-error")
+    candidates.get_by_text("Alice Archer").click()
+    expect(page.get_by_test_id("chosen-admins")).to_contain_text("Alice Archer")
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.get_by_text("Acme Corp is now a customer")).to_be_visible()
+
+
+def test_letters_in_the_alert_threshold_are_refused_not_saved_as_no_alert(
+    page, both, catalog_admin, msp_enabled, acme
+):
+    from customers.services import customer_add
+
+    customer = customer_add(
+        actor=catalog_admin,
+        company=acme,
+        administrators=[acme.people.get(remedy_login_id="alice")],
+        credit_management=True,
+        alert_threshold=50,
+    )
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("customers:customer_detail", kwargs={"pk": customer.pk}))
+    threshold = page.get_by_label("Alert threshold (credits)")
+    threshold.fill("")
+    threshold.press_sequentially("ten")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Enter the alert threshold as a number of credits")).to_be_visible()
+    expect(page.get_by_text("Settings saved.")).to_have_count(0)
+    both(page, "02-customer-settings-letters-refused")
+    customer.refresh_from_db()
+    assert customer.alert_threshold == 50
+    # Emptying the field is the explicit way to have no alert, and it says so.
+    threshold = page.get_by_label("Alert threshold (credits)")
+    threshold.fill("")
+    expect(threshold).to_have_attribute("placeholder", "No alert")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    assert Customer.objects.get(pk=customer.pk).alert_threshold is None
