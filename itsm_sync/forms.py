@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from msp_portal.forms import PortalForm, Select
+from msp_portal.fast_html import Select
+from msp_portal.forms import PortalForm
 
 from .models import CompanyType, RecordStatus, SyncKind, SyncRun, SyncStatus
 
