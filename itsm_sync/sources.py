@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -288,6 +289,54 @@ class _Met:
         return {**self.dates, **{k: v.get(LAST_MODIFIED) for k, v in self.records.items()}}
 
 
+class _CrowdedSecond:
+    """The passes over one second that holds more records than a page, in key order.
+
+    A record ITSM stamps with that very second while a pass reads it may land behind the pass's
+    key, unseen. So while the second may still be stamped (the server's clock, its `Date`
+    header, had not left it when the pass began) the pass is made again, and yields only what
+    changed; a pass begun once the second is over is the last. Without a `Date` header a pass
+    is made again while the one before still found something new.
+    """
+
+    MAX_PASSES = 5
+
+    def __init__(self) -> None:
+        self.second: int | None = None
+        self.passes = 0
+        self.open = False
+        self.dated = False
+        self.found = False
+
+    def begin(self, second: int | None, server_second: int | None) -> None:
+        if second != self.second:
+            self.second, self.passes = second, 0
+        self.passes += 1
+        self.dated = server_second is not None
+        self.open = server_second is None or second is None or server_second <= second
+        self.found = False
+
+    def read(self, values: list[Values], fresh: list[Values], met: _Met, key_field: str) -> None:
+        self.found = self.found or bool(fresh)
+        if self.open:  # what a pass made again compares with (only a second now being stamped)
+            met.add(values, key_field)
+
+    def again(self) -> bool:
+        if self.passes >= self.MAX_PASSES or not self.open:
+            return False
+        return self.dated or self.found
+
+
+def _server_second(response: httpx.Response) -> int | None:
+    raw = response.headers.get("Date")
+    if not raw:
+        return None
+    try:
+        return _epoch_second(parsedate_to_datetime(raw))
+    except (TypeError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class _Cursor:
     """Where an AR listing goes on: the records modified from `second` (epoch) on.
@@ -453,6 +502,7 @@ class ARRestSource:
             cursor = _Cursor(None)
         key_field = FORM_KEYS[form]
         met = _Met(cursor.second, cursor.met)
+        crowded = _CrowdedSecond()
         try:
             while True:
                 if cursor.key is None:
@@ -467,13 +517,21 @@ class ARRestSource:
                     if cursor.key:
                         q += f" AND '{key_field}' > {ar_string(cursor.key)}"
                     sort = f"{key_field}.asc"
-                values, more = self._list_page(form, fields, q=q, sort=sort)
+                values, more, server_second = self._list_page(form, fields, q=q, sort=sort)
                 fresh = [v for v in values if not met.has(v, key_field)] if met else values
                 following = cursor.following(values, key_field, form)
                 ended = not more and cursor.key is None
+                if cursor.key is not None:
+                    if cursor.key == "":
+                        crowded.begin(cursor.second, server_second)
+                    crowded.read(values, fresh, met, key_field)
                 if not more and cursor.key is not None:
-                    # The crowded second is read whole: on to the next one.
-                    following = _Cursor((cursor.second or 0) + 1)
+                    # The crowded second is read whole: on to the next one, unless ITSM may
+                    # still have stamped it while it was read.
+                    if crowded.again():
+                        following = _Cursor(cursor.second, "")
+                    else:
+                        following = _Cursor((cursor.second or 0) + 1)
                 elif more and following.place == cursor.place:
                     raise SourceError(
                         f"ITSM listing of {form} does not move on from {cursor.describe()}; "
@@ -504,8 +562,9 @@ class ARRestSource:
 
     def _list_page(
         self, form: str, fields: tuple[str, ...], *, q: str | None, sort: str
-    ) -> tuple[list[Values], bool]:
-        """One listing request from the configured server: (the records' values, more to come).
+    ) -> tuple[list[Values], bool, int | None]:
+        """One listing request from the configured server: the records' values, whether more
+        follow, and the server's clock (its `Date` header, in epoch seconds) when it answered.
 
         More follow while the answer has a `next` link or fills the page asked for: a server
         returns at most its "Max Entries Returned by GetList" whatever `limit` says. The `next`
@@ -526,7 +585,7 @@ class ARRestSource:
         values = [entry.get("values") or {} for entry in entries if isinstance(entry, dict)]
         following = (payload.get("_links") or {}).get("next") or []
         more = bool(values) and (bool(following) or len(values) >= self.config.page_size)
-        return values, more
+        return values, more, _server_second(response)
 
     def iter_company_pages(self, since: datetime | None = None, after: str = "") -> Iterator[Page]:
         """Yield pages of COM:Company values, oldest modification first."""
@@ -557,7 +616,7 @@ class ARRestSource:
                 last = ""
                 while True:
                     q = f"({any_of})" + (f" AND '{key_field}' > {ar_string(last)}" if last else "")
-                    values, more = self._list_page(form, fields, q=q, sort=f"{key_field}.asc")
+                    values, more, _at = self._list_page(form, fields, q=q, sort=f"{key_field}.asc")
                     if values:
                         yield Page(values)
                     keyed = [v.get(key_field) for v in values if v.get(key_field)]

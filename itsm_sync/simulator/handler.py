@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from dataclasses import asdict
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -109,6 +110,12 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header tells the server's clock, which stamps Last Modified Date too.
+        return formatdate(
+            self.simulator.timestamp() if timestamp is None else timestamp, usegmt=True
+        )
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.simulator.verbose:

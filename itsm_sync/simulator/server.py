@@ -18,6 +18,10 @@ Server settings and fault knobs (constructor arguments, `POST /__sim/faults`, or
   while a sync pages. In a listing by Last Modified Date that record moves to the end, and the
   record behind the page boundary slides into the page already served: a client paging by
   offset skips it. The knob counts down to 0.
+- ``single_field_sort=1``: listings sort by the first ``sort`` field only (AR documents no
+  second one) and entries that tie on it come in a different order on every request, as a
+  database returns rows of equal sort value; a client paging by offset then skips some and
+  meets others twice.
 - ``malformed=K``: the K entries that come first in a listing's sort order over the whole form
   are served corrupted wherever a listing in that order serves them (the stored data is
   untouched). The entry at position i of that order gets corruption i % 4:
@@ -32,6 +36,7 @@ Control endpoints: ``GET /__sim/health``, ``GET /__sim/stats``, ``GET|POST /__si
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
 import threading
@@ -72,6 +77,8 @@ _CACHE_SIZE = 64
 # AR's "Max Entries Returned by GetList" as a server ships.
 DEFAULT_MAX_ENTRIES = 2000
 _UNKNOWN_COMPANY = "Unknown Company (simulated)"
+# Orders tied entries under single_field_sort; not seeded: no order of them may be relied on.
+_TIES = random.Random()
 
 
 @dataclass
@@ -84,6 +91,7 @@ class Faults:
     malformed: int = 0
     change_during_paging: int = 0
     max_entries: int = DEFAULT_MAX_ENTRIES
+    single_field_sort: int = 0
 
 
 _STAT_NAMES = (
@@ -196,6 +204,24 @@ class _FormStore:
             else:
                 rows.sort(key=lambda r, n=name: _sort_text(r.get(n)), reverse=descending)
         return rows
+
+    def scramble_ties(self, rows: list[Record], sort: str) -> list[Record]:
+        """The rows with each run of equal sort values in a new random order."""
+        order = self.parse_sort(sort)
+        if not order:
+            return rows
+        name = order[0][0]
+        value = date_key if name in self.spec.date_fields else _sort_text
+        scrambled: list[Record] = []
+        group: list[Record] = []
+        for row in rows:
+            if group and value(row.get(name)) != value(group[0].get(name)):
+                _TIES.shuffle(group)
+                scrambled += group
+                group = []
+            group.append(row)
+        _TIES.shuffle(group)
+        return scrambled + group
 
     def parse_sort(self, sort: str) -> list[tuple[str, bool]]:
         order = []
@@ -437,6 +463,10 @@ class Simulator:
             resolved[name] = value
         return resolved
 
+    def timestamp(self) -> float:
+        """The simulator's clock as epoch seconds (its HTTP Date header)."""
+        return self._clock().timestamp()
+
     def now(self) -> str:
         """Return the current time as an AR date with whole seconds, as AR stores it."""
         return format_ar_datetime(self._clock().replace(microsecond=0))
@@ -542,7 +572,11 @@ class Simulator:
         """Return (copies of one page of entries, whether more follow), applying the faults."""
         with self._lock:
             store = self._store(form)
+            if self._faults.single_field_sort:
+                sort = sort.split(",", 1)[0]
             rows, low, high = store.selection(q, sort)
+            if self._faults.single_field_sort:
+                rows, low, high = store.scramble_ties(rows[low:high], sort), 0, high - low
             cap = self._faults.max_entries
             start = low + offset
             end = min(high, start + (min(limit, cap) if cap else limit))

@@ -116,3 +116,46 @@ def test_a_full_run_in_steps_misses_no_record_while_records_change_during_paging
     assert run.steps > 6
     assert mirror_people() == source_people(sim)
     assert Person.objects.filter(is_active=False).count() == 0
+
+
+# -- item 4: a server that sorts by one field only -----------------------------------------------
+
+
+def crowd_one_second(sim: Simulator, count: int, when: str) -> list[str]:
+    """Give `count` people the same Last Modified Date: one second fuller than a page."""
+    crowded = [p["Person ID"] for p in sim.people()[:count]]
+    for number, person_id in enumerate(crowded):
+        sim.update_person(person_id, Site=f"Crowded {number}", last_modified_date=when)
+    return crowded
+
+
+def test_the_listing_needs_no_second_sort_field_even_when_a_second_fills_pages(
+    sim: Simulator,
+) -> None:
+    crowded = crowd_one_second(sim, 130, sim.now())  # pages hold 50
+    sim.set_faults(single_field_sort=1)
+
+    with ARRestSource(config_for(sim)) as source:
+        listed = [values["Person ID"] for page in source.iter_people_pages() for values in page]
+
+    assert sorted(listed) == sorted(p["Person ID"] for p in sim.people())
+    assert len(listed) == len(set(listed)) == 300
+    assert set(crowded) <= set(listed)
+
+
+def test_syncs_mirror_everything_when_the_server_ignores_the_second_sort_field(
+    sim: Simulator,
+) -> None:
+    sim.set_faults(single_field_sort=1)
+    crowd_one_second(sim, 130, format_ar_datetime(DEFAULT_ANCHOR + timedelta(hours=1)))
+    sim.set_faults(change_during_paging=CHANGES)
+
+    companies, people = sync_both(sim, full=True)
+
+    assert companies.status == people.status == SyncStatus.SUCCEEDED
+    assert mirror_people() == source_people(sim)
+
+    crowd_one_second(sim, 140, sim.now())  # as ITSM stamps them: now
+    sim.set_faults(change_during_paging=CHANGES)
+    assert people_sync(sim).status == SyncStatus.SUCCEEDED
+    assert mirror_people() == source_people(sim)
