@@ -91,6 +91,27 @@ def may_manage(user: User, customer: Customer) -> bool:
     return is_msp_staff(user, CHANGE) or administers(user, customer)
 
 
+def customer_of(user: User) -> Customer | None:
+    """The customer an account belongs to as an end user or administrator (its company's), or None.
+
+    MSP staff, accounts without a company and inactive accounts belong to no customer.
+    """
+    if not _member(user):
+        return None
+    return Customer.objects.select_related("company").filter(company_id=user.company_id).first()
+
+
+def customer_accounts(customer: Customer):
+    """The active accounts of customer's people (end users and administrators, never MSP staff);
+    the only accounts a sign-in through that customer's identity provider may open (I1)."""
+    return User.objects.filter(
+        is_active=True,
+        is_staff=False,
+        company_id=customer.company_id,
+        person__company_id=customer.company_id,
+    ).select_related("person")
+
+
 def administrator_users(customer: Customer):
     """The accounts that administer customer and can sign in (C2's "active administrators")."""
     return User.objects.filter(

@@ -50,6 +50,13 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Customers' own identity providers (I1): allauth's OpenID Connect and SAML providers, the
+    # apps built per customer from sso.IdentityProvider rows (sso/adapter.py), never a signup.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "msp_portal",
     "itsm_sync",
     "accounts",
@@ -57,6 +64,7 @@ INSTALLED_APPS = [
     "customers",
     "credits",
     "entitlements",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +80,7 @@ MIDDLEWARE = [
     "msp_portal.middleware.NoStoreWhenSignedInMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -122,6 +131,18 @@ AUTH_PASSWORD_VALIDATORS = [
 # Two-factor sign-in (TOTP, with recovery codes) for MSP staff: system and catalog administrators.
 TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="MSP Portal")
+
+# Sign-in through a customer's identity provider (I1, sso/): allauth does the protocols, the
+# portal decides who may come in (sso.adapter). Secrets of OpenID Connect clients are kept
+# encrypted in the database with a key derived from SSO_SECRET_KEY (SECRET_KEY when unset).
+SOCIALACCOUNT_ADAPTER = "sso.adapter.PortalSocialAccountAdapter"
+ACCOUNT_ADAPTER = "sso.adapter.PortalAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SSO_SECRET_KEY = env.str("SSO_SECRET_KEY", default="") or SECRET_KEY
+# How long discovery and metadata downloads may take, in seconds.
+SSO_FETCH_TIMEOUT = env.float("SSO_FETCH_TIMEOUT", default=5.0)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -6,16 +6,15 @@ from django.urls import include, path
 
 from accounts import views as accounts_views
 from accounts.forms import AuditedSetPasswordForm
+from sso import views as sso_views
+from sso.urls import allauth_urlpatterns
 
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    # E-mail first: a customer's own identity provider, or the password (I1, sso/).
+    path("login/", sso_views.sign_in, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "set-password/<uidb64>/<token>/",
@@ -44,5 +43,7 @@ urlpatterns = [
     path("itsm/", include("itsm_sync.urls")),
     path("manage/", include("entitlements.urls_manage")),
     path("portal/", include("entitlements.urls_portal")),
+    path("sso/", include("sso.urls")),
+    path("sso/", include(allauth_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

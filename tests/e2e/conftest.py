@@ -34,6 +34,7 @@ def shot():
 
 def login(page, username: str, password: str) -> None:
     page.goto("/login/")
-    page.get_by_label("Username").fill(username)
+    page.get_by_label("E-mail or username").fill(username)
+    page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()

@@ -1,0 +1,153 @@
+"""The sign-in page (home-realm discovery, I1) and each customer's Sign-in card."""
+
+from allauth.socialaccount.adapter import get_adapter
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from customers import selectors as customer_selectors
+from customers.models import Customer
+from customers.views import msp_mode_page
+from msp_portal.forms import form_add_error
+from msp_portal.tenancy import CHANGE, get_visible_or_404
+
+from .forms import IdentifyForm, PortalAuthenticationForm, SsoConfigureForm
+from .models import IdentityProvider
+from .services import customer_sso_configure, sso_provider_for_login
+
+password_sign_in = auth_views.LoginView.as_view(
+    authentication_form=PortalAuthenticationForm,
+    redirect_authenticated_user=True,
+    extra_context={"step": "password"},
+)
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """E-mail (or login) first: a customer's domain goes to its provider, anyone else on to the
+    password; an unknown domain is answered as any other, so it reveals no customer."""
+    if request.method != "POST" or "password" in request.POST:
+        if request.method != "POST" and not request.user.is_authenticated:
+            return password_sign_in_first_step(request)
+        return password_sign_in(request)
+    form = IdentifyForm(request.POST)
+    if form.is_valid():
+        provider = sso_provider_for_login(form.cleaned_data["username"])
+        if provider is not None:
+            social = get_adapter().get_provider(request, provider.slug)
+            return social.redirect(request, "login", next_url=_safe_next(request) or None)
+        return TemplateResponse(
+            request,
+            "registration/login.html",
+            {
+                "form": PortalAuthenticationForm(
+                    request, initial={"username": form.cleaned_data["username"]}
+                ),
+                "step": "password",
+                "next": _safe_next(request),
+            },
+        )
+    return TemplateResponse(
+        request,
+        "registration/login.html",
+        {"form": form, "step": "identify", "next": _safe_next(request)},
+    )
+
+
+def password_sign_in_first_step(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(
+        request,
+        "registration/login.html",
+        {"form": IdentifyForm(), "step": "identify", "next": _safe_next(request)},
+    )
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _customer(request: HttpRequest, pk: int, action: str = "view") -> Customer:
+    return get_visible_or_404(
+        request.user, customer_selectors.customer_list(user=request.user), action, pk=pk
+    )
+
+
+def it_values(request: HttpRequest, provider: IdentityProvider | None) -> dict:
+    """What the customer's IT enters at its identity provider to trust the portal."""
+    if provider is None:
+        return {}
+    if provider.kind == IdentityProvider.Kind.OIDC:
+        return {
+            "redirect_uri": request.build_absolute_uri(
+                reverse("openid_connect_callback", kwargs={"provider_id": provider.slug})
+            ),
+        }
+    metadata = request.build_absolute_uri(reverse("saml_metadata", args=[provider.slug]))
+    return {
+        "acs_url": request.build_absolute_uri(reverse("saml_acs", args=[provider.slug])),
+        "sp_entity_id": metadata,
+        "sp_metadata_url": metadata,
+        "sls_url": request.build_absolute_uri(reverse("saml_sls", args=[provider.slug])),
+    }
+
+
+@permission_required("customers.view_customer")
+@msp_mode_page
+def customer_signin_card(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk)
+    provider = (
+        IdentityProvider.objects.filter(customer=customer).prefetch_related("domains").first()
+    )
+    return TemplateResponse(
+        request,
+        "sso/customer_signin_card.html",
+        {"customer": customer, "provider": provider, "values": it_values(request, provider)},
+    )
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+def customer_signin(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request, pk, CHANGE)
+    provider = IdentityProvider.objects.filter(customer=customer).first()
+    form = SsoConfigureForm(request.POST or None, initial=SsoConfigureForm.initial_for(provider))
+    if request.method == "POST" and form.is_valid():
+        try:
+            provider = customer_sso_configure(
+                actor=request.user, customer=customer, config=form.settings()
+            )
+        except ValidationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, f"Sign-in settings of {customer} saved.")
+            return redirect("sso:customer_signin", pk=customer.pk)
+    return TemplateResponse(
+        request,
+        "sso/customer_signin.html",
+        {
+            "customer": customer,
+            "provider": provider,
+            "form": form,
+            "values": it_values(request, provider),
+        },
+    )
+
+
+def refused(request: HttpRequest) -> HttpResponse:
+    """Where allauth sends a cancelled or failed sign-in (the adapter answers most itself)."""
+    return TemplateResponse(
+        request,
+        "sso/refused.html",
+        {"message": "You are not signed in: the sign-in at your identity provider did not finish."},
+        status=403,
+    )
