@@ -67,6 +67,7 @@ PEOPLE_FIELDS: tuple[str, ...] = (
     LAST_MODIFIED,
 )
 FORM_KEYS = {COMPANY_FORM: COMPANY_KEY, PEOPLE_FORM: PERSON_KEY}
+DATE_LITERALS = ("epoch", "iso")
 # Keys asked for in one listing request when records are looked up by key.
 KEY_LOOKUP_BATCH = 100
 
@@ -148,17 +149,22 @@ class SourceConfig:
     backoff: float = 0.5
     overlap: timedelta = timedelta(minutes=5)
     file: str = ""
+    # How a qualification writes a date: "epoch" seconds, which every AR version reads, or
+    # "iso" (2024-03-01T10:20:30.000+0000), which AR reads only from 19.08 on.
+    date_literals: str = "epoch"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SourceConfig:
         """Read ITSM_URL, ITSM_USER, ITSM_PASSWORD, ITSM_PAGE_SIZE, ITSM_TIMEOUT, ITSM_RETRIES,
-        ITSM_BACKOFF, ITSM_OVERLAP_SECONDS and ITSM_FILE, keeping defaults for unset ones."""
+        ITSM_BACKOFF, ITSM_OVERLAP_SECONDS, ITSM_DATE_LITERALS and ITSM_FILE, keeping defaults
+        for unset ones."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {
             "url": env.get("ITSM_URL", "").strip().rstrip("/"),
             "user": env.get("ITSM_USER", ""),
             "password": env.get("ITSM_PASSWORD", ""),
             "file": env.get("ITSM_FILE", "").strip(),
+            "date_literals": env.get("ITSM_DATE_LITERALS", "").strip().lower() or None,
             "page_size": _env_number(env, "ITSM_PAGE_SIZE", int),
             "timeout": _env_number(env, "ITSM_TIMEOUT", float),
             "retries": _env_number(env, "ITSM_RETRIES", int),
@@ -169,6 +175,11 @@ class SourceConfig:
             values["overlap"] = timedelta(seconds=overlap)
         if values["page_size"] == 0:
             raise SourceError("ITSM_PAGE_SIZE must be at least 1.")
+        if values["date_literals"] not in (None, *DATE_LITERALS):
+            raise SourceError(
+                f"ITSM_DATE_LITERALS must be epoch (every AR version) or iso (AR 19.08 and "
+                f"later), got {env['ITSM_DATE_LITERALS']!r}."
+            )
         return cls(**{k: v for k, v in values.items() if v is not None})
 
 
@@ -558,6 +569,8 @@ class ARRestSource:
 
     def _date_literal(self, second: int) -> str:
         # Epoch seconds work on every AR version; ISO-8601 literals only from 19.08.
+        if self.config.date_literals == "iso":
+            return ar_string(format_ar_datetime(datetime.fromtimestamp(second, UTC)))
         return str(second)
 
     def _list_page(

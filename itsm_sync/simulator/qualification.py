@@ -9,7 +9,9 @@ Grammar (keywords case-insensitive; `&&`, `||` and `!` are accepted as in AR)::
     operand    := 'Field Name' | "string" | number | $NULL$
     OP         := = | != | < | <= | > | >= | LIKE
 
-Date fields compare as instants; `LIKE` takes `%` (any run) and `_` (one character).
+Date fields compare as instants; `LIKE` takes `%` (any run) and `_` (one character). A date
+literal is epoch seconds (a number, which every AR version reads) or, unless the server is told
+to behave like one older than AR 19.08 (`iso_dates=False`), an ISO-8601 string.
 """
 
 from __future__ import annotations
@@ -110,12 +112,17 @@ class _Operand:
 
 class _Parser:
     def __init__(
-        self, tokens: list[Token], fields: Collection[str], date_fields: Collection[str]
+        self,
+        tokens: list[Token],
+        fields: Collection[str],
+        date_fields: Collection[str],
+        iso_dates: bool = True,
     ) -> None:
         self.tokens = tokens
         self.index = 0
         self.fields = fields
         self.date_fields = date_fields
+        self.iso_dates = iso_dates
 
     def peek(self) -> Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -186,7 +193,7 @@ class _Parser:
                 f"found {op.value!r}",
             )
         right = self.operand()
-        return _comparison(left, op.value, right, self.date_fields)
+        return _comparison(left, op.value, right, self.date_fields, self.iso_dates)
 
     def operand(self) -> _Operand:
         token = self.take()
@@ -227,7 +234,9 @@ _COMPARE: dict[str, Callable[[object, object], bool]] = {
 }
 
 
-def _getter(operand: _Operand, as_date: bool, numeric: bool) -> Callable[[Record], object]:
+def _getter(
+    operand: _Operand, as_date: bool, numeric: bool, iso_dates: bool
+) -> Callable[[Record], object]:
     if operand.kind == "null":
         return lambda record: None
     if operand.kind == "field":
@@ -238,7 +247,7 @@ def _getter(operand: _Operand, as_date: bool, numeric: bool) -> Callable[[Record
             return lambda record: _to_number(record.get(name))
         return lambda record: _to_text(record.get(name))
     if as_date:
-        constant = _literal_date(operand)
+        constant = _literal_date(operand, iso_dates)
     elif numeric:
         constant = float(operand.value)
     else:
@@ -246,9 +255,15 @@ def _getter(operand: _Operand, as_date: bool, numeric: bool) -> Callable[[Record
     return lambda record: constant
 
 
-def _literal_date(operand: _Operand) -> str:
+def _literal_date(operand: _Operand, iso_dates: bool = True) -> str:
     if operand.kind == "number":
         return format_ar_datetime(datetime.fromtimestamp(float(operand.value), UTC))[:23]
+    if not iso_dates:
+        raise QualificationError(
+            "Invalid date/time value in qualification",
+            f'"{operand.value}": this server reads dates as epoch seconds (ISO-8601 date '
+            "literals are read from AR System 19.08 on)",
+        )
     key = date_key(operand.value)
     if key is None:
         raise QualificationError(
@@ -272,13 +287,13 @@ def _to_number(value: object) -> float | None:
 
 
 def _comparison(
-    left: _Operand, op: str, right: _Operand, date_fields: Collection[str]
+    left: _Operand, op: str, right: _Operand, date_fields: Collection[str], iso_dates: bool
 ) -> Predicate:
     operands = (left, right)
     as_date = any(o.kind == "field" and o.value in date_fields for o in operands)
     numeric = not as_date and any(o.kind == "number" for o in operands)
-    get_left = _getter(left, as_date, numeric)
-    get_right = _getter(right, as_date, numeric)
+    get_left = _getter(left, as_date, numeric, iso_dates)
+    get_right = _getter(right, as_date, numeric, iso_dates)
     if op == "LIKE":
         if right.kind != "string":
             raise QualificationError(
@@ -309,10 +324,10 @@ def _comparison(
 
 
 def compile_qualification(
-    text: str, fields: Collection[str], date_fields: Collection[str] = ()
+    text: str, fields: Collection[str], date_fields: Collection[str] = (), *, iso_dates: bool = True
 ) -> Predicate:
     """Compile `text` into a predicate over a values dict, raising QualificationError."""
-    return _Parser(tokenize(text), fields, date_fields).parse()
+    return _Parser(tokenize(text), fields, date_fields, iso_dates).parse()
 
 
 @dataclass(frozen=True)
@@ -329,7 +344,7 @@ class DateRange:
     high_inclusive: bool = False
 
 
-def split_date_range(text: str, field: str) -> DateRange | None:
+def split_date_range(text: str, field: str, *, iso_dates: bool = True) -> DateRange | None:
     """Take `'field' >= x`, `>`, `<`, `<=` conditions ANDed at the top level out of `text`.
 
     A keyset listing ("modified from x on, and …") is then served by bisecting a listing sorted
@@ -364,7 +379,7 @@ def split_date_range(text: str, field: str) -> DateRange | None:
             and conjunct[1].value in ("<", "<=", ">", ">=")
             and conjunct[2].kind in ("string", "number")
         ):
-            key = _literal_date(_Operand(conjunct[2].kind, conjunct[2].value))
+            key = _literal_date(_Operand(conjunct[2].kind, conjunct[2].value), iso_dates)
             op = conjunct[1].value
             if op in (">", ">="):
                 if bounds.low is None or key > bounds.low:

@@ -22,6 +22,8 @@ Server settings and fault knobs (constructor arguments, `POST /__sim/faults`, or
   second one) and entries that tie on it come in a different order on every request, as a
   database returns rows of equal sort value; a client paging by offset then skips some and
   meets others twice.
+- ``older_server=1``: behave like an AR server older than 19.08, which reads date literals in
+  a qualification only as epoch seconds: an ISO-8601 one is refused (400, AR 1587).
 - ``malformed=K``: the K entries that come first in a listing's sort order over the whole form
   are served corrupted wherever a listing in that order serves them (the stored data is
   untouched). The entry at position i of that order gets corruption i % 4:
@@ -92,6 +94,7 @@ class Faults:
     change_during_paging: int = 0
     max_entries: int = DEFAULT_MAX_ENTRIES
     single_field_sort: int = 0
+    older_server: int = 0
 
 
 _STAT_NAMES = (
@@ -117,6 +120,8 @@ class _FormStore:
 
     def __init__(self, spec: FormSpec, rows: list[Record]) -> None:
         self.spec = spec
+        # False: like a server older than AR 19.08, no ISO-8601 date literal in a qualification.
+        self.iso_dates = True
         self.records: dict[str, Record] = {row[spec.id_field]: dict(row) for row in rows}
         self.next_number = len(self.records) + 1
         self.cache: OrderedDict[tuple[str, str], list[Record]] = OrderedDict()
@@ -153,7 +158,7 @@ class _FormStore:
         order = self.parse_sort(sort)
         if q.strip() and order and order[0][0] in self.spec.date_fields and not order[0][1]:
             try:
-                split = split_date_range(q, order[0][0])
+                split = split_date_range(q, order[0][0], iso_dates=self.iso_dates)
             except QualificationError as exc:
                 raise ARError(400, exc.number, exc.text, exc.appended) from exc
             if split is not None:
@@ -192,7 +197,9 @@ class _FormStore:
         order = self.parse_sort(sort)
         if q.strip():
             try:
-                predicate = compile_qualification(q, self.spec.fields, self.spec.date_fields)
+                predicate = compile_qualification(
+                    q, self.spec.fields, self.spec.date_fields, iso_dates=self.iso_dates
+                )
             except QualificationError as exc:
                 raise ARError(400, exc.number, exc.text, exc.appended) from exc
             rows = [row for row in self.records.values() if predicate(row)]
@@ -366,7 +373,15 @@ class Simulator:
                 setattr(self._faults, name, value)
                 if name == "fail_list_request":
                     self._list_since_fault = 0
+            self._apply_server_mode()
             return Faults(**asdict(self._faults))
+
+    def _apply_server_mode(self) -> None:
+        for store in self._stores.values():
+            iso_dates = not self._faults.older_server
+            if store.iso_dates != iso_dates:
+                store.iso_dates = iso_dates
+                store.changed()
 
     @property
     def faults(self) -> Faults:
@@ -392,6 +407,7 @@ class Simulator:
             self._stats = dict.fromkeys(_STAT_NAMES, 0)
             if data:
                 self._load_data()
+            self._apply_server_mode()
 
     def _load_data(self) -> None:
         dataset = generate_dataset(

@@ -299,6 +299,34 @@ def test_q_date_comparison_is_by_instant(shared: Simulator, shared_client: httpx
         assert q_ids(shared_client, f"'Last Modified Date' >= \"{literal}\"") == expected
 
 
+def test_q_date_compares_with_epoch_seconds(shared: Simulator, shared_client: httpx.Client) -> None:
+    dates = sorted(parse_ar_datetime(p["Last Modified Date"]) for p in shared.people())
+    middle = dates[len(dates) // 2]
+    iso = middle.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    epoch = int(middle.timestamp())
+    assert q_ids(shared_client, f"'Last Modified Date' >= {epoch}") == q_ids(
+        shared_client, f"'Last Modified Date' >= \"{iso}\""
+    )
+
+
+def test_an_older_server_refuses_iso_date_literals(sim: Simulator, client: httpx.Client) -> None:
+    sim.set_faults(older_server=1)
+    iso = client.get(
+        PEOPLE_URL, params={"q": "'Last Modified Date' >= \"2025-06-01T00:00:00.000+0000\""}
+    )
+    epoch = client.get(PEOPLE_URL, params={"q": "'Last Modified Date' >= 1748736000", "limit": 500})
+
+    assert iso.status_code == 400
+    assert iso.json()[0]["messageNumber"] == 1587
+    assert "epoch seconds" in iso.json()[0]["messageAppendedText"]
+    assert epoch.status_code == 200
+    assert {e["values"]["Person ID"] for e in epoch.json()["entries"]} == {
+        p["Person ID"]
+        for p in sim.people()
+        if parse_ar_datetime(p["Last Modified Date"]) >= datetime(2025, 6, 1, tzinfo=UTC)
+    }
+
+
 def test_compiled_qualification_binds_and_tighter_than_or() -> None:
     predicate = compile_qualification(
         "'A' = \"1\" OR 'A' = \"2\" AND 'B' = \"x\"", fields=("A", "B")

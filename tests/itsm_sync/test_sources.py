@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -109,6 +109,38 @@ def test_overlap_reaches_back_before_the_watermark(sim: Simulator) -> None:
     assert person_id in seen
 
 
+def test_since_counts_in_instants_whatever_the_time_zones(sim: Simulator) -> None:
+    # 14:00 at +02:00 is 12:00 UTC, the watermark; a second earlier stays out.
+    at_mark, just_before = (p["Person ID"] for p in sim.people()[:2])
+    sim.update_person(at_mark, last_modified_date="2025-06-01T14:00:00.000+0200")
+    sim.update_person(just_before, last_modified_date="2025-06-01T13:59:59.000+0200")
+    watermark = datetime(2025, 6, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
+    with ARRestSource(config_for(sim)) as source:
+        seen = {p["Person ID"] for p in flatten(source.iter_people_pages(since=watermark))}
+    assert at_mark in seen
+    assert just_before not in seen
+
+
+def test_dates_go_to_the_server_as_epoch_seconds_unless_iso_is_asked_for(sim: Simulator) -> None:
+    sim.set_faults(older_server=1)  # reads no ISO-8601 date literal
+    watermark = datetime(2025, 6, 1, tzinfo=UTC)
+    with ARRestSource(config_for(sim)) as source:
+        seen = flatten(source.iter_people_pages(since=watermark))
+    assert {p["Person ID"] for p in seen} == {
+        p["Person ID"]
+        for p in sim.people()
+        if parse_ar_datetime(p["Last Modified Date"]) >= watermark
+    }
+    with (
+        ARRestSource(config_for(sim, date_literals="iso")) as source,
+        pytest.raises(SourceError, match=r"HTTP 400 .*AR 1587.*epoch seconds"),
+    ):
+        flatten(source.iter_people_pages(since=watermark))
+    sim.set_faults(older_server=0)
+    with ARRestSource(config_for(sim, date_literals="iso")) as source:
+        assert flatten(source.iter_people_pages(since=watermark)) == seen
+
+
 def test_changes_after_a_sync_show_up_in_the_next_incremental_run(sim: Simulator) -> None:
     with ARRestSource(config_for(sim)) as source:
         everything = flatten(source.iter_people_pages())
@@ -209,6 +241,7 @@ def test_config_reads_the_environment() -> None:
             "ITSM_TIMEOUT": "12.5",
             "ITSM_RETRIES": "2",
             "ITSM_OVERLAP_SECONDS": "60",
+            "ITSM_DATE_LITERALS": "ISO",
             "ITSM_FILE": "",
         }
     )
@@ -220,9 +253,16 @@ def test_config_reads_the_environment() -> None:
         timeout=12.5,
         retries=2,
         overlap=timedelta(seconds=60),
+        date_literals="iso",
     )
     assert "secret" not in repr(config)
     assert SourceConfig.from_env({}) == SourceConfig()
+
+
+def test_config_names_the_date_literals_it_knows() -> None:
+    assert SourceConfig.from_env({}).date_literals == "epoch"
+    with pytest.raises(SourceError, match=r"ITSM_DATE_LITERALS must be epoch .* or iso"):
+        SourceConfig.from_env({"ITSM_DATE_LITERALS": "unix"})
 
 
 def test_config_rejects_non_numbers_readably() -> None:
