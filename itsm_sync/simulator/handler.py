@@ -168,6 +168,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         self._send(status, body, "application/json;charset=UTF-8")
 
     def _base_url(self) -> str:
+        rewritten = self.simulator.faults.links_base
+        if rewritten:
+            return rewritten
         host = self.headers.get("Host")
         return f"http://{host}" if host else self.simulator.url
 

@@ -24,6 +24,9 @@ Server settings and fault knobs (constructor arguments, `POST /__sim/faults`, or
   meets others twice.
 - ``older_server=1``: behave like an AR server older than 19.08, which reads date literals in
   a qualification only as epoch seconds: an ISO-8601 one is refused (400, AR 1587).
+- ``links_base="http://host:port"``: the ``_links`` hrefs (``self``, ``next``) and the
+  ``Location`` of a created entry name that base URL instead of the one the request came to,
+  as a proxy in front of AR may rewrite them (or an attacker would like them); "" restores it.
 - ``malformed=K``: the K entries that come first in a listing's sort order over the whole form
   are served corrupted wherever a listing in that order serves them (the stored data is
   untouched). The entry at position i of that order gets corruption i % 4:
@@ -95,7 +98,10 @@ class Faults:
     max_entries: int = DEFAULT_MAX_ENTRIES
     single_field_sort: int = 0
     older_server: int = 0
+    links_base: str = ""
 
+
+_TEXT_SETTINGS = frozenset({"links_base"})
 
 _STAT_NAMES = (
     "requests",
@@ -364,6 +370,11 @@ class Simulator:
             raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}; known: {known}")
         with self._lock:
             for name, value in settings.items():
+                if name in _TEXT_SETTINGS:
+                    if value is not None and not isinstance(value, str):
+                        raise ValueError(f"fault {name} must be text or null")
+                    setattr(self._faults, name, (value or "").rstrip("/"))
+                    continue
                 if value is not None and (not isinstance(value, int) or value < 0):
                     raise ValueError(f"fault {name} must be a non-negative integer or null")
                 if name in ("fail_list_request", "expire_tokens_after"):

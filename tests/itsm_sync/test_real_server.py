@@ -22,3 +22,14 @@ def test_incremental_runs_work_against_a_server_older_than_ar_19_08(sim: Simulat
     assert run.status == SyncStatus.SUCCEEDED, run.error
     assert run.updated == 30
     assert mirror_people() == source_people(sim)
+
+
+def test_a_next_link_to_another_host_is_never_followed(sim: Simulator) -> None:
+    with Simulator(companies=2, people=5, seed=1) as elsewhere:
+        sim.set_faults(links_base=elsewhere.url)
+
+        companies, people = sync_both(sim, full=True)
+
+        assert elsewhere.stats()["requests"] == elsewhere.stats()["logins"] == 0
+    assert companies.status == people.status == SyncStatus.SUCCEEDED
+    assert mirror_people() == source_people(sim)

@@ -598,3 +598,13 @@ def test_generates_100000_people() -> None:
     data = generate_dataset(40, 100_000, seed=1)
     assert len(data[PEOPLE_FORM]) == 100_000
     assert len({p["Person ID"] for p in data[PEOPLE_FORM]}) == 100_000
+
+
+def test_links_can_name_another_base_url(sim: Simulator, client: httpx.Client) -> None:
+    sim.set_faults(links_base="http://proxy.example:9000/")
+    body = client.get(PEOPLE_URL, params={"limit": 10}).json()
+    assert body["_links"]["next"][0]["href"].startswith("http://proxy.example:9000/api/arsys/")
+    assert body["entries"][0]["_links"]["self"][0]["href"].startswith("http://proxy.example:9000/")
+    sim.set_faults(links_base="")
+    body = client.get(PEOPLE_URL, params={"limit": 10}).json()
+    assert body["_links"]["next"][0]["href"].startswith(sim.url)
