@@ -147,10 +147,11 @@ def customer_sso_configure(
     provider = IdentityProvider.objects.filter(customer=customer).first()
     before = _snapshot(provider)
     provider = provider or IdentityProvider(customer=customer)
-    if not config.domains:
+    domains = list(dict.fromkeys(domain_normalise(d) for d in config.domains))
+    if not domains:
         raise DomainError("Enter at least one e-mail domain whose people sign in through it.")
     taken = (
-        SignInDomain.objects.filter(domain__in=config.domains)
+        SignInDomain.objects.filter(domain__in=domains)
         .exclude(provider__customer=customer)
         .select_related("provider__customer__company")
     )
@@ -196,14 +197,12 @@ def customer_sso_configure(
     provider.updated_by = actor if getattr(actor, "pk", None) else None
     provider.full_clean(exclude=["customer"])
     provider.save()
-    SignInDomain.objects.filter(provider=provider).exclude(domain__in=config.domains).delete()
+    SignInDomain.objects.filter(provider=provider).exclude(domain__in=domains).delete()
     existing = set(provider.domains.values_list("domain", flat=True))
     try:
         with transaction.atomic():
             SignInDomain.objects.bulk_create(
-                SignInDomain(provider=provider, domain=d)
-                for d in config.domains
-                if d not in existing
+                SignInDomain(provider=provider, domain=d) for d in domains if d not in existing
             )
     except IntegrityError as error:  # another customer claimed it a moment ago
         raise DomainError(

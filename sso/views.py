@@ -40,7 +40,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         provider = sso_provider_for_login(form.cleaned_data["username"])
         if provider is not None:
             social = get_adapter().get_provider(request, provider.slug)
-            return social.redirect(request, "login", next_url=_safe_next(request) or None)
+            response = social.redirect(request, "login", next_url=_safe_next(request) or None)
+            if response.status_code != 302:
+                return response
+            # The page's CSP allows forms to post only to the portal (form-action 'self'), and
+            # browsers hold a form's redirects to it too: the provider is reached from a page.
+            return TemplateResponse(
+                request, "sso/going.html", {"target": response["Location"], "provider": provider}
+            )
         return TemplateResponse(
             request,
             "registration/login.html",
