@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from django.db.models import IntegerField, Q, QuerySet
@@ -98,20 +97,12 @@ CUSTOMER_ROW_FIELDS = (
 )
 
 
-@cache
-def _customer_rows() -> QuerySet[dict[str, Any]]:
-    """Every customer as a row of the list, counts and added columns included.
-
-    Composed once per process: composing it costs the ORM more than the database needs to run
-    it. Callers clone it (filter, order, slice) and never evaluate it as it is.
-    """
-    extra = {name: column() for name, column in CUSTOMER_LIST_COLUMNS.items()}
-    return Customer.objects.annotate(**_counts(), **extra).values(*CUSTOMER_ROW_FIELDS, *extra)
-
-
 def customer_row_list(*, user: User, query: str = "") -> QuerySet[dict[str, Any]]:
-    """The customers the user may see (as customer_list), as the rows the customers list shows."""
-    return _scoped(_customer_rows(), user=user, query=query).all()
+    """The customers the user may see (as customer_list), as the rows the customers list shows:
+    counts and the columns higher layers add (CUSTOMER_LIST_COLUMNS) included."""
+    extra = {name: column() for name, column in CUSTOMER_LIST_COLUMNS.items()}
+    rows = Customer.objects.annotate(**_counts(), **extra).values(*CUSTOMER_ROW_FIELDS, *extra)
+    return _scoped(rows, user=user, query=query)
 
 
 def customer_row_balance(v: dict) -> tuple[Decimal | None, str]:
