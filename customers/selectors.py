@@ -4,7 +4,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import IntegerField, Q, QuerySet
+from django.db.models import Count, IntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from accounts.models import User
@@ -52,6 +52,12 @@ def _count_sql(table: str, where: str) -> RawSQL:
     )
 
 
+# An account x that administers the customer (rows of the customers list only).
+_ADMINISTERS_SQL = (
+    "SELECT 1 FROM {admins} a WHERE a.customer_id = {customer}.id AND a.user_id = x.id"
+)
+
+
 def _counts() -> dict[str, RawSQL]:
     """Service, administrator and active end-user counts as correlated subqueries in SQL text.
 
@@ -60,6 +66,7 @@ def _counts() -> dict[str, RawSQL]:
     (bench/pages).
     """
     customer = Customer._meta.db_table
+    admins = CustomerAdministrator._meta.db_table
     return {
         "services_count": _count_sql(
             CustomerService._meta.db_table, f"x.customer_id = {customer}.id"
@@ -69,13 +76,23 @@ def _counts() -> dict[str, RawSQL]:
             f"x.customer_id = {customer}.id AND "
             + CustomerAdministrator.ACTIVE_SQL.format(users=User._meta.db_table),
         ),
-        # The customer's end users, as on its end-user page: active portal accounts of people.
+        # The customer's end users, as on its page: active portal accounts of its people, its
+        # administrators counted apart (end_user_counts).
         "end_users_count": _count_sql(
             User._meta.db_table,
             f"x.company_id = {customer}.company_id AND x.person_id IS NOT NULL "
-            "AND x.is_active AND NOT x.is_staff",
+            "AND x.is_active AND NOT x.is_staff AND NOT EXISTS ("
+            + _ADMINISTERS_SQL.format(admins=admins, customer=customer)
+            + ")",
         ),
     }
+
+
+def related_count_sql(table: str, where: str) -> RawSQL:
+    """A correlated COUNT(*) of the rows of table (aliased x) meeting where, which may name the
+    customer's table: how higher layers add a count to the customers list (CUSTOMER_LIST_COLUMNS).
+    Identifiers from model metadata only."""
+    return _count_sql(table, where)
 
 
 # Higher layers add columns to the customers list (AppConfig.ready): name -> a callable that
@@ -124,6 +141,10 @@ def customer_row_health(v: dict, balance: Decimal | None) -> list[tuple[str, str
         flags.append(("warning", "Company gone from ITSM"))
     elif v["company__status"] != RecordStatus.ENABLED:
         flags.append(("warning", f"Company {v['company__status'].lower()} in ITSM"))
+    if not v["end_users_count"]:
+        flags.append(("warning", "No end users"))
+    if v.get("marketplaces_count") == 0:  # a column entitlements adds
+        flags.append(("warning", "No marketplace"))
     threshold = v["alert_threshold"]
     if balance is not None and balance < 0:
         flags.append(("danger", "Balance below zero"))
@@ -203,11 +224,26 @@ def end_user_refusal_list(*, customer: Customer) -> QuerySet[EndUserRefusal]:
     )
 
 
-def end_user_list(*, customer: Customer, query: str = "", status: str = "") -> QuerySet[User]:
-    """Portal accounts of the customer's people (active and deactivated), excluding MSP staff."""
+def end_user_counts(*, customer: Customer) -> dict[str, int]:
+    """The customer's end-user accounts, active and deactivated; its administrators are counted
+    apart (the customers list counts alike)."""
+    users = end_user_list(customer=customer, administrators=False)
+    return users.aggregate(
+        active=Count("pk", filter=Q(is_active=True)),
+        deactivated=Count("pk", filter=Q(is_active=False)),
+    )
+
+
+def end_user_list(
+    *, customer: Customer, query: str = "", status: str = "", administrators: bool = True
+) -> QuerySet[User]:
+    """Portal accounts of the customer's people (active and deactivated), excluding MSP staff;
+    without its administrators when administrators is False (the customer pages count them apart)."""
     users = User.objects.filter(
         company_id=customer.company_id, person__isnull=False, is_staff=False
     ).select_related("person")
+    if not administrators:
+        users = users.exclude(administered_customers__customer=customer)
     if status in ("active", "deactivated"):
         users = users.filter(is_active=status == "active")
     for word in query.split()[:4]:

@@ -276,15 +276,15 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(customer: Customer, settings_form, **extra) -> dict:
-    end_users = selectors.end_user_list(customer=customer)
+    end_users = selectors.end_user_counts(customer=customer)
     return {
         "customer": customer,
         "settings_form": settings_form,
         "assignments": list(selectors.customer_assignment_list(customer=customer)),
         "administrators": list(selectors.customer_admin_list(customer=customer)),
         "filters": list(customer.user_filters.all()),
-        "end_users_active": end_users.filter(is_active=True).count(),
-        "end_users_inactive": end_users.filter(is_active=False).count(),
+        "end_users_active": end_users["active"],
+        "end_users_inactive": end_users["deactivated"],
         "assignable": selectors.assignable_service_list(customer=customer)[
             : selectors.PICKER_LIMIT
         ],
@@ -304,7 +304,9 @@ def end_user_list(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _customer(request, pk)
     query = search_param(request.GET, "q")
     status = request.GET.get("status", "")
-    users = selectors.end_user_list(customer=customer, query=query, status=status)
+    users = selectors.end_user_list(
+        customer=customer, query=query, status=status, administrators=False
+    )
     page = keyset_page(
         users, ordering=("last_name", "first_name", "id"), cursor=request.GET.get("after")
     )

@@ -15,6 +15,14 @@ class EntitlementsConfig(AppConfig):
         scope_register(MarketplaceService, by_customer("marketplace__customer__"))
         scope_register(AudienceRule, by_customer("marketplace__customer__"))
         scope_register(ServiceRequest, requests_rule)
+
+        # The customers list flags a customer without a marketplace (one correlated count).
+        from customers.models import Customer
+        from customers.selectors import CUSTOMER_LIST_COLUMNS, related_count_sql
+
+        CUSTOMER_LIST_COLUMNS["marketplaces_count"] = lambda: related_count_sql(
+            Marketplace._meta.db_table, f"x.customer_id = {Customer._meta.db_table}.id"
+        )
         from msp_portal.context_processors import NAV_PROVIDERS
         from msp_portal.views import HOME_PROVIDERS
 

@@ -92,3 +92,57 @@ def test_letters_in_the_alert_threshold_are_refused_and_the_alert_kept(
     assert "Enter the alert threshold as a number of credits" in content
     customer.refresh_from_db()
     assert customer.alert_threshold == 50
+
+
+def _list_row(client, name: str) -> str:
+    content = client.get(reverse("customers:customer_list")).content.decode()
+    return next(row for row in content.split("<tbody>")[1].split("</tr>") if f"{name}</a>" in row)
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.split(">", 1)[1].split("</td")[0] for cell in row.split("<td")[1:]]
+
+
+def test_administrators_are_not_counted_as_end_users(client, catalog_admin, customer):
+    client.force_login(catalog_admin)
+    content = client.get(reverse("customers:customer_detail", args=[customer.pk])).content.decode()
+    assert 'data-testid="end-users-active">0<' in content
+    assert "No filter yet" in content
+    cells = _cells(_list_row(client, "Acme Corp"))
+    assert cells[3:5] == ["1", "0"]  # administrators, end users
+
+
+def test_end_users_brought_in_by_a_filter_are_counted_without_the_administrator(
+    client, catalog_admin, customer, acme
+):
+    from customers.services import end_user_filter_save
+
+    PersonFactory(company=acme, remedy_login_id="eve")
+    PersonFactory(company=acme, remedy_login_id="ed")
+    end_user_filter_save(actor=catalog_admin, customer=customer, name="Everyone", criteria={})
+    client.force_login(catalog_admin)
+    content = client.get(reverse("customers:customer_detail", args=[customer.pk])).content.decode()
+    assert 'data-testid="end-users-active">2<' in content
+    assert _cells(_list_row(client, "Acme Corp"))[3:5] == ["1", "2"]
+
+
+def test_health_flags_a_customer_without_end_users_or_marketplace(client, catalog_admin, customer):
+    client.force_login(catalog_admin)
+    row = _list_row(client, "Acme Corp")
+    assert "No end users" in row and "No marketplace" in row
+    assert "OK" not in row
+
+
+def test_health_is_ok_for_a_customer_with_end_users_and_a_marketplace(
+    client, catalog_admin, customer, acme
+):
+    from customers.services import end_user_filter_save
+    from entitlements.services import marketplace_create
+
+    PersonFactory(company=acme, remedy_login_id="eve")
+    end_user_filter_save(actor=catalog_admin, customer=customer, name="Everyone", criteria={})
+    marketplace_create(actor=catalog_admin, customer=customer, name="Standard")
+    Customer.objects.filter(pk=customer.pk).update(alert_threshold=None)
+    client.force_login(catalog_admin)
+    row = _list_row(client, "Acme Corp")
+    assert "OK" in row and "badge" not in row

@@ -91,3 +91,23 @@ def test_letters_in_the_alert_threshold_are_refused_not_saved_as_no_alert(
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Settings saved.")).to_be_visible()
     assert Customer.objects.get(pk=customer.pk).alert_threshold is None
+
+
+def test_the_customers_list_counts_administrators_apart_and_flags_what_is_missing(
+    page, both, catalog_admin, msp_enabled, acme
+):
+    from customers.services import customer_add
+
+    customer = customer_add(
+        actor=catalog_admin, company=acme, administrators=[acme.people.get(remedy_login_id="alice")]
+    )
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("customers:customer_detail", kwargs={"pk": customer.pk}))
+    expect(page.get_by_test_id("end-users-active")).to_have_text("0")
+    expect(page.get_by_text("No filter yet")).to_be_visible()
+    page.goto(reverse("customers:customer_list"))
+    row = page.get_by_test_id("customer-table").locator("tbody tr").first
+    expect(row).to_contain_text("No end users")
+    expect(row).to_contain_text("No marketplace")
+    expect(row).not_to_contain_text("OK")
+    both(page, "03-customers-list-health")
