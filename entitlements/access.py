@@ -22,8 +22,13 @@ from customers.criteria import Criteria, criteria_match
 from customers.models import Customer
 from customers.scope import end_user_customer
 from customers.selectors import end_user_list
+from msp_portal.lookups import any_lookup_register
 
 from .models import AudienceKind, AudienceRule, MarketplaceService
+
+# Offers and services are filtered below by lists of ids that grow with the customer's
+# marketplaces and the catalog: as one array parameter (msp_portal.lookups), not a long IN.
+any_lookup_register(MarketplaceService._meta.get_field("marketplace"), Service._meta.pk)
 
 
 @dataclass(frozen=True)

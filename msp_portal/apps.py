@@ -7,6 +7,6 @@ class MspPortalConfig(AppConfig):
     verbose_name = "MSP Portal"
 
     def ready(self) -> None:
-        from . import installation, lookups  # noqa: F401 - registers field__any
+        from . import installation
 
         post_migrate.connect(installation.record_release_after_migrate, sender=self)

@@ -2,10 +2,11 @@
 
 `field__in=[…]` with a thousand ids makes the ORM prepare each id and PostgreSQL parse and plan
 a thousand literals; `field = ANY(%s)` with the list as one array costs neither. Elsewhere
-(the SQLite demo) it is a plain IN.
+(the SQLite demo) it is a plain IN. It is offered only on the fields a module registers it on
+(any_lookup_register), next to the queries that use it.
 """
 
-from django.db.models import Field, ForeignObject, Lookup
+from django.db.models import Field, Lookup
 
 
 class AnyOf(Lookup):
@@ -30,5 +31,7 @@ class AnyOf(Lookup):
         return f"{lhs} IN ({placeholders})", [*lhs_params, *self.rhs]
 
 
-Field.register_lookup(AnyOf)
-ForeignObject.register_lookup(AnyOf)  # related fields keep lookups of their own
+def any_lookup_register(*fields: Field) -> None:
+    """Offer field__any on these fields (model fields, not field classes) and on no other."""
+    for field in fields:
+        field.register_lookup(AnyOf)
