@@ -2,7 +2,7 @@
 
 Each module bench/<name>.py has `run(quick: bool = False) -> list[dict]` returning rows with
 name, value, unit, target, reference, ratio and ok; every reference is measured in the same run.
-Usage: python -m bench [--quick] [sync pages credits entitlements]
+Usage: python -m bench [--quick] [sync pages credits entitlements load]
 """
 
 import importlib
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ["sync", "pages", "entitlements", "credits"]
+MODULES = ["sync", "pages", "entitlements", "credits", "load"]
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
