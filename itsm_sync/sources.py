@@ -20,11 +20,13 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from html import unescape
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -221,21 +223,69 @@ def open_source(config: SourceConfig | None = None) -> ARRestSource | FileSource
     )
 
 
+_EXCERPT = 160
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+# AR: "User is currently connected from another machine or incompatible session" — concurrent
+# requests of one user; the same request a moment later succeeds.
+AR_BUSY = 9093
+
+
+def _is_html(response: httpx.Response) -> bool:
+    kind = response.headers.get("Content-Type", "").lower()
+    return "html" in kind or response.text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+
+
+def _short(text: str) -> str:
+    text = " ".join(unescape(text).split())
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1].rstrip() + "…"
+
+
 def _ar_message(response: httpx.Response) -> tuple[int | None, str]:
-    """Return (AR message number, readable text) from an AR error array, if there is one."""
+    """Return (AR message number, short readable text) of an answer: its AR error array, or
+    the title (else the words) of an HTML page, or the start of whatever else it says."""
+    if _is_html(response):
+        title = _TITLE.search(response.text)
+        words = _short(_TAGS.sub(" ", title.group(1) if title else response.text))
+        return None, f"an HTML page: {words or response.reason_phrase}"
     try:
         payload = response.json()
     except ValueError:
-        return None, response.text.strip()[:200] or response.reason_phrase
+        return None, _short(response.text) or response.reason_phrase
     if isinstance(payload, list) and payload and isinstance(payload[0], dict):
         first = payload[0]
         text = str(first.get("messageText") or "").strip()
         appended = str(first.get("messageAppendedText") or "").strip()
         number = first.get("messageNumber")
-        return (number if isinstance(number, int) else None), (
+        return (number if isinstance(number, int) else None), _short(
             f"{text} ({appended})" if appended else text
         )
-    return None, str(payload)[:200]
+    return None, _short(str(payload))
+
+
+def _describe(response: httpx.Response) -> str:
+    """HTTP status and a short excerpt of an answer, for messages people read."""
+    number, text = _ar_message(response)
+    return f"HTTP {response.status_code} ({f'AR {number}: ' if number else ''}{text})"
+
+
+def _passing_failure(response: httpx.Response) -> str | None:
+    """Why this answer may pass by itself, so the request is worth sending again; else None.
+
+    A 5xx (502/503/504 from a proxy or Jetty, 500 from AR), AR error 9093 (the user's other
+    request is busy), or an HTML page where JSON or a token should be (a proxy's or Jetty's
+    error page). A 4xx HTML page (a proxy refusing, a wrong URL) is not: no retry helps.
+    """
+    status = response.status_code
+    if status >= 500:
+        return _describe(response)
+    if status == 200 and _is_html(response):
+        return _describe(response)
+    if status >= 400 and "json" in response.headers.get("Content-Type", "").lower():
+        number, _text = _ar_message(response)
+        if number == AR_BUSY:
+            return _describe(response)
+    return None
 
 
 def _epoch_second(value: datetime) -> int:
@@ -457,7 +507,7 @@ class ARRestSource:
     def login(self) -> None:
         """Open a session (AR-JWT token) with the configured user and password."""
         user = self.config.user
-        response = self._send(
+        response, _ = self._send(
             "POST",
             "/api/jwt/login",
             data={"username": user, "password": self.config.password},
@@ -466,16 +516,26 @@ class ARRestSource:
         if response.status_code == 200 and response.text.strip():
             self._token = response.text.strip()
             return
-        number, text = _ar_message(response)
-        if response.status_code in (401, 403) or number == 623:
+        number, _text = _ar_message(response)
+        answer = _describe(response)
+        if response.status_code == 401 or number == 623:
             raise SourceError(
-                f"ITSM login failed for user '{user}' (AR {number or 623}: {text}). "
+                f"ITSM login failed for user '{user}': {answer}. "
                 "Check ITSM_USER and ITSM_PASSWORD.",
                 status=response.status_code,
                 ar_number=number,
             )
+        if response.status_code == 403:
+            raise SourceError(
+                f"ITSM refused the login of user '{user}': {answer}. This is not a wrong "
+                "password: the server, or a proxy or single sign-on in front of it, forbids this "
+                "login. Check that the user may use the AR REST API and that this host may reach "
+                "ITSM_URL.",
+                status=403,
+                ar_number=number,
+            )
         raise SourceError(
-            f"ITSM login for user '{user}' answered HTTP {response.status_code}: {text}. "
+            f"ITSM login for user '{user}' answered {answer}. "
             "Check ITSM_URL points at the AR System REST API.",
             status=response.status_code,
             ar_number=number,
@@ -591,8 +651,10 @@ class ARRestSource:
         }
         if q:
             params["q"] = q
-        response = self._send("GET", f"/api/arsys/v1/entry/{quote(form, safe=':')}", params=params)
-        payload = self._payload(response, form)
+        response, payload = self._send(
+            "GET", f"/api/arsys/v1/entry/{quote(form, safe=':')}", params=params, as_json=True
+        )
+        payload = self._payload(response, payload, form)
         self.pages_fetched += 1
         entries = payload.get("entries") or []
         values = [entry.get("values") or {} for entry in entries if isinstance(entry, dict)]
@@ -640,32 +702,34 @@ class ARRestSource:
             if not self._entered:
                 self.logout()
 
-    def _payload(self, response: httpx.Response, form: str) -> dict[str, Any]:
+    def _payload(self, response: httpx.Response, payload: Any, form: str) -> dict[str, Any]:
         if response.status_code == 401:
-            number, text = _ar_message(response)
+            number, _text = _ar_message(response)
             raise SourceError(
-                f"ITSM rejected a fresh session for user '{self.config.user}' "
-                f"(AR {number}: {text}). Check the user's REST API permissions.",
+                f"ITSM rejected a fresh session for user '{self.config.user}': "
+                f"{_describe(response)}. Check the user's REST API permissions.",
                 status=401,
                 ar_number=number,
             )
-        if response.status_code != 200:
-            number, text = _ar_message(response)
+        if 300 <= response.status_code < 400:
             raise SourceError(
-                f"ITSM listing of {form} failed with HTTP {response.status_code} "
-                f"(AR {number}: {text}).",
+                f"ITSM listing of {form} was redirected (HTTP {response.status_code}) to "
+                f"{response.headers.get('Location', '?')}: a sign-on proxy in front of ITSM_URL? "
+                "Point ITSM_URL at the AR REST API itself.",
+                status=response.status_code,
+            )
+        if response.status_code != 200:
+            number, _text = _ar_message(response)
+            raise SourceError(
+                f"ITSM listing of {form} failed with {_describe(response)}.",
                 status=response.status_code,
                 ar_number=number,
             )
-        try:
-            payload = response.json()
-        except ValueError:
-            raise SourceError(
-                f"ITSM listing of {form} did not answer JSON; check ITSM_URL.",
-                status=response.status_code,
-            ) from None
         if not isinstance(payload, dict):
-            raise SourceError(f"ITSM listing of {form} answered an unexpected document.")
+            raise SourceError(
+                f"ITSM listing of {form} answered an unexpected document "
+                f"({_short(response.text)}); check ITSM_URL points at the AR REST API."
+            )
         return payload
 
     def _send(
@@ -676,8 +740,15 @@ class ARRestSource:
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, str] | None = None,
         authenticated: bool = True,
-    ) -> httpx.Response:
-        """Send one request, logging in again once on 401 and retrying transient failures."""
+        as_json: bool = False,
+    ) -> tuple[httpx.Response, Any]:
+        """Send one request: log in again once on 401, send it again after a passing failure.
+
+        Passing failures (see _passing_failure, plus a body cut short or not JSON where JSON is
+        due) are retried ITSM_RETRIES times with exponential backoff; then the SourceError is
+        `retryable`, which a Celery task retries as its own transient error. Returns the
+        response and, with `as_json`, the JSON of a 200 answer.
+        """
         relogged = False
         attempt = 0
         while True:
@@ -686,40 +757,48 @@ class ARRestSource:
                 if self._token is None:
                     self.login()
                 headers["Authorization"] = f"AR-JWT {self._token}"
+            response: httpx.Response | None = None
+            payload: Any = None
             try:
                 response = self._client.request(
                     method, url, params=params, data=data, headers=headers
                 )
             except httpx.TransportError as exc:
-                if attempt >= self.config.retries:
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code == 401 and authenticated and not relogged:
+                    logger.info("ITSM session expired; logging in again")
+                    relogged = True
+                    self._token = None
+                    continue
+                reason = _passing_failure(response)
+                if reason is None and as_json and response.status_code == 200:
+                    try:
+                        payload = response.json()
+                    except ValueError:
+                        reason = (
+                            "HTTP 200 with a body that is not whole JSON "
+                            f"({len(response.content)} bytes, ending …{_short(response.text[-60:])})"
+                        )
+                if reason is None:
+                    return response, payload
+            if attempt >= self.config.retries:
+                if response is None:
                     raise SourceError(
-                        f"Cannot reach ITSM at {self.config.url} ({type(exc).__name__}: {exc}) "
-                        f"after {attempt + 1} attempts. Check ITSM_URL and that the server is up.",
-                        retryable=True,
-                    ) from exc
-                self._wait(attempt, f"{type(exc).__name__}: {exc}")
-                attempt += 1
-                continue
-            if response.status_code == 401 and authenticated and not relogged:
-                logger.info("ITSM session expired; logging in again")
-                relogged = True
-                self._token = None
-                continue
-            if response.status_code >= 500:
-                number, text = _ar_message(response)
-                reason = f"HTTP {response.status_code} (AR {number}: {text})"
-                if attempt >= self.config.retries:
-                    raise SourceError(
-                        f"ITSM {method} {response.url.path} failed with {reason} after "
-                        f"{attempt + 1} attempts; the server may be down or overloaded.",
-                        status=response.status_code,
-                        ar_number=number,
+                        f"Cannot reach ITSM at {self.config.url} ({reason}) after {attempt + 1} "
+                        "attempts. Check ITSM_URL and that the server is up.",
                         retryable=True,
                     )
-                self._wait(attempt, reason)
-                attempt += 1
-                continue
-            return response
+                raise SourceError(
+                    f"ITSM {method} {response.url.path} failed with {reason} after "
+                    f"{attempt + 1} attempt(s). The server at {self.config.url}, or a proxy in "
+                    "front of it, may be down or overloaded; the sync is retried later.",
+                    status=response.status_code,
+                    ar_number=_ar_message(response)[0],
+                    retryable=True,
+                )
+            self._wait(attempt, reason)
+            attempt += 1
 
     def _wait(self, attempt: int, reason: str) -> None:
         delay = self.config.backoff * 2**attempt

@@ -1,6 +1,7 @@
 """Celery entry points of the ITSM sync; each opens the configured source and calls one service.
 
-Only a transient source failure (timeout, connection refused, HTTP 5xx) is retried, with
+Only a transient source failure (timeout, connection refused, HTTP 5xx, an HTML error page
+where JSON is due, a body cut off, AR 9093; see sources._passing_failure) is retried, with
 exponential backoff; a run that is already going makes the new one a no-op, and any other
 failure is recorded on its SyncRun and raised so the worker log and a chain see it. An
 incremental run stopped by the soft time limit keeps the pages it committed and continues in a

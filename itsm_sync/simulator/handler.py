@@ -10,6 +10,8 @@ import threading
 import time
 from dataclasses import asdict
 from email.utils import formatdate
+from html import escape
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -135,6 +137,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             delay = self.simulator.faults.delay_ms
             if delay:
                 time.sleep(delay / 1000)
+            if self.simulator.take_fault("html_errors"):
+                self._send_html_error(self.simulator.faults.html_error_status, split.path)
+                return
             self._api(method, split.path, query, body)
         except ARError as exc:
             self._send_json(exc.status, exc.body())
@@ -163,9 +168,26 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if body and self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send_json(self, status: int, payload: Any) -> None:
+    def _send_json(self, status: int, payload: Any, *, truncate: bool = False) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
+        if truncate:
+            body = body[: len(body) // 2]
         self._send(status, body, "application/json;charset=UTF-8")
+
+    def _send_html_error(self, status: int, path: str) -> None:
+        """An error page the way Jetty (or a proxy in front of it) writes one."""
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
+        page = (
+            '<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>\n'
+            f"<title>Error {status} {reason}</title>\n</head>\n<body><h2>HTTP ERROR {status}</h2>\n"
+            f"<p>Problem accessing {escape(path)}. Reason:\n<pre>    {reason}</pre></p>"
+            '<hr><a href="https://eclipse.org/jetty">Powered by Jetty:// 9.4.51</a><hr/>\n'
+            "</body>\n</html>\n"
+        )
+        self._send(status, page.encode(), "text/html;charset=utf-8")
 
     def _base_url(self) -> str:
         rewritten = self.simulator.faults.links_base
@@ -225,6 +247,13 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if match is None:
             raise ARError(404, 8, "Unknown AR REST endpoint", f"{method} {path}")
         sim.authenticate(self.headers.get("Authorization", ""))
+        if sim.take_fault("busy"):
+            raise ARError(
+                500,
+                9093,
+                "User is currently connected from another machine or incompatible session",
+                "Simulated (busy)",
+            )
         form = unquote(match.group(1))
         entry = unquote(match.group(2)) if match.group(2) else None
         if entry is None and method == "GET":
@@ -306,7 +335,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if more:
             following = {**query, "offset": str(offset + len(page)), "limit": str(limit)}
             links["next"] = [{"href": base + _query_string(following)}]
-        self._send_json(200, {"entries": entries, "_links": links})
+        truncate = sim.take_fault("truncated_bodies")
+        self._send_json(200, {"entries": entries, "_links": links}, truncate=truncate)
 
 
 def _path(segment: str) -> str:

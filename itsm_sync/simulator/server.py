@@ -27,6 +27,12 @@ Server settings and fault knobs (constructor arguments, `POST /__sim/faults`, or
 - ``links_base="http://host:port"``: the ``_links`` hrefs (``self``, ``next``) and the
   ``Location`` of a created entry name that base URL instead of the one the request came to,
   as a proxy in front of AR may rewrite them (or an attacker would like them); "" restores it.
+- ``html_errors=N``: the next N API requests (a login too) answer ``html_error_status``
+  (default 502) with an HTML error page, as Jetty or a proxy in front of AR does.
+- ``truncated_bodies=N``: the next N listing answers are cut off halfway through their JSON
+  (a 200 whose body ends early, as a dropped proxy connection leaves it).
+- ``busy=N``: the next N API requests after login answer AR error 9093 (HTTP 500), as AR does
+  to concurrent requests of one user.
 - ``malformed=K``: the K entries that come first in a listing's sort order over the whole form
   are served corrupted wherever a listing in that order serves them (the stored data is
   untouched). The entry at position i of that order gets corruption i % 4:
@@ -99,6 +105,10 @@ class Faults:
     single_field_sort: int = 0
     older_server: int = 0
     links_base: str = ""
+    html_errors: int = 0
+    html_error_status: int = 502
+    truncated_bodies: int = 0
+    busy: int = 0
 
 
 _TEXT_SETTINGS = frozenset({"links_base"})
@@ -118,6 +128,9 @@ _STAT_NAMES = (
     "expired_tokens",
     "malformed_records",
     "changed_during_paging",
+    "html_errors",
+    "truncated_bodies",
+    "busy_answers",
 )
 
 
@@ -379,6 +392,8 @@ class Simulator:
                     raise ValueError(f"fault {name} must be a non-negative integer or null")
                 if name in ("fail_list_request", "expire_tokens_after"):
                     value = value or None
+                elif name == "html_error_status":
+                    value = value or 502
                 else:
                     value = value or 0
                 setattr(self._faults, name, value)
@@ -704,6 +719,17 @@ class Simulator:
                 self._stats["expired_tokens"] += 1
                 raise unauthorized("The AR-JWT token has expired; log in again")
             self._tokens[token] = uses + 1
+
+    def take_fault(self, name: str) -> bool:
+        """Use up one of the requests a counting fault (html_errors, truncated_bodies, busy)
+        still applies to; False when it applies to none any more."""
+        with self._lock:
+            left = getattr(self._faults, name)
+            if not left:
+                return False
+            setattr(self._faults, name, left - 1)
+            self._stats["busy_answers" if name == "busy" else name] += 1
+            return True
 
     def begin_list(self) -> None:
         """Count a list request and fail it when `fail_list_request` says so."""

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from itsm_sync import services
 from itsm_sync.models import SyncStatus
 from itsm_sync.simulator import Simulator
-from tests.itsm_sync.sync_helpers import mirror_people, people_sync, source_people, sync_both
+from itsm_sync.sources import ARRestSource
+from tests.itsm_sync.sync_helpers import (
+    company_sync,
+    config_for,
+    mirror_people,
+    people_sync,
+    source_people,
+    sync_both,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +42,70 @@ def test_a_next_link_to_another_host_is_never_followed(sim: Simulator) -> None:
         assert elsewhere.stats()["requests"] == elsewhere.stats()["logins"] == 0
     assert companies.status == people.status == SyncStatus.SUCCEEDED
     assert mirror_people() == source_people(sim)
+
+
+# -- item 7: transient means transient -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("faults", "counter"),
+    [
+        ({"html_errors": 2}, "html_errors"),  # Jetty's or a proxy's 502 page
+        ({"html_errors": 2, "html_error_status": 503}, "html_errors"),
+        ({"html_errors": 2, "html_error_status": 504}, "html_errors"),
+        ({"truncated_bodies": 2}, "truncated_bodies"),  # a 200 whose JSON is cut off
+        ({"busy": 2}, "busy_answers"),  # AR 9093
+    ],
+)
+def test_a_passing_failure_is_retried_and_the_sync_goes_on(
+    sim: Simulator, faults: dict, counter: str
+) -> None:
+    sync_both(sim, full=True)
+    sim.set_faults(**faults)
+    waits: list[float] = []
+    config = config_for(sim, retries=3, backoff=0.5)
+
+    with ARRestSource(config, sleep=waits.append) as source:
+        run = services.sync_people(source=source, full=True)
+
+    assert run.status == SyncStatus.SUCCEEDED, run.error
+    assert sim.stats()[counter] == 2
+    assert waits == [0.5, 1.0]  # backoff, doubling
+
+
+def test_when_the_retries_are_spent_the_run_ends_transient_saying_what_the_server_said(
+    sim: Simulator,
+) -> None:
+    company_sync(sim, full=True)
+    sim.set_faults(html_errors=5)
+
+    run = people_sync(sim, config={"retries": 1})
+
+    assert (run.status, run.error_transient) == (SyncStatus.FAILED, True)
+    assert "HTTP 502 (an HTML page: Error 502 Bad Gateway)" in run.error
+    assert "after 2 attempt(s)" in run.error
+    assert "<" not in run.error
+
+
+def test_a_cut_off_body_is_reported_readably(sim: Simulator) -> None:
+    company_sync(sim, full=True)
+    sim.set_faults(truncated_bodies=1)
+
+    run = people_sync(sim)
+
+    assert (run.status, run.error_transient) == (SyncStatus.FAILED, True)
+    assert "HTTP 200 with a body that is not whole JSON" in run.error
+
+
+def test_a_403_at_login_is_not_reported_as_a_wrong_password(sim: Simulator) -> None:
+    sim.set_faults(html_errors=1, html_error_status=403)  # a proxy in front of AR refuses
+
+    run = company_sync(sim)
+
+    assert run.status == SyncStatus.FAILED
+    assert "refused the login of user 'Demo': HTTP 403 (an HTML page: Error 403 Forbidden)" in (
+        run.error
+    )
+    assert "This is not a wrong password" in run.error
+    assert "ITSM_PASSWORD" not in run.error
+    assert not run.error_transient

@@ -196,8 +196,8 @@ def test_bad_login_raises_a_clear_source_error(sim: Simulator) -> None:
     ):
         flatten(source.iter_company_pages())
     assert str(exc.value) == (
-        "ITSM login failed for user 'mallory' (AR 623: Authentication failed (Wrong user name "
-        "or password for user 'mallory')). Check ITSM_USER and ITSM_PASSWORD."
+        "ITSM login failed for user 'mallory': HTTP 401 (AR 623: Authentication failed (Wrong "
+        "user name or password for user 'mallory')). Check ITSM_USER and ITSM_PASSWORD."
     )
     assert exc.value.ar_number == 623
     assert not exc.value.retryable

@@ -88,6 +88,22 @@ def test_a_transient_source_failure_is_retried(itsm_env, settings) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("fault", ["html_errors", "truncated_bodies", "busy"])
+def test_an_html_error_page_a_cut_off_body_or_ar_9093_is_retried_by_the_task(
+    itsm_env, settings, fault
+) -> None:
+    settings.ITSM_SYNC_RETRY_BACKOFF_SECONDS = 0
+    itsm_env.set_faults(**{fault: 1})  # ITSM_RETRIES=0: the run itself gives up at once
+
+    result = tasks.sync_companies.apply(throw=False).get()
+
+    first, second = SyncRun.objects.order_by("id")
+    assert (first.status, first.error_transient) == (SyncStatus.FAILED, True)
+    assert second.status == SyncStatus.SUCCEEDED
+    assert result["run"] == second.pk
+
+
+@pytest.mark.django_db
 def test_a_bad_login_is_not_retried(itsm_env, monkeypatch) -> None:
     monkeypatch.setenv("ITSM_PASSWORD", "wrong")
 
