@@ -201,24 +201,15 @@ def credit_grant(
         )
     if not reason.strip():
         raise DomainError("Say why the credits are granted (for example the purchase order).")
-    key = idempotency_key or f"grant:{timezone.now().isoformat()}:{_label(actor)}"
-    entry, created = _record(
-        customer=customer,
-        kind=EntryKind.GRANT,
-        amount=amount,
+    return _staff_entry(
+        EntryKind.GRANT,
+        action="credits.grant",
         actor=actor,
-        reason=reason.strip(),
-        idempotency_key=key,
+        customer=customer,
+        amount=amount,
+        reason=reason,
+        key=idempotency_key,
     )
-    if created:
-        audit_record(
-            actor=actor,
-            action="credits.grant",
-            obj=customer,
-            after={"amount": str(entry.amount), "balance": str(entry.balance_after)},
-            message=reason,
-        )
-    return entry
 
 
 @transaction.atomic
@@ -240,20 +231,42 @@ def credit_adjust(
         )
     if not reason.strip():
         raise DomainError("Say why the balance is adjusted.")
-    key = idempotency_key or f"adjust:{timezone.now().isoformat()}:{_label(actor)}"
+    return _staff_entry(
+        EntryKind.ADJUSTMENT,
+        action="credits.adjust",
+        actor=actor,
+        customer=customer,
+        amount=amount,
+        reason=reason,
+        key=idempotency_key,
+    )
+
+
+def _staff_entry(
+    kind: EntryKind,
+    *,
+    action: str,
+    actor: User | None,
+    customer: Customer,
+    amount: Decimal,
+    reason: str,
+    key: str,
+) -> CreditEntry:
+    """A grant or adjustment checked by its service: recorded once per key, and audited."""
     entry, created = _record(
         customer=customer,
-        kind=EntryKind.ADJUSTMENT,
+        kind=kind,
         amount=amount,
         actor=actor,
         reason=reason.strip(),
-        idempotency_key=key,
+        idempotency_key=key or f"{kind}:{timezone.now().isoformat()}:{_label(actor)}",
+        # A grant only adds; an adjustment that takes credits away meets the hard limit (K4).
         enforce_hard_limit=amount < 0,
     )
     if created:
         audit_record(
             actor=actor,
-            action="credits.adjust",
+            action=action,
             obj=customer,
             after={"amount": str(entry.amount), "balance": str(entry.balance_after)},
             message=reason,
@@ -271,20 +284,15 @@ def credit_debit(
     request_id: int | None = None,
 ) -> CreditEntry:
     """Take credits for a request (K3); refused with the balance when the hard limit is on (K4)."""
-    amount = Decimal(amount)
-    if amount <= 0:
-        raise DomainError("A debit must be a positive amount.")
-    entry, _ = _record(
-        customer=customer,
-        kind=EntryKind.DEBIT,
-        amount=-amount,
+    return _request_entry(
+        EntryKind.DEBIT,
         actor=actor,
+        customer=customer,
+        amount=amount,
         reason=reason,
         idempotency_key=idempotency_key,
         request_id=request_id,
-        enforce_hard_limit=True,
     )
-    return entry
 
 
 def credit_refund(
@@ -297,17 +305,25 @@ def credit_refund(
     request_id: int | None = None,
 ) -> CreditEntry:
     """Give back a request's credits, exactly once per idempotency key (K3)."""
-    amount = Decimal(amount)
-    if amount <= 0:
-        raise DomainError("A refund must be a positive amount.")
-    entry, _ = _record(
-        customer=customer,
-        kind=EntryKind.REFUND,
-        amount=amount,
+    return _request_entry(
+        EntryKind.REFUND,
         actor=actor,
+        customer=customer,
+        amount=amount,
         reason=reason,
         idempotency_key=idempotency_key,
         request_id=request_id,
+    )
+
+
+def _request_entry(kind: EntryKind, *, amount: Decimal, **fields) -> CreditEntry:
+    """A request's debit (taken, and refused by the hard limit) or refund (given back)."""
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise DomainError(f"A {kind.label.lower()} must be a positive amount.")
+    debit = kind == EntryKind.DEBIT
+    entry, _created = _record(
+        kind=kind, amount=-amount if debit else amount, enforce_hard_limit=debit, **fields
     )
     return entry
 
