@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from customers.scope import administrator_users
 from msp_portal.models import Notification
+from msp_portal.text import one_full_stop
 
 from .models import CreditEntry
 
@@ -46,6 +47,7 @@ def _send(users, title: str, body: str, url: str = "", *, key: str = "") -> int:
     the send loses a mail; the in-app notification stays.
     """
     users = list(users)
+    title, body = one_full_stop(title), one_full_stop(body)
     if not key:
         Notification.objects.bulk_create(
             Notification(user=u, title=title, body=body, url=url) for u in users

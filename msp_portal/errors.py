@@ -2,12 +2,14 @@
 
 from django.core.exceptions import ValidationError
 
+from .text import one_full_stop
+
 
 class DomainError(ValidationError):
     """A use case refused; forms and the admin show its messages as they are."""
 
     def __init__(self, *messages: str):
-        super().__init__(list(messages))
+        super().__init__([one_full_stop(str(m)) for m in messages])
 
     def __str__(self) -> str:
         return " ".join(self.messages)

@@ -146,3 +146,43 @@ def test_health_is_ok_for_a_customer_with_end_users_and_a_marketplace(
     client.force_login(catalog_admin)
     row = _list_row(client, "Acme Corp")
     assert "OK" in row and "badge" not in row
+
+
+@pytest.fixture
+def northwind(catalog_admin, msp_enabled):
+    from customers.services import customer_add
+
+    company = CompanyFactory(name="Northwind Insurance Inc.")
+    admin = PersonFactory(company=company, remedy_login_id="nora")
+    return customer_add(
+        actor=catalog_admin, company=company, administrators=[admin], credit_management=True
+    )
+
+
+def test_a_name_ending_in_a_full_stop_gets_no_second_one_in_messages(
+    client, catalog_admin, northwind
+):
+    client.force_login(catalog_admin)
+    content = client.post(
+        reverse("customers:switch_company"), {"customer": northwind.pk}, follow=True
+    ).content.decode()
+    assert "You are now acting as Northwind Insurance Inc. Every change records it." in content
+    content = client.post(
+        reverse("credits:grant", args=[northwind.pk]),
+        {"grant-amount": "10", "grant-reason": "PO 1", "grant-idempotency_key": "k1"},
+        follow=True,
+    ).content.decode()
+    assert "Granted 10.00 credits to Northwind Insurance Inc. Balance: 10.00." in content
+    assert "Inc.." not in content
+
+
+def test_a_name_ending_in_a_full_stop_gets_no_second_one_in_refusals(catalog_admin, northwind):
+    from customers.services import customer_service_remove
+    from msp_portal.errors import DomainError
+    from tests.catalog.factories import ServiceFactory
+
+    with pytest.raises(DomainError) as refused:
+        customer_service_remove(
+            actor=catalog_admin, customer=northwind, service=ServiceFactory(name="Backup")
+        )
+    assert refused.value.messages == ["Backup is not assigned to Northwind Insurance Inc."]
