@@ -18,7 +18,8 @@ from ..sources import (
     parse_ar_datetime,
 )
 
-GLOBAL_COMPANY = "Global"
+# The built-in global company, as a real ITSM ships it.
+GLOBAL_COMPANY = "- Global -"
 PROVIDER_COMPANY = "Calbro Services"
 DEFAULT_USER = "Demo"
 DEFAULT_PASSWORD = "Demo"
@@ -195,7 +196,7 @@ def generate_dataset(
 ) -> dict[str, list[dict[str, object]]]:
     """Return {form: [values, ...]}, a pure function of the sizes, the seed and the anchor.
 
-    Companies: 1 "Calbro Services" (Service Provider, the MSP), 2 "Global" (Operating Company,
+    Companies: 1 "Calbro Services" (Service Provider, the MSP), 2 "- Global -" (Operating Company,
     Enabled, no people), 3 a Manufacturer (no people), then one Customer, Vendor, Supplier and
     Generic Contact, then mostly Customers; every ninth tail company is not Enabled. People are
     spread over every company except Global and Manufacturers.

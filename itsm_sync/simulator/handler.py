@@ -259,7 +259,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if entry is None and method == "GET":
             self._list(form, query)
         elif entry is None and method == "POST":
-            self._create(form, body)
+            self._create(form, body, query)
         elif entry is not None and method == "GET":
             sim.record_request("get_requests")
             record = sim.get_entry(form, entry)
@@ -283,14 +283,21 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             raise ARError(400, 8, 'Expected a JSON body like {"values": {...}}')
         return payload["values"]
 
-    def _create(self, form: str, body: bytes) -> None:
+    def _create(self, form: str, body: bytes, query: dict[str, str]) -> None:
+        """201 with the entry's Location; with `fields=values(A,B)`, those values as a body."""
         sim = self.simulator
         sim.form_spec(form)
+        projection = self._projection(form, query.get("fields", ""))
         values = self._values(body)
         sim.record_request("creates")
         entry = sim.create_entry(form, values)
         location = f"{self._base_url()}/api/arsys/v1/entry/{_path(form)}/{_path(entry)}"
-        self._send(201, headers={"Location": location})
+        if projection is None:
+            self._send(201, headers={"Location": location})
+            return
+        payload = self._entry_json(form, entry, sim.get_entry(form, entry), projection)
+        body_out = json.dumps(payload, separators=(",", ":")).encode()
+        self._send(201, body_out, "application/json;charset=UTF-8", headers={"Location": location})
 
     def _projection(self, form: str, spec_text: str) -> list[str] | None:
         text = spec_text.strip()

@@ -3,6 +3,8 @@
 Server settings and fault knobs (constructor arguments, `POST /__sim/faults`, or
 `Simulator.set_faults`):
 
+- ``token_lifetime=S`` (default 3600, as AR's JWT): a token stops working S seconds (by the
+  simulator's clock) after its login; 0: never by time.
 - ``max_entries=N`` (default 2000, as AR's "Max Entries Returned by GetList"): a listing page
   holds at most N entries whatever ``limit`` asks (0: no cap); a `next` link follows while
   more remain, so a page shorter than asked is not the end.
@@ -87,6 +89,8 @@ Record = dict[str, Any]
 _CACHE_SIZE = 64
 # AR's "Max Entries Returned by GetList" as a server ships.
 DEFAULT_MAX_ENTRIES = 2000
+# Seconds an AR-JWT token lives.
+DEFAULT_TOKEN_LIFETIME = 3600
 _UNKNOWN_COMPANY = "Unknown Company (simulated)"
 # Orders tied entries under single_field_sort; not seeded: no order of them may be relied on.
 _TIES = random.Random()
@@ -102,6 +106,7 @@ class Faults:
     malformed: int = 0
     change_during_paging: int = 0
     max_entries: int = DEFAULT_MAX_ENTRIES
+    token_lifetime: int = DEFAULT_TOKEN_LIFETIME
     single_field_sort: int = 0
     older_server: int = 0
     links_base: str = ""
@@ -302,7 +307,8 @@ class Simulator:
         self.verbose = verbose
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
-        self._tokens: dict[str, int] = {}
+        # token -> [authenticated requests made with it, epoch seconds of its login]
+        self._tokens: dict[str, list[float]] = {}
         self._stats = dict.fromkeys(_STAT_NAMES, 0)
         self._faults = Faults()
         self._list_since_fault = 0
@@ -689,7 +695,7 @@ class Simulator:
                     f"Wrong user name or password for user '{username}'",
                 )
             token = secrets.token_urlsafe(32)
-            self._tokens[token] = 0
+            self._tokens[token] = [0, self.timestamp()]
             self._stats["logins"] += 1
             return token
 
@@ -708,17 +714,21 @@ class Simulator:
             if scheme != "AR-JWT" or not token:
                 self._stats["unauthorized"] += 1
                 raise unauthorized("Missing 'Authorization: AR-JWT <token>' header; log in first")
-            uses = self._tokens.get(token)
-            if uses is None:
+            known = self._tokens.get(token)
+            if known is None:
                 self._stats["unauthorized"] += 1
                 raise unauthorized("The AR-JWT token is invalid or has expired; log in again")
+            uses, issued = known
             limit = self._faults.expire_tokens_after
-            if limit is not None and uses >= limit:
+            lifetime = self._faults.token_lifetime
+            if (limit is not None and uses >= limit) or (
+                lifetime and self.timestamp() - issued >= lifetime
+            ):
                 del self._tokens[token]
                 self._stats["unauthorized"] += 1
                 self._stats["expired_tokens"] += 1
                 raise unauthorized("The AR-JWT token has expired; log in again")
-            self._tokens[token] = uses + 1
+            known[0] = uses + 1
 
     def take_fault(self, name: str) -> bool:
         """Use up one of the requests a counting fault (html_errors, truncated_bodies, busy)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from itsm_sync import services
@@ -9,6 +12,8 @@ from itsm_sync.models import SyncStatus
 from itsm_sync.simulator import Simulator
 from itsm_sync.sources import ARRestSource
 from tests.itsm_sync.sync_helpers import (
+    PASSWORD,
+    USER,
     company_sync,
     config_for,
     mirror_people,
@@ -109,3 +114,20 @@ def test_a_403_at_login_is_not_reported_as_a_wrong_password(sim: Simulator) -> N
     assert "This is not a wrong password" in run.error
     assert "ITSM_PASSWORD" not in run.error
     assert not run.error_transient
+
+
+# -- item 8: a simulator that behaves like a real server ------------------------------------------
+
+
+def test_a_sync_outlives_tokens_that_expire_by_time() -> None:
+    ticks = itertools.count()
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    # Twenty minutes pass on the server with each call: a token lives three of them.
+    clock = lambda: start + timedelta(minutes=20 * next(ticks))  # noqa: E731
+    with Simulator(
+        companies=12, people=300, seed=7, user=USER, password=PASSWORD, clock=clock
+    ) as clocked:
+        companies, people = sync_both(clocked, full=True)
+        assert clocked.stats()["expired_tokens"] > 2
+        assert companies.status == people.status == SyncStatus.SUCCEEDED
+        assert mirror_people() == source_people(clocked)

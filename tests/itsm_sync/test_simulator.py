@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 import pytest
@@ -396,6 +400,30 @@ def test_create_assigns_id_location_and_last_modified(sim: Simulator, client: ht
     assert parse_ar_datetime(created["Last Modified Date"]) >= before
 
 
+def test_create_with_fields_answers_201_with_those_values(client: httpx.Client) -> None:
+    response = client.post(
+        PEOPLE_URL,
+        params={"fields": "values(Person ID,Last Name,Profile Status)"},
+        json={
+            "values": {
+                "First Name": "Grace",
+                "Last Name": "Hopper",
+                "Company": PROVIDER_COMPANY,
+                "Profile Status": "Enabled",
+            }
+        },
+    )
+    assert response.status_code == 201
+    body = response.json()
+    new_id = response.headers["Location"].rsplit("/", 1)[1]
+    assert body["values"] == {
+        "Person ID": new_id,
+        "Last Name": "Hopper",
+        "Profile Status": "Enabled",
+    }
+    assert body["_links"]["self"][0]["href"] == response.headers["Location"]
+
+
 def test_create_checks_required_fields_and_choices(client: httpx.Client) -> None:
     missing = client.post(PEOPLE_URL, json={"values": {"First Name": "Ada"}})
     assert missing.status_code == 400
@@ -491,6 +519,71 @@ def test_tokens_expire_after_n_requests(sim: Simulator, client: httpx.Client) ->
     fresh = login(client).text
     response = client.get(PEOPLE_URL, headers={"Authorization": f"AR-JWT {fresh}"})
     assert response.status_code == 200
+
+
+def test_tokens_expire_an_hour_after_login_by_the_servers_clock() -> None:
+    now = [datetime(2026, 3, 1, 9, 0, tzinfo=UTC)]
+    with Simulator(companies=3, people=5, clock=lambda: now[0]) as clocked:
+        with httpx.Client(base_url=clocked.url) as client:
+            headers = {"Authorization": f"AR-JWT {login(client).text}"}
+            now[0] += timedelta(seconds=3599)
+            assert client.get(PEOPLE_URL, headers=headers).status_code == 200
+            now[0] += timedelta(seconds=1)
+            expired = client.get(PEOPLE_URL, headers=headers)
+            assert expired.status_code == 401
+            assert expired.json()[0]["messageNumber"] == 623
+            assert "expired" in expired.json()[0]["messageAppendedText"]
+            assert expired.headers["Date"] == "Sun, 01 Mar 2026 10:00:00 GMT"
+            clocked.set_faults(token_lifetime=60)
+            headers = {"Authorization": f"AR-JWT {login(client).text}"}
+            now[0] += timedelta(seconds=60)
+            assert client.get(PEOPLE_URL, headers=headers).status_code == 401
+        assert clocked.stats()["expired_tokens"] == 2
+
+
+def test_html_errors_answer_a_jetty_error_page(sim: Simulator, client: httpx.Client) -> None:
+    sim.set_faults(html_errors=1, html_error_status=503)
+    page = client.get(PEOPLE_URL)
+    assert page.status_code == 503
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "<title>Error 503 Service Unavailable</title>" in page.text
+    assert client.get(PEOPLE_URL).status_code == 200
+    assert sim.stats()["html_errors"] == 1
+
+
+def test_truncated_bodies_cut_a_listing_off_halfway(sim: Simulator, client: httpx.Client) -> None:
+    sim.set_faults(truncated_bodies=1)
+    cut = client.get(PEOPLE_URL)
+    assert cut.status_code == 200
+    with pytest.raises(ValueError):
+        cut.json()
+    assert client.get(PEOPLE_URL).json()["entries"]
+
+
+def test_busy_answers_ar_9093(sim: Simulator, client: httpx.Client) -> None:
+    sim.set_faults(busy=1)
+    busy = client.get(PEOPLE_URL)
+    assert busy.status_code == 500
+    assert busy.json()[0]["messageNumber"] == 9093
+    assert client.get(PEOPLE_URL).status_code == 200
+
+
+def test_change_during_paging_moves_a_served_record_to_the_end(
+    sim: Simulator, client: httpx.Client
+) -> None:
+    params = {"sort": "Last Modified Date.asc", "limit": 10}
+    sim.set_faults(change_during_paging=1)
+    first = client.get(PEOPLE_URL, params=params).json()
+    moved = first["entries"][0]["values"]
+    second = client.get(first["_links"]["next"][0]["href"]).json()
+
+    everything, _ = list_all(client, PEOPLE_URL, sort="Last Modified Date.asc", limit=1000)
+    assert everything[-1]["Person ID"] == moved["Person ID"]
+    assert everything[-1]["Department"] == "Changed while listed 1"
+    # Offset paging now skips the record that slid into the first page.
+    slid = everything[9]
+    assert slid["Person ID"] not in ids(e["values"] for e in first["entries"] + second["entries"])
+    assert sim.faults.change_during_paging == 0
 
 
 def test_malformed_corrupts_the_first_records_of_each_listing(
@@ -608,3 +701,29 @@ def test_links_can_name_another_base_url(sim: Simulator, client: httpx.Client) -
     sim.set_faults(links_base="")
     body = client.get(PEOPLE_URL, params={"limit": 10}).json()
     assert body["_links"]["next"][0]["href"].startswith(sim.url)
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def test_the_command_serves_with_the_server_settings_asked_for() -> None:
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "manage.py", "itsm_simulator", "--port", "0", "--people", "50"]
+    command += ["--max-entries", "7", "--older-server"]
+    env = {**os.environ, "DEBUG": "true"}
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), first
+        settings_line = next(line for line in process.stdout if "settings and faults" in line)
+        assert "'max_entries': 7" in settings_line and "'older_server': 1" in settings_line
+        with httpx.Client(base_url=url, timeout=10) as client:
+            client.headers["Authorization"] = f"AR-JWT {login(client).text}"
+            assert len(client.get(PEOPLE_URL, params={"limit": 100}).json()["entries"]) == 7
+            iso = "'Last Modified Date' >= \"2025-01-01T00:00:00.000+0000\""
+            assert client.get(PEOPLE_URL, params={"q": iso}).status_code == 400
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

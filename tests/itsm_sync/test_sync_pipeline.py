@@ -22,7 +22,7 @@ from itsm_sync.models import (
 )
 from itsm_sync.services import locks, runs, writers
 from itsm_sync.signals import person_company_changed, sync_run_finished
-from itsm_sync.simulator import COMPANY_FORM, PEOPLE_FORM, Simulator
+from itsm_sync.simulator import COMPANY_FORM, GLOBAL_COMPANY, PEOPLE_FORM, Simulator
 from itsm_sync.sources import ARRestSource, format_ar_datetime, parse_ar_datetime
 from msp_portal.models import AuditEvent
 from tests.itsm_sync.sync_helpers import (
@@ -202,7 +202,7 @@ def test_a_record_stamped_in_the_future_does_not_push_the_watermark_past_now(
 def test_full_reconcile_deactivates_what_disappeared_and_deletes_nothing(sim: Simulator) -> None:
     sync_both(sim, full=True)
     gone = [p["Person ID"] for p in sim.people()[:3]]
-    global_company = next(c for c in sim.companies() if c["Company"] == "Global")
+    global_company = next(c for c in sim.companies() if c["Company"] == GLOBAL_COMPANY)
     api = ARClient(sim)
     for person_id in gone:
         api.delete(PEOPLE_FORM, person_id)
@@ -217,7 +217,7 @@ def test_full_reconcile_deactivates_what_disappeared_and_deletes_nothing(sim: Si
     assert set(Person.objects.filter(is_active=False).values_list("person_id", flat=True)) == set(
         gone
     )
-    assert not Company.objects.get(name="Global").is_active
+    assert not Company.objects.get(name=GLOBAL_COMPANY).is_active
     planned = people.planned_changes.filter(action=PlanAction.DEACTIVATE)
     assert sorted(planned.values_list("key", flat=True)) == sorted(gone)
 

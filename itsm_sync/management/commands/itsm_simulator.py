@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from itsm_sync.simulator import COMPANY_FORM, PEOPLE_FORM, Simulator, generate_dataset
+from itsm_sync.simulator import COMPANY_FORM, PEOPLE_FORM, Faults, Simulator, generate_dataset
 from itsm_sync.simulator.data import DEFAULT_PASSWORD, DEFAULT_USER
 from itsm_sync.sources import write_export
 
@@ -51,6 +51,26 @@ class Command(BaseCommand):
             help="serve the first K records of every listing corrupted",
         )
         parser.add_argument(
+            "--max-entries",
+            type=int,
+            default=2000,
+            metavar="N",
+            help="at most N entries a page, whatever limit asks (AR's Max Entries Returned by "
+            "GetList; 0: no cap)",
+        )
+        parser.add_argument(
+            "--token-lifetime",
+            type=int,
+            default=3600,
+            metavar="S",
+            help="a token expires S seconds after its login (0: never by time)",
+        )
+        parser.add_argument(
+            "--older-server",
+            action="store_true",
+            help="behave like AR before 19.08: refuse ISO-8601 date literals in a qualification",
+        )
+        parser.add_argument(
             "--export",
             metavar="PATH",
             help="write the generated dataset as a JSON export (ITSM_FILE) and exit",
@@ -81,19 +101,28 @@ class Command(BaseCommand):
             verbose=options["verbose_http"],
         )
         try:
+            simulator.set_faults(
+                max_entries=options["max_entries"],
+                token_lifetime=options["token_lifetime"],
+                older_server=int(options["older_server"]),
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
             simulator.start(host=options["host"], port=options["port"])
         except OSError as exc:
             raise CommandError(
                 f"Cannot listen on {options['host']}:{options['port']} ({exc}); "
                 "pick another --port."
             ) from exc
-        faults = {k: v for k, v in vars(simulator.faults).items() if v}
+        defaults = vars(Faults())
+        faults = {k: v for k, v in vars(simulator.faults).items() if v != defaults[k]}
         self.stdout.write(
             self.style.SUCCESS(f"AR System simulator listening on {simulator.url}")
             + f"\n  user: {simulator.user}  password: {simulator.password}"
             + f"\n  data: {options['companies']} companies, {options['people']} people, "
-            f"seed {options['seed']}"
-            + f"\n  faults: {faults or 'none'} (change with POST {simulator.url}/__sim/faults)"
+            f"seed {options['seed']}" + f"\n  settings and faults: {faults or 'as a server ships'} "
+            f"(change with POST {simulator.url}/__sim/faults)"
             + f"\n  use: ITSM_URL={simulator.url} ITSM_USER={simulator.user} "
             f"ITSM_PASSWORD={simulator.password}" + "\nPress Ctrl-C to stop."
         )
