@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from msp_portal.auth import permission_required
-from msp_portal.forms import form_add_error
+from msp_portal.forms import form_add_error, form_errors_text
 from msp_portal.pagination import keyset_page, row_url
 from msp_portal.params import id_list_param, id_param, parse_id, search_param
 from msp_portal.selectors import (
@@ -370,7 +370,7 @@ def customer_services_add(request: HttpRequest, pk: int) -> HttpResponse:
                 request, f"{len(added)} service{'s' if len(added) != 1 else ''} added."
             )
     else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, form_errors_text(form))
     return redirect("customers:customer_detail", pk=customer.pk)
 
 
@@ -415,7 +415,7 @@ def customer_admin_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"{admin.user.display_name} is now an administrator.")
     else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, form_errors_text(form))
     return redirect("customers:customer_detail", pk=customer.pk)
 
 

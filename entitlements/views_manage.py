@@ -23,7 +23,7 @@ from credits.selectors import customer_credit_account_get
 from customers.models import Customer
 from customers.scope import managed_customer
 from customers.selectors import PICKER_LIMIT, customer_assignment_list, end_user_list
-from msp_portal.forms import form_add_error
+from msp_portal.forms import form_add_error, form_errors_text
 from msp_portal.pagination import keyset_page
 from msp_portal.params import id_list_param, id_param, parse_id, search_param, value_param
 from msp_portal.tenancy import get_visible_or_404
@@ -305,7 +305,7 @@ def marketplace_services_add(request: HttpRequest, customer: Customer, pk: int) 
                 f"{'them' if added != 1 else 'it'} once the audience includes them.",
             )
     else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, form_errors_text(form))
     return redirect(reverse("entitlements:marketplace_detail", args=[marketplace.pk]) + "#services")
 
 

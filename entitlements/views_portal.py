@@ -29,7 +29,7 @@ from customers.selectors import customer_admin_list, customer_list
 from customers.views import msp_mode_page
 from msp_portal.errors import NotAllowed
 from msp_portal.exports import csv_response
-from msp_portal.forms import form_add_error
+from msp_portal.forms import form_add_error, form_errors_text
 from msp_portal.pagination import KeysetPage, keyset_page
 from msp_portal.params import id_param, on_days, search_param
 from msp_portal.tenancy import get_visible_or_404
@@ -508,7 +508,7 @@ def request_transition(request: HttpRequest, pk: int) -> HttpResponse:
     service_request = get_visible_or_404(request.user, _visible_requests(request)[0], pk=pk)
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, form_errors_text(form))
         return redirect("portal:request_detail", pk=pk)
     try:
         services.request_transition(

@@ -22,6 +22,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
 from msp_portal.auth import permission_required
+from msp_portal.forms import form_errors_text
 from msp_portal.pagination import keyset_page
 from msp_portal.params import id_param, search_param
 
@@ -229,7 +230,7 @@ def _started_message(kind: str, *, full: bool, dry_run: bool) -> str:
 def run_start(request: HttpRequest) -> HttpResponse:
     form = RunStartForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, form_errors_text(form))
         return redirect("itsm_sync:run_list")
     kind, full, dry_run = (form.cleaned_data[k] for k in ("kind", "full", "dry_run"))
     running = _already_running(request, KINDS[kind])

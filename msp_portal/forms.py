@@ -22,3 +22,8 @@ def form_add_error(form: forms.Form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+def form_errors_text(form: forms.Form) -> str:
+    """A refused form's errors as one message, for a page that shows the form's result elsewhere."""
+    return " ".join(message for messages in form.errors.values() for message in messages)
