@@ -62,6 +62,8 @@ def social_app(provider: IdentityProvider) -> SocialApp:
                 "strict": True,
                 "want_assertion_signed": True,
                 "reject_idp_initiated_sso": True,
+                # Hosts such as localhost: the URLs are the portal's own, built from the request.
+                "allow_single_label_domains": True,
             },
         },
     )

@@ -11,6 +11,7 @@ urlpatterns = [
 
 # allauth's protocol endpoints, without its own account pages (sign-in stays the portal's).
 allauth_urlpatterns = [
+    path("saml/<str:organization_slug>/sls/", views.saml_sls, name="saml_sls"),
     path("", include("allauth.socialaccount.providers.openid_connect.urls")),
     path("", include("allauth.socialaccount.providers.saml.urls")),
     path("refused/", views.refused, name="socialaccount_login_cancelled"),

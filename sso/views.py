@@ -1,11 +1,11 @@
 """The sign-in page (home-realm discovery, I1) and each customer's Sign-in card."""
 
 from allauth.socialaccount.adapter import get_adapter
+from allauth.socialaccount.providers.saml import views as allauth_saml_views
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from customers import selectors as customer_selectors
 from customers.models import Customer
 from customers.views import msp_mode_page
+from msp_portal.auth import permission_required
 from msp_portal.forms import form_add_error
 from msp_portal.tenancy import CHANGE, get_visible_or_404
 
@@ -158,3 +159,11 @@ def refused(request: HttpRequest) -> HttpResponse:
         {"message": "You are not signed in: the sign-in at your identity provider did not finish."},
         status=403,
     )
+
+
+def saml_sls(request: HttpRequest, organization_slug: str) -> HttpResponse:
+    """allauth's single-logout endpoint, which reads the Host header: a request without one
+    (HTTP/1.0) is refused plainly instead of failing."""
+    if "HTTP_HOST" not in request.META:
+        return HttpResponseBadRequest("A Host header is required.", content_type="text/plain")
+    return allauth_saml_views.sls(request, organization_slug=organization_slug)

@@ -169,7 +169,13 @@ ACCESS: dict[str, Access] = {
 }
 
 # Each later area keeps its own table next to this one; they are merged here.
-for _module in ("access_entitlements", "access_portal", "access_itsm_sync", "access_credits"):
+for _module in (
+    "access_entitlements",
+    "access_portal",
+    "access_itsm_sync",
+    "access_credits",
+    "access_sso",
+):
     ACCESS.update(importlib.import_module(f"tests.security.{_module}").ACCESS)
 
 # The Django admin is one area: staff only, guarded by Django's own admin_view.
