@@ -4,12 +4,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, IntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from accounts.models import User
 from catalog.models import Service, ServiceStatus
-from itsm_sync.models import GLOBAL_COMPANY_NAME, Company, CompanyType, Person, RecordStatus
+from itsm_sync.models import GLOBAL_COMPANY_NAMES, Company, CompanyType, Person, RecordStatus
 from msp_portal.tenancy import visible_to
 
 from .models import (
@@ -153,12 +154,26 @@ def customer_row_health(v: dict, balance: Decimal | None) -> list[tuple[str, str
     return flags
 
 
+def provider_company_list() -> QuerySet[Company]:
+    """The MSP's own company (C1: never a customer): MSP_PROVIDER_COMPANY when set, else the
+    Service Provider companies its staff (accounts holding an MSP role) belong to."""
+    name = getattr(settings, "MSP_PROVIDER_COMPANY", "")
+    if name:
+        return Company.objects.filter(name=name)
+    staff = User.objects.filter(is_staff=True, is_active=True, company__isnull=False)
+    return Company.objects.filter(
+        company_type=CompanyType.SERVICE_PROVIDER, pk__in=staff.values("company_id")
+    )
+
+
 def eligible_company_list(*, query: str = "") -> QuerySet[Company]:
-    """Companies that may become customers (C1): Enabled, not Manufacturer, not Global, not one yet."""
+    """Companies that may become customers (C1): Enabled, not Manufacturer, not the global
+    company, not the provider's own, not one yet."""
     companies = (
         Company.objects.filter(status=RecordStatus.ENABLED, is_active=True, customer__isnull=True)
         .exclude(company_type=CompanyType.MANUFACTURER)
-        .exclude(name=GLOBAL_COMPANY_NAME)
+        .exclude(name__in=GLOBAL_COMPANY_NAMES)
+        .exclude(pk__in=provider_company_list().values("pk"))
     )
     if query:
         companies = companies.filter(Q(name__icontains=query) | Q(abbreviation__icontains=query))

@@ -28,6 +28,7 @@ from .models import (
     MspModeRequest,
 )
 from .readiness import msp_readiness
+from .selectors import provider_company_list
 
 OPERATOR = "operator (command line)"
 
@@ -244,7 +245,12 @@ def _require(actor: User | None, perm: str) -> None:
 def company_eligibility_problem(company: Company) -> str | None:
     """Why a company can't become a customer (C1), or None when it can."""
     if company.is_global:
-        return "The built-in Global company can't be a customer."
+        return f"{company.name} is the built-in global company; it can't be a customer."
+    if provider_company_list().filter(pk=company.pk).exists():
+        return (
+            f"{company.name} is the provider's own company (the MSP's staff belong to it); it "
+            "can't be a customer. If the provider is another company, set MSP_PROVIDER_COMPANY."
+        )
     if company.company_type == CompanyType.MANUFACTURER:
         return f"{company.name} is a Manufacturer; people can't belong to one, so it can't be a customer."
     if company.status != RecordStatus.ENABLED or not company.is_active:

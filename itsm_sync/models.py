@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-GLOBAL_COMPANY_NAME = "Global"
+# The built-in global company: a real ITSM ships it as "- Global -"; older exports say "Global".
+GLOBAL_COMPANY_NAMES = ("- Global -", "Global")
 
 
 class CompanyType(models.TextChoices):
@@ -54,7 +55,8 @@ class Company(models.Model):
 
     @property
     def is_global(self) -> bool:
-        return self.name == GLOBAL_COMPANY_NAME
+        """The built-in global company (under either of its names), which no one belongs to."""
+        return self.name in GLOBAL_COMPANY_NAMES
 
 
 class Person(models.Model):

@@ -249,6 +249,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # ITSM sync (S1–S3): schedules, retries of transient source failures, and run history.
 # The source itself is configured by ITSM_URL, ITSM_USER, ITSM_PASSWORD, ITSM_PAGE_SIZE, ...,
 # read by itsm_sync.sources.SourceConfig.from_env().
+# C1: the MSP's own company (its staff's), never a customer. Empty: the Service Provider
+# company the staff (accounts holding an MSP role) belong to.
+MSP_PROVIDER_COMPANY = env("MSP_PROVIDER_COMPANY", default="")
 ITSM_SYNC_INCREMENTAL_MINUTES = env.int("ITSM_SYNC_INCREMENTAL_MINUTES", default=10)
 ITSM_SYNC_FULL_HOUR = env.int("ITSM_SYNC_FULL_HOUR", default=2)
 ITSM_SYNC_TASK_RETRIES = env.int("ITSM_SYNC_TASK_RETRIES", default=3)
