@@ -5,11 +5,9 @@ import secrets
 from decimal import Decimal
 
 from django import forms
-from django.db.models import QuerySet
 
 from catalog.models import Service
 from msp_portal.forms import PortalForm
-from msp_portal.params import DateRangeForm
 
 from .models import RequestStatus
 
@@ -121,51 +119,3 @@ class TransitionForm(PortalForm):
         },
     )
     note = forms.CharField(required=False, max_length=JUSTIFICATION_MAX)
-
-
-class RequestFilterForm(DateRangeForm):
-    """Filters of the request list and its CSV export; a stale or crafted value is ignored."""
-
-    status = forms.ChoiceField(
-        label="Status",
-        required=False,
-        choices=[
-            ("", "Any status"),
-            ("open", "Open (submitted or in progress)"),
-            *RequestStatus.choices,
-        ],
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    service = forms.ModelChoiceField(
-        label="Service",
-        queryset=Service.objects.none(),
-        required=False,
-        empty_label="Any service",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    requester = forms.CharField(
-        label="Requester",
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "class": "form-control",
-                "placeholder": "Name, login or e-mail",
-                "autocomplete": "off",
-            }
-        ),
-    )
-    field_order = ["status", "service", "requester", "date_from", "date_to"]
-
-    def __init__(self, *args, services: QuerySet, customers: QuerySet | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = services
-        if customers is not None:
-            self.fields["customer"] = forms.ModelChoiceField(
-                label="Customer",
-                queryset=customers,
-                required=False,
-                empty_label="Every customer",
-                widget=forms.Select(attrs={"class": "form-select"}),
-            )

@@ -6,13 +6,12 @@ the customer they administer, catalog administrators every customer's (T1, T2).
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Service
 from catalog.selectors import service_list
-from customers.models import Customer
+from customers.models import Customer, CustomerService
 from customers.scope import end_user_customer, is_msp_staff, managed_customer
 from customers.selectors import customer_admin_list, customer_list
 from customers.views import msp_mode_page
@@ -31,8 +30,8 @@ from msp_portal.errors import NotAllowed
 from msp_portal.exports import csv_response
 from msp_portal.forms import form_add_error, form_errors_text
 from msp_portal.pagination import KeysetPage, keyset_page
-from msp_portal.params import id_param, on_days, search_param
-from msp_portal.tenancy import get_visible_or_404
+from msp_portal.params import id_param, search_param
+from msp_portal.tenancy import get_visible_or_404, visible_to
 
 from . import selectors, services
 from .access import (
@@ -41,12 +40,12 @@ from .access import (
     catalog_page_services,
     visible_service,
 )
-from .forms_portal import RequestFilterForm, RequestForm, TransitionForm
+from .filters import OPEN_STATUSES, RequestFilterSet
+from .forms_portal import RequestForm, TransitionForm
 from .models import RequestStatus, ServiceRequest
 
 CATALOG_PAGE_SIZE = 24
 REQUEST_ORDERING = ("-submitted_at", "-id")
-OPEN_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.IN_PROGRESS)
 
 
 def end_user_required(view):
@@ -313,7 +312,10 @@ def _handler_scope_or_403(request: HttpRequest) -> HandlerScope:
     return scope
 
 
-def _filter_form(request: HttpRequest, scope: HandlerScope) -> RequestFilterForm:
+def _request_filters(request: HttpRequest, scope: HandlerScope) -> RequestFilterSet:
+    """The request list's filters over the handler's scoped requests, with choices of their own
+    scope: every service and customer for catalog administrators, the customer's assigned
+    services for its administrators."""
     if scope.customer is None:
         data = request.GET.copy()
         acting_as = getattr(request, "acting_as", None)
@@ -321,55 +323,29 @@ def _filter_form(request: HttpRequest, scope: HandlerScope) -> RequestFilterForm
         # choice away.
         if acting_as is not None and "customer" not in data:
             data["customer"] = str(acting_as.customer_id)
-        return RequestFilterForm(
+        return RequestFilterSet(
             data or None,
+            scope.requests,
             services=service_list(user=request.user),
             customers=customer_list(user=request.user).order_by("company__name", "id"),
         )
-    return RequestFilterForm(
+    assigned = visible_to(request.user, CustomerService).filter(customer=scope.customer)
+    return RequestFilterSet(
         request.GET or None,
-        services=Service.objects.filter(assignments__customer=scope.customer).order_by(
+        scope.requests,
+        services=Service.objects.filter(pk__in=assigned.values("service_id")).order_by(
             "name", "id"
         ),
     )
-
-
-def _filtered(
-    rows: QuerySet[ServiceRequest],
-    *,
-    status: str = "",
-    service: Service | None = None,
-    requester: str = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
-    customer=None,
-) -> QuerySet[ServiceRequest]:
-    """Narrow an already scoped request list; ranges on submitted_at keep its index usable."""
-    if status == "open":
-        rows = rows.filter(status__in=OPEN_STATUSES)
-    elif status:
-        rows = rows.filter(status=status)
-    if service is not None:
-        rows = rows.filter(service=service)
-    if customer is not None:
-        rows = rows.filter(customer=customer)
-    for word in requester.split()[:4]:
-        rows = rows.filter(
-            Q(requester__first_name__icontains=word)
-            | Q(requester__last_name__icontains=word)
-            | Q(requester__username__icontains=word)
-            | Q(requester__email__icontains=word)
-        )
-    return rows.filter(on_days("submitted_at", date_from=date_from, date_to=date_to))
 
 
 @login_required
 @msp_mode_page
 def request_list(request: HttpRequest) -> HttpResponse:
     scope = _handler_scope_or_403(request)
-    form = _filter_form(request, scope)
-    filters = form.filters() if form.is_bound else {}
-    page = _request_page(_filtered(scope.requests, **filters), request.GET.get("after"))
+    filters = _request_filters(request, scope)
+    form = filters.form
+    page = _request_page(filters.qs, request.GET.get("after"))
     params = request.GET.copy()
     params.pop("after", None)
     export_params = form.data.copy() if form.is_bound else {}
@@ -386,7 +362,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": params.urlencode(),
             "export_query": export_params.urlencode() if export_params else "",
-            "filtered": bool(filters),
+            "filtered": bool(filters.applied),
             "staff": scope.customer is None,
             "customer": scope.customer,
         },
@@ -435,9 +411,7 @@ def _export_rows(rows: QuerySet[ServiceRequest]) -> Iterator[tuple]:
 @msp_mode_page
 def request_export(request: HttpRequest) -> StreamingHttpResponse:
     scope = _handler_scope_or_403(request)
-    form = _filter_form(request, scope)
-    filters = form.filters() if form.is_bound else {}
-    rows = _filtered(scope.requests, **filters).order_by(*REQUEST_ORDERING)
+    rows = _request_filters(request, scope).qs.order_by(*REQUEST_ORDERING)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return csv_response(_export_rows(rows), header=EXPORT_HEADER, filename=f"requests-{stamp}.csv")
 

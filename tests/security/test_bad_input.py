@@ -26,6 +26,7 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.urls import reverse
+from django_filters import FilterSet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -258,19 +259,20 @@ def _source_parameters() -> set[str]:
 
 
 def _filter_form_parameters() -> set[str]:
-    """The fields of every filter form (forms bound to the query string)."""
-    reverse("home")  # loads the URLconf, hence every view and form module
+    """The fields of every filter form and FilterSet (both bound to the query string)."""
+    reverse("home")  # loads the URLconf, hence every view, form and FilterSet module
     names: set[str] = set()
-    seen: set[type] = set()
-    pending = [forms.Form]
-    while pending:
-        cls = pending.pop()
-        for sub in cls.__subclasses__():
-            if sub not in seen:
-                seen.add(sub)
-                pending.append(sub)
-                if "Filter" in sub.__name__ and sub.__module__.split(".")[0] in APPS:
-                    names.update(sub.base_fields)
+    for root, fields in ((forms.Form, "base_fields"), (FilterSet, "base_filters")):
+        seen: set[type] = set()
+        pending = [root]
+        while pending:
+            cls = pending.pop()
+            for sub in cls.__subclasses__():
+                if sub not in seen:
+                    seen.add(sub)
+                    pending.append(sub)
+                    if "Filter" in sub.__name__ and sub.__module__.split(".")[0] in APPS:
+                        names.update(getattr(sub, fields))
     return names
 
 
