@@ -230,7 +230,8 @@ def catalog_entries(*, user: User) -> list[CatalogEntry]:
 
     What the catalog page needs to count, filter and page a thousand services: the services of
     access_resolve, which the database joins to their names in the same query as the offers,
-    without building grants or model instances. Four queries.
+    without building grants or model instances. Three queries (the customer, the rules, the
+    rows), and the person when the account comes without it.
     """
     access = _own_access(user)
     if access is None or not access.rules.get(user.pk):

@@ -172,5 +172,5 @@ def test_resolution_costs_the_same_queries_whatever_the_size(
     with django_assert_max_num_queries(6):
         names = [v.service.name for v in visible_services(user=eve)]
     assert len(names) == marketplaces + 1
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(4):
         assert len(catalog_entries(user=eve)) == marketplaces + 1
