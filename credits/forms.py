@@ -6,9 +6,6 @@ from decimal import Decimal
 from django import forms
 
 from msp_portal.forms import PortalForm
-from msp_portal.params import DateRangeForm
-
-from .models import EntryKind
 
 AMOUNT = {"max_digits": 12, "decimal_places": 2}
 
@@ -69,16 +66,3 @@ class CreditAdjustForm(_OnceForm):
 
 class HardLimitForm(PortalForm):
     hard_limit = forms.BooleanField(required=False)
-
-
-class LedgerFilterForm(DateRangeForm):
-    """Filters of the ledger and its CSV export; filters() gives ledger_entry_list's arguments."""
-
-    kind = forms.ChoiceField(
-        label="Kind", choices=[("", "All kinds"), *EntryKind.choices], required=False
-    )
-    request_id = forms.IntegerField(
-        label="Request #", required=False, min_value=1, widget=forms.NumberInput()
-    )
-
-    field_order = ["kind", "date_from", "date_to", "request_id"]

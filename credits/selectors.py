@@ -1,7 +1,7 @@
 """Reads of credits, always scoped to the user asking."""
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -11,7 +11,7 @@ from accounts.models import User
 from customers.models import Customer
 from customers.scope import is_msp_staff
 from msp_portal.models import Notification
-from msp_portal.params import on_days, parse_id
+from msp_portal.params import parse_id
 from msp_portal.tenancy import visible_to
 
 from .forecast import WINDOW_DAYS, BurnStats
@@ -43,22 +43,10 @@ def administered_credit_account_get(*, user: User) -> CreditAccount | None:
     return visible_to(user, accounts).first()
 
 
-def ledger_entry_list(
-    *,
-    account: CreditAccount,
-    kind: str = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
-    request_id: int | None = None,
-) -> QuerySet[CreditEntry]:
-    """One account's ledger, newest first, narrowed by kind, day range and request."""
+def ledger_entry_list(*, user: User, account: CreditAccount) -> QuerySet[CreditEntry]:
+    """One account's ledger as the user may read it, newest first (credits.filters narrows it)."""
     entries = CreditEntry.objects.filter(account=account).select_related("actor")
-    if kind:
-        entries = entries.filter(kind=kind)
-    entries = entries.filter(on_days("created_at", date_from=date_from, date_to=date_to))
-    if request_id is not None:
-        entries = entries.filter(request_id=request_id)
-    return entries.order_by("-created_at", "-id")
+    return visible_to(user, entries).order_by("-created_at", "-id")
 
 
 def balance_history(*, account: CreditAccount, limit: int = CHART_ENTRIES) -> list[tuple]:

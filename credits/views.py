@@ -32,8 +32,9 @@ from msp_portal.pagination import KeysetPage, keyset_page
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
+from .filters import LedgerFilterSet
 from .forecast import BurnStats, Forecast, balance_chart, forecast, urgency
-from .forms import CreditAdjustForm, CreditGrantForm, HardLimitForm, LedgerFilterForm
+from .forms import CreditAdjustForm, CreditGrantForm, HardLimitForm
 from .models import CreditAccount, CreditEntry
 
 MANAGE = "customers.change_customer"
@@ -70,15 +71,15 @@ def _outlook(customer: Customer, account: CreditAccount | None) -> Forecast:
     )
 
 
-def _ledger(account: CreditAccount | None, form: LedgerFilterForm):
-    if account is None:
-        return CreditEntry.objects.none()
-    return selectors.ledger_entry_list(account=account, **(form.filters() if form.is_bound else {}))
-
-
-def _filter_form(request: HttpRequest) -> LedgerFilterForm:
+def _ledger(request: HttpRequest, account: CreditAccount | None) -> LedgerFilterSet:
+    """The ledger's filters (the query string but the cursor) over the account's scoped entries."""
+    entries = (
+        selectors.ledger_entry_list(user=request.user, account=account)
+        if account is not None
+        else CreditEntry.objects.none()
+    )
     data = {k: v for k, v in request.GET.items() if k != "after"}
-    return LedgerFilterForm(data or None)
+    return LedgerFilterSet(data or None, entries)
 
 
 def _query(request: HttpRequest) -> str:
@@ -92,13 +93,13 @@ def _query(request: HttpRequest) -> str:
 
 def _detail_response(request: HttpRequest, customer: Customer, **forms) -> TemplateResponse:
     account = _account(customer)
-    filter_form = _filter_form(request)
+    ledger = _ledger(request, account)
     page = keyset_page(
-        _ledger(account, filter_form),
+        ledger.qs,
         ordering=("-created_at", "-id"),
         cursor=request.GET.get("after"),
     )
-    context = {"customer": customer, "filter_form": filter_form, "page": page}
+    context = {"customer": customer, "filter_form": ledger.form, "page": page}
     context["query"] = _query(request)
     if request.htmx and request.method == "GET" and request.htmx.target == "ledger":
         return TemplateResponse(request, "credits/account_detail.html#ledger", context)
@@ -165,7 +166,7 @@ def _export_rows(entries: Iterable[CreditEntry]) -> Iterator[tuple]:
 def ledger_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The ledger as CSV with the page's filters, streamed so its size never loads into memory."""
     customer = _customer(request, pk)
-    entries = _ledger(_account(customer), _filter_form(request))
+    entries = _ledger(request, _account(customer)).qs
     name = f"credits-{slugify(customer.company.name) or customer.pk}-{timezone.localdate():%Y%m%d}"
     return csv_response(
         _export_rows(entries.iterator(chunk_size=2000)),

@@ -13,8 +13,9 @@ notifications) declares a FilterSet built on `PortalFilterSet`:
 - search text reads as `search_param` reads it: control characters read as spaces, trimmed,
   capped, never refused for its length; a NUL byte, which no one types, is refused with a
   message beside the filter;
-- ids of a choice are ASCII digits within a bigint (`parse_id`), then looked up in the user's
-  own choices: anyone else's id is refused beside the filter and filters nothing.
+- ids are ASCII digits within a bigint (`parse_id`; `int('٧')` is 7); an id of a choice is then
+  looked up in the user's own choices: anyone else's is refused beside the filter and filters
+  nothing.
 
 Pages keep keyset pagination (`msp_portal.pagination.keyset_page` over `filterset.qs`), so a
 FilterSet adds no query of its own but the one that draws a model choice's options (and the
@@ -28,7 +29,7 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import QuerySet
 
-from .params import SEARCH_MAX, DateRangeForm, DayField, clean_text, on_days, parse_id
+from .params import MAX_ID, SEARCH_MAX, DateRangeForm, DayField, clean_text, on_days, parse_id
 
 
 class SearchField(forms.CharField):
@@ -80,6 +81,31 @@ class DayFilter(django_filters.Filter):
         if self.bound == "from":
             return qs.filter(on_days(self.field_name, date_from=value))
         return qs.filter(on_days(self.field_name, date_to=value))
+
+
+class IdField(forms.IntegerField):
+    """A number typed to match an id exactly: ASCII digits within a bigint (parse_id), from 1."""
+
+    default_error_messages = {"invalid": "Enter a number, such as 42, or clear it."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> int | None:
+        if value in self.empty_values:
+            return None
+        number = parse_id(str(value).strip())
+        if number is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+
+class IdFilter(django_filters.Filter):
+    """An exact id typed into a box (a request's number)."""
+
+    field_class = IdField
 
 
 class IdChoiceField(django_filters.fields.ModelChoiceField):
