@@ -233,7 +233,9 @@ AR_BUSY = 9093
 
 def _is_html(response: httpx.Response) -> bool:
     kind = response.headers.get("Content-Type", "").lower()
-    return "html" in kind or response.text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+    if "html" in kind or "json" in kind:
+        return "html" in kind
+    return response.content[:64].lstrip().lower().startswith((b"<!doctype", b"<html"))
 
 
 def _short(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -287,6 +288,17 @@ def test_file_source_round_trip(sim: Simulator, tmp_path: Path) -> None:
     assert flatten(iter(people_pages)) == by_modification(data[PEOPLE_FORM], "Person ID")
     assert companies == by_modification(data[COMPANY_FORM], "Company Entry ID")
     assert source.pages_fetched == 4
+
+
+def test_each_source_goes_on_after_a_pages_cursor(sim: Simulator, tmp_path: Path) -> None:
+    data = sim.dataset()
+    path = write_export(tmp_path / "export.json", data[COMPANY_FORM], data[PEOPLE_FORM])
+    everything = by_modification(data[PEOPLE_FORM], "Person ID")
+    for source in (FileSource(path, page_size=60), ARRestSource(config_for(sim))):
+        with source:
+            first, second = itertools.islice(source.iter_people_pages(), 2)
+            rest = flatten(source.iter_people_pages(after=second.cursor))
+        assert first + second + rest == everything, type(source).__name__
 
 
 def test_file_source_filters_by_since_minus_overlap(sim: Simulator, tmp_path: Path) -> None:
