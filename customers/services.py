@@ -552,6 +552,15 @@ def end_user_filter_save(
         if user_filter.customer_id != customer.pk:
             raise DomainError("That filter belongs to another customer.")
         before = {"name": user_filter.name, "criteria": user_filter.criteria}
+    taken = customer.user_filters.filter(name__iexact=name.strip()).exclude(pk=user_filter.pk)
+    twin = taken.values_list("name", flat=True).first()
+    if twin is not None:
+        raise ValidationError(
+            {
+                "name": f"This customer already has a filter named “{twin}”: choose another "
+                "name, or edit that filter."
+            }
+        )
     user_filter.name = name.strip()
     user_filter.criteria = cleaned
     user_filter.updated_at = timezone.now()

@@ -12,11 +12,12 @@ from catalog.models import Service, ServiceStatus
 from customers.forms import EndUserFilterForm
 from customers.models import Customer
 from customers.selectors import company_people_list, end_user_list, filter_attribute_values
+from msp_portal.forms import PortalForm
 
 from .models import AudienceKind, Marketplace
 
 
-class MarketplaceForm(forms.Form):
+class MarketplaceForm(PortalForm):
     """Create or rename a marketplace; keys are marketplace_create/rename's arguments."""
 
     name = forms.CharField(max_length=120, help_text="For example “Finance tools” or “Everyone”.")

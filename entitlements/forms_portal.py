@@ -8,6 +8,7 @@ from django import forms
 
 from catalog.models import Service
 from msp_portal.forms import PortalForm
+from msp_portal.limits import people_limits
 
 from .models import RequestStatus
 
@@ -63,6 +64,7 @@ class RequestForm(PortalForm):
             },
             widget=forms.NumberInput(attrs={"min": low, "max": high, "inputmode": "numeric"}),
         )
+        people_limits(self.fields["quantity"])
         justification = self.fields["justification"]
         justification.required = self.justification_required
         justification.error_messages["required"] = (
@@ -73,7 +75,7 @@ class RequestForm(PortalForm):
             "Required: this service costs credits. Your administrator reads it when deciding."
             if self.justification_required
             else "Optional: anything your administrator should know."
-        )
+        ) + f" At most {JUSTIFICATION_MAX:,} characters."
 
     def clean_submission_key(self) -> str:
         # Only what the page draws (URL-safe base64); anything else counts as no key.
@@ -118,4 +120,11 @@ class TransitionForm(PortalForm):
             "invalid_choice": "That status does not exist; use one of the buttons.",
         },
     )
-    note = forms.CharField(required=False, max_length=JUSTIFICATION_MAX)
+    note = forms.CharField(
+        required=False,
+        max_length=JUSTIFICATION_MAX,
+        error_messages={
+            "max_length": f"Keep the note to at most {JUSTIFICATION_MAX:,} characters; this one "
+            "has %(show_value)d. Nothing was changed."
+        },
+    )

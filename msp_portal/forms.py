@@ -4,12 +4,17 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
 
+from .limits import people_limits
+
 
 class PortalForm(forms.Form):
-    """A use-case form: the template owns <form>, csrf and hx-* attributes."""
+    """A use-case form: the template owns <form>, csrf and hx-* attributes; the server, not the
+    browser, says each field's limits (msp_portal.limits)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            people_limits(field)
         self.helper = FormHelper()
         self.helper.form_tag = False
 

@@ -111,3 +111,16 @@ def test_the_customers_list_counts_administrators_apart_and_flags_what_is_missin
     expect(row).to_contain_text("No marketplace")
     expect(row).not_to_contain_text("OK")
     both(page, "03-customers-list-health")
+
+
+def test_pasted_text_past_a_limit_is_refused_with_the_limit_not_cut(
+    page, both, catalog_admin, msp_enabled
+):
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("catalog:category_list"))
+    name = page.get_by_label("Name")
+    name.fill(("Workplace equipment and services " * 4).strip())  # pasted at once
+    assert len(name.input_value()) == 131  # nothing cut by the browser
+    page.get_by_role("button", name="Create category").click()
+    expect(page.get_by_text("Keep it to at most 120 characters; this has 131.")).to_be_visible()
+    both(page, "04-category-name-too-long")
