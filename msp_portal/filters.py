@@ -33,14 +33,15 @@ from .params import MAX_ID, SEARCH_MAX, DateRangeForm, DayField, clean_text, on_
 
 
 class SearchField(forms.CharField):
-    """Text to search by, as search_param reads it (a NUL byte is refused with a message)."""
+    """Text to search by, as search_param reads it (a NUL byte is refused with a message).
+
+    Text past max_length is cut, never refused: it is a search, not something saved.
+    """
 
     def __init__(self, *, max_length: int = SEARCH_MAX, **kwargs):
         self.search_max = max_length
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
-        # Longer text is cut, not refused; the box still stops typing at the cap.
-        self.widget.attrs["maxlength"] = str(max_length)
 
     def to_python(self, value) -> str:
         text = super().to_python(value)
@@ -162,3 +163,32 @@ class PortalFilterSet(django_filters.FilterSet):
         if not self.is_bound:
             return {}
         return self.form.filters()
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit trail's filters (the lowest layer's own list).
+# ---------------------------------------------------------------------------------------------
+
+
+def _text_input(**attrs) -> forms.TextInput:
+    return forms.TextInput(attrs={"class": "form-control", **attrs})
+
+
+class AuditEventFilterSet(PortalFilterSet):
+    """Audit events by actor, action (its start), object and days, over the scoped trail."""
+
+    actor = SearchFilter(
+        field_name="actor_label", label="Actor", max_length=150, widget=_text_input()
+    )
+    action = SearchFilter(
+        field_name="action",
+        lookup_expr="istartswith",
+        label="Action",
+        max_length=64,
+        widget=_text_input(placeholder="e.g. msp_mode"),
+    )
+    object_query = SearchFilter(
+        field_name="object_repr", label="Object", max_length=200, widget=_text_input()
+    )
+    date_from = DayFilter("at", bound="from", label="From")
+    date_to = DayFilter("at", bound="to", label="To")

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from .memo import memoized
 from .models import AuditEvent, Installation, MspMode, Notification, ReleaseChange
-from .params import on_days
+from .tenancy import visible_to
 
 
 def msp_mode_get() -> MspMode:
@@ -60,20 +60,8 @@ def release_change_list() -> QuerySet[ReleaseChange]:
     return ReleaseChange.objects.order_by("at", "id")
 
 
-def audit_event_list(
-    *,
-    actor: str = "",
-    action: str = "",
-    object_query: str = "",
-    date_from=None,
-    date_to=None,
-) -> QuerySet[AuditEvent]:
-    """Audit events filtered by actor, action, object and date range, newest first."""
-    events = AuditEvent.objects.select_related("actor").order_by("-at", "-id")
-    if actor:
-        events = events.filter(actor_label__icontains=actor)
-    if action:
-        events = events.filter(action__istartswith=action)
-    if object_query:
-        events = events.filter(object_repr__icontains=object_query)
-    return events.filter(on_days("at", date_from=date_from, date_to=date_to))
+def audit_event_list(*, user) -> QuerySet[AuditEvent]:
+    """The audit trail as the user may read it (msp_portal.tenancy), newest first;
+    msp_portal.filters.AuditEventFilterSet narrows it."""
+    events = AuditEvent.objects.select_related("actor")
+    return visible_to(user, events).order_by("-at", "-id")
