@@ -758,11 +758,10 @@ def _drop_database() -> None:
 def _warm_up(base: str, sessions: dict[str, list[dict]], plan: dict) -> None:
     """Every worker has imported and compiled what the pages use before anything is timed."""
     for page in pages(plan):
+        if page.method == "POST":
+            continue  # its form is the service page's, warmed up there
         for _ in range(2 * WORKERS):
-            if page.method == "POST":
-                continue  # the service page's warm-up covers the form
-            user = sessions[page.who][0]
-            Browser(base).open(page.path, headers={"Cookie": user["cookie"]})
+            Browser(base).open(page.path, headers={"Cookie": sessions[page.who][0]["cookie"]})
 
 
 def measure(base: str, plan: dict, sessions: dict, seconds: dict) -> dict[str, dict]:
