@@ -36,3 +36,19 @@ def acme_oidc(catalog_admin, tenant_a):
         customer=tenant_a["customer"],
         config=oidc_settings(issuer="https://idp.acme.test", domains=["acme.test"]),
     )
+
+
+# The e-mail attribute's name in SAML's URI format (eduPerson / X.500 "mail").
+MAIL_ATTRIBUTE = "urn:oid:0.9.2342.19200300.100.1.3"
+
+
+def saml_settings(*, metadata_url: str, domains: list[str], passwords: bool = True) -> SsoSettings:
+    return SsoSettings(
+        kind="saml",
+        enabled=True,
+        domains=domains,
+        local_passwords_allowed=passwords,
+        match_by="email",
+        login_attribute=MAIL_ATTRIBUTE,
+        saml_metadata_url=metadata_url,
+    )
