@@ -21,3 +21,18 @@ class LedgerFilterSet(PortalFilterSet):
     date_from = DayFilter("created_at", bound="from", label="From")
     date_to = DayFilter("created_at", bound="to", label="To")
     request_id = IdFilter(field_name="request_id", label="Request #", widget=forms.NumberInput())
+
+
+class NotificationFilterSet(PortalFilterSet):
+    """The bell's list over the user's own notifications: all of them, or the unread ones."""
+
+    unread = django_filters.ChoiceFilter(
+        choices=[("1", "Unread")], empty_label="All", method="filter_unread"
+    )
+
+    def filter_unread(self, notifications, name: str, value: str):
+        return notifications.filter(read_at__isnull=True)
+
+    @property
+    def unread_only(self) -> bool:
+        return self.applied.get("unread") == "1"

@@ -32,7 +32,7 @@ from msp_portal.pagination import KeysetPage, keyset_page
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
-from .filters import LedgerFilterSet
+from .filters import LedgerFilterSet, NotificationFilterSet
 from .forecast import BurnStats, Forecast, balance_chart, forecast, urgency
 from .forms import CreditAdjustForm, CreditGrantForm, HardLimitForm
 from .models import CreditAccount, CreditEntry
@@ -285,11 +285,12 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    unread_only = request.GET.get("unread") == "1"
+    notifications = NotificationFilterSet(
+        request.GET or None, selectors.notification_list(user=request.user)
+    )
+    unread_only = notifications.unread_only
     page: KeysetPage = keyset_page(
-        selectors.notification_list(user=request.user, unread_only=unread_only),
-        ordering=("-created_at", "-id"),
-        cursor=request.GET.get("after"),
+        notifications.qs, ordering=("-created_at", "-id"), cursor=request.GET.get("after")
     )
     return TemplateResponse(
         request,

@@ -147,6 +147,13 @@ class PortalFilterSet(django_filters.FilterSet):
             raise TypeError(f"{type(self).__name__} needs the selector's scoped queryset.")
         super().__init__(data, queryset, **kwargs)
 
+    def get_form_class(self) -> type[forms.Form]:
+        form = super().get_form_class()
+        # The form base's own day fields exist only where the FilterSet filters by days.
+        for name in [n for n in form.base_fields if n not in self.filters]:
+            del form.base_fields[name]
+        return form
+
     def choices_set(self, name: str, queryset: QuerySet | None = None, **extra) -> None:
         """Narrow a choice filter before its form is built: its queryset (model choices) or any
         field argument (choices, empty_label, widget)."""
