@@ -24,6 +24,7 @@ from msp_portal.selectors import (
     release_change_list,
 )
 from msp_portal.tenancy import ACTING_AS_SESSION_KEY, get_visible_or_404
+from msp_portal.views import removal_confirmed
 
 from . import selectors, services
 from .fast_html import customer_rows
@@ -382,15 +383,14 @@ def customer_service_remove(request: HttpRequest, pk: int, service_pk: int) -> H
         request.user, selectors.customer_assignment_list(customer=customer), service_id=service_pk
     )
     if request.method == "POST":
-        try:
-            services.customer_service_remove(
+        return removal_confirmed(
+            request,
+            lambda: services.customer_service_remove(
                 actor=request.user, customer=customer, service=assignment.service
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, f"{assignment.service} removed from {customer}.")
-        return redirect("customers:customer_detail", pk=customer.pk)
+            ),
+            done=f"{assignment.service} removed from {customer}.",
+            then=reverse("customers:customer_detail", args=[customer.pk]),
+        )
     impact = services.service_removal_impact(customer=customer, service=assignment.service)
     return TemplateResponse(
         request,
@@ -427,17 +427,14 @@ def customer_admin_remove(request: HttpRequest, pk: int, admin_pk: int) -> HttpR
     administrator = get_visible_or_404(
         request.user, selectors.customer_admin_list(customer=customer), pk=admin_pk
     )
-    try:
-        services.customer_admin_remove(
+    return removal_confirmed(
+        request,
+        lambda: services.customer_admin_remove(
             actor=request.user, customer=customer, administrator=administrator
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(
-            request, f"{administrator.user.display_name} is no longer an administrator."
-        )
-    return redirect("customers:customer_detail", pk=customer.pk)
+        ),
+        done=f"{administrator.user.display_name} is no longer an administrator.",
+        then=reverse("customers:customer_detail", args=[customer.pk]),
+    )
 
 
 @permission_required("customers.change_customer")

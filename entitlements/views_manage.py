@@ -27,6 +27,7 @@ from msp_portal.forms import form_add_error, form_errors_text
 from msp_portal.pagination import keyset_page
 from msp_portal.params import id_list_param, id_param, parse_id, search_param, value_param
 from msp_portal.tenancy import get_visible_or_404
+from msp_portal.views import removal_confirmed
 
 from . import services
 from .access import customer_access_matrix, explain_access, visible_services, who_would_lose_access
@@ -309,8 +310,27 @@ def marketplace_services_add(request: HttpRequest, customer: Customer, pk: int) 
     return redirect(reverse("entitlements:marketplace_detail", args=[marketplace.pk]) + "#services")
 
 
-def _losses(pairs: list[tuple[User, list[Service]]]) -> dict:
-    return {"count": len(pairs), "rows": pairs[:LOSSES_SHOWN]}
+def _confirm_removal(
+    request: HttpRequest,
+    customer: Customer,
+    marketplace: Marketplace,
+    *,
+    losses: list[tuple[User, list[Service]]],
+    back: str,
+    **text: str,
+) -> HttpResponse:
+    """The page that asks before a removal, with who would lose what (E3)."""
+    return TemplateResponse(
+        request,
+        "entitlements/manage/confirm_removal.html",
+        {
+            "customer": customer,
+            "marketplace": marketplace,
+            "losses": {"count": len(losses), "rows": losses[:LOSSES_SHOWN]},
+            "back": back,
+            **text,
+        },
+    )
 
 
 @manager_required
@@ -326,28 +346,24 @@ def marketplace_service_remove(
     service = offer.assignment.service
     back = reverse("entitlements:marketplace_detail", args=[marketplace.pk])
     if request.method == "POST":
-        try:
-            services.marketplace_service_remove(
+        return removal_confirmed(
+            request,
+            lambda: services.marketplace_service_remove(
                 actor=request.user, marketplace=marketplace, service=service
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, f"{service.name} is no longer offered in “{marketplace}”.")
-        return redirect(back + "#services")
-    return TemplateResponse(
+            ),
+            done=f"{service.name} is no longer offered in “{marketplace}”.",
+            then=back + "#services",
+        )
+    return _confirm_removal(
         request,
-        "entitlements/manage/confirm_removal.html",
-        {
-            "customer": customer,
-            "marketplace": marketplace,
-            "title": f"Stop offering {service.name} in “{marketplace}”?",
-            "consequence": f"{service.name} leaves this marketplace at once. Requests already "
-            "made are kept. People who also get it from another marketplace keep it.",
-            "losses": _losses(who_would_lose_access(customer=customer, without_offer_id=offer.pk)),
-            "confirm_label": f"Stop offering {service.name}",
-            "back": back,
-        },
+        customer,
+        marketplace,
+        title=f"Stop offering {service.name} in “{marketplace}”?",
+        consequence=f"{service.name} leaves this marketplace at once. Requests already "
+        "made are kept. People who also get it from another marketplace keep it.",
+        losses=who_would_lose_access(customer=customer, without_offer_id=offer.pk),
+        confirm_label=f"Stop offering {service.name}",
+        back=back,
     )
 
 
@@ -395,58 +411,49 @@ def audience_rule_remove(
     description = rule.describe(customer.company.name)
     back = reverse("entitlements:marketplace_detail", args=[marketplace.pk])
     if request.method == "POST":
-        try:
-            services.audience_rule_remove(actor=request.user, marketplace=marketplace, rule=rule)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, f"{description} removed from “{marketplace}”.")
-        return redirect(back + "#audience")
-    return TemplateResponse(
+        return removal_confirmed(
+            request,
+            lambda: services.audience_rule_remove(
+                actor=request.user, marketplace=marketplace, rule=rule
+            ),
+            done=f"{description} removed from “{marketplace}”.",
+            then=back + "#audience",
+        )
+    return _confirm_removal(
         request,
-        "entitlements/manage/confirm_removal.html",
-        {
-            "customer": customer,
-            "marketplace": marketplace,
-            "title": f"Remove “{description}” from the audience of “{marketplace}”?",
-            "consequence": "The people only this rule includes stop seeing what the marketplace "
-            "offers on their next page. Requests already made are kept.",
-            "losses": _losses(who_would_lose_access(customer=customer, without_rule_id=rule.pk)),
-            "confirm_label": "Remove from audience",
-            "back": back,
-        },
+        customer,
+        marketplace,
+        title=f"Remove “{description}” from the audience of “{marketplace}”?",
+        consequence="The people only this rule includes stop seeing what the marketplace "
+        "offers on their next page. Requests already made are kept.",
+        losses=who_would_lose_access(customer=customer, without_rule_id=rule.pk),
+        confirm_label="Remove from audience",
+        back=back,
     )
-
-
-def _deletion_losses(customer: Customer, marketplace: Marketplace) -> list:
-    """Who loses what if the marketplace went."""
-    return who_would_lose_access(customer=customer, without_marketplace_id=marketplace.pk)
 
 
 @manager_required
 def marketplace_delete(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
     marketplace = _marketplace(request, customer, pk)
+    back = reverse("entitlements:marketplace_detail", args=[marketplace.pk])
     if request.method == "POST":
-        try:
-            services.marketplace_delete(actor=request.user, marketplace=marketplace)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            return redirect("entitlements:marketplace_detail", pk=marketplace.pk)
-        messages.success(request, f"Marketplace “{marketplace.name}” deleted.")
-        return redirect("entitlements:marketplace_list")
-    return TemplateResponse(
+        return removal_confirmed(
+            request,
+            lambda: services.marketplace_delete(actor=request.user, marketplace=marketplace),
+            done=f"Marketplace “{marketplace.name}” deleted.",
+            then=reverse("entitlements:marketplace_list"),
+            refused=back,
+        )
+    return _confirm_removal(
         request,
-        "entitlements/manage/confirm_removal.html",
-        {
-            "customer": customer,
-            "marketplace": marketplace,
-            "title": f"Delete the marketplace “{marketplace}”?",
-            "consequence": "Its services and audience go with it. Requests already made are "
-            "kept. People who get a service from another marketplace keep it.",
-            "losses": _losses(_deletion_losses(customer, marketplace)),
-            "confirm_label": "Delete marketplace",
-            "back": reverse("entitlements:marketplace_detail", args=[marketplace.pk]),
-        },
+        customer,
+        marketplace,
+        title=f"Delete the marketplace “{marketplace}”?",
+        consequence="Its services and audience go with it. Requests already made are "
+        "kept. People who get a service from another marketplace keep it.",
+        losses=who_would_lose_access(customer=customer, without_marketplace_id=marketplace.pk),
+        confirm_label="Delete marketplace",
+        back=back,
     )
 
 

@@ -1,6 +1,11 @@
-"""Pages of the lowest layer: the home dashboard and the audit trail."""
+"""Pages of the lowest layer (the home dashboard and the audit trail), and what every app's
+removal pages share."""
 
+from collections.abc import Callable
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -37,3 +42,21 @@ def audit_event_list(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request, template, {"form": events.form, "page": page, "query": query.urlencode()}
     )
+
+
+def removal_confirmed(
+    request: HttpRequest,
+    remove: Callable[[], object],
+    *,
+    done: str,
+    then: str,
+    refused: str | None = None,
+) -> HttpResponse:
+    """The POST of a confirmation page: remove, say so (or why not) and go to then (or refused)."""
+    try:
+        remove()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(refused or then)
+    messages.success(request, done)
+    return redirect(then)
