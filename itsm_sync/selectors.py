@@ -130,6 +130,11 @@ def sync_status_list(*, user: AbstractBaseUser) -> list[KindStatus]:
     return result
 
 
+def company_search_q(query: str) -> Q:
+    """Companies a directory search finds: name containing it, entry ID or abbreviation equal."""
+    return Q(name__icontains=query) | Q(entry_id__iexact=query) | Q(abbreviation__iexact=query)
+
+
 def company_list(
     *,
     user: AbstractBaseUser,
@@ -143,9 +148,7 @@ def company_list(
         return Company.objects.none()
     companies = Company.objects.order_by(*COMPANY_ORDERING)
     if query:
-        companies = companies.filter(
-            Q(name__icontains=query) | Q(entry_id__iexact=query) | Q(abbreviation__iexact=query)
-        )
+        companies = companies.filter(company_search_q(query))
     if company_type:
         companies = companies.filter(company_type=company_type)
     if status:
@@ -161,6 +164,18 @@ def company_get(*, user: AbstractBaseUser, company_id: int) -> Company:
     if company is None:
         raise Http404("No such company.")
     return company
+
+
+def person_search_q(query: str) -> Q:
+    """People a directory search finds: a name or e-mail starting with it, login or Person ID
+    equal (prefixes, so the name indexes serve them)."""
+    return (
+        Q(last_name__istartswith=query)
+        | Q(first_name__istartswith=query)
+        | Q(email__istartswith=query)
+        | Q(remedy_login_id__iexact=query)
+        | Q(person_id__iexact=query)
+    )
 
 
 def person_list(
@@ -179,13 +194,7 @@ def person_list(
         return Person.objects.none()
     people = Person.objects.select_related("company").order_by(*PERSON_ORDERING)
     if query:
-        people = people.filter(
-            Q(last_name__istartswith=query)
-            | Q(first_name__istartswith=query)
-            | Q(email__istartswith=query)
-            | Q(remedy_login_id__iexact=query)
-            | Q(person_id__iexact=query)
-        )
+        people = people.filter(person_search_q(query))
     if company_id:
         people = people.filter(company_id=company_id)
     if organization:

@@ -27,10 +27,9 @@ from msp_portal.pagination import keyset_page
 from msp_portal.params import id_param, search_param
 
 from . import selectors, services, tasks
+from .filters import CompanyFilterSet, PersonFilterSet
 from .forms import (
     ALL_KINDS,
-    CompanyFilterForm,
-    PersonFilterForm,
     RunApproveForm,
     RunFilterForm,
     RunStartForm,
@@ -476,21 +475,18 @@ def _directory_response(
 
 @permission_required("itsm_sync.view_company")
 def company_list(request: HttpRequest) -> HttpResponse:
-    form = CompanyFilterForm(request.GET or None)
-    filters = form.filters() if form.is_bound else {}
+    filters = CompanyFilterSet(request.GET, selectors.company_list(user=request.user, active=None))
     page = keyset_page(
-        selectors.company_list(user=request.user, **filters),
-        ordering=selectors.COMPANY_ORDERING,
-        cursor=request.GET.get("after"),
+        filters.qs, ordering=selectors.COMPANY_ORDERING, cursor=request.GET.get("after")
     )
     return _directory_response(
         request,
         "itsm_sync/company_list.html",
         {
-            "form": form,
+            "form": filters.form,
             "page": page,
             "query": _query_without_cursor(request),
-            "filtered": any(v is not True for v in filters.values()),
+            "filtered": bool(filters.applied),
         },
     )
 
@@ -547,22 +543,24 @@ def person_list(request: HttpRequest) -> HttpResponse:
     companies = _company_options(request)
     company_id = _chosen_company(request, companies)
     places = _place_choices(user=request.user, company_id=company_id) if company_id else None
-    form = PersonFilterForm(request.GET or None, companies=companies, places=places)
-    filters = form.filters() if form.is_bound else {}
+    filters = PersonFilterSet(
+        request.GET,
+        selectors.person_list(user=request.user, active=None),
+        companies=companies,
+        places=places,
+    )
     page = keyset_page(
-        selectors.person_list(user=request.user, **filters),
-        ordering=selectors.PERSON_ORDERING,
-        cursor=request.GET.get("after"),
+        filters.qs, ordering=selectors.PERSON_ORDERING, cursor=request.GET.get("after")
     )
     return _directory_response(
         request,
         "itsm_sync/person_list.html",
         {
-            "form": form,
+            "form": filters.form,
             "page": page,
             "query": _query_without_cursor(request),
-            "filtered": any(v is not True for v in filters.values()),
-            "show_company": "company_id" not in filters,
+            "filtered": bool(filters.applied),
+            "show_company": "company" not in filters.applied,
             # An htmx refresh also replaces the organization and department menus, which
             # depend on the company chosen.
             "oob": _wants_partial(request),
