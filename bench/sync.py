@@ -6,7 +6,11 @@
 (b) end to end: companies and 100 000 people from the AR simulator over HTTP (a first sync);
 (c) rows PostgreSQL rewrote during a no-op full re-sync (xmin/ctid of every row compared);
 (d) an incremental sync after 1 % of the people changed, against the full time of (b);
-(e) peak Python heap (tracemalloc) of a first sync plus a full re-sync, at 10 000 and 100 000.
+(e) peak Python heap (tracemalloc) of a first sync plus a full re-sync, at 10 000 and 100 000;
+(f) a first full sync of 1 000 000 people end to end from the simulator over HTTP through the
+    Celery tasks in steps (itsm_sync.sync_all, each step its own itsm_sync.continue_sync), run
+    in-process by Celery's eager mode in a child process: the same step code a worker runs,
+    without the broker round trip. Time and the child's peak RSS beside the same run at 100 000.
 
 It works in its own database, `bench_sync` on the server of DATABASE_URL (dropped and migrated
 afresh), and runs the simulator in a child process so the sync has the other core to itself.
@@ -16,8 +20,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -268,6 +274,110 @@ def _peak_memory(url: str) -> float:
     return peak / 1e6
 
 
+# -- (f) a million people through Celery steps ------------------------------------------------------
+
+STEP_SECONDS = 5.0  # a step pauses after the page that ends past this; a million takes many
+
+
+def _in_steps_child(url: str) -> None:
+    """(f) in a child process: a first full sync through the Celery tasks, eagerly."""
+    import django
+
+    django.setup()
+    for name in ("httpx", "itsm_sync", "customers", "celery"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    from itsm_sync import tasks
+    from itsm_sync.models import Person, SyncRun
+
+    _reset_mirror()
+    started = time.perf_counter()
+    tasks.sync_all.apply(kwargs={"full": True})
+    seconds = time.perf_counter() - started
+    runs = {run.kind: run for run in SyncRun.objects.all()}
+    people = runs["people"]
+    result = {
+        "seconds": seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "status": people.status,
+        "error": people.error,
+        "steps": people.steps,
+        "mirrored": Person.objects.filter(is_active=True).count(),
+    }
+    print(json.dumps(result), flush=True)
+
+
+def _in_steps(url: str, people: int) -> dict[str, Any]:
+    from django.db import connection
+
+    database = connection.settings_dict
+    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}{password}@{database['HOST']}:"
+        f"{database['PORT'] or 5432}/{BENCH_DB}",
+        "CELERY_BROKER_URL": "",  # eager: the tasks run here, step after step
+        "ITSM_URL": url,
+        "ITSM_USER": "Demo",
+        "ITSM_PASSWORD": "Demo",
+        "ITSM_PAGE_SIZE": str(PAGE_SIZE),
+        "ITSM_FILE": "",
+        "ITSM_SYNC_STEP_SECONDS": str(STEP_SECONDS),
+        "LOG_LEVEL": "WARNING",
+    }
+    connection.close()
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.sync", "--in-steps-child", url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"bench (f) child failed: {child.stderr[-2000:]}")
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    if result["status"] != "succeeded" or result["mirrored"] != people:
+        raise RuntimeError(f"bench (f) sync of {people:,} people: {result}")
+    return result
+
+
+def _million_rows(reference: dict[str, Any], million: dict[str, Any], small: int) -> list[dict]:
+    seconds, peak = million["seconds"], million["peak_rss_mb"]
+    ratio = peak / reference["peak_rss_mb"]
+    return [
+        _row(
+            f"(f) {small:,} people through Celery steps",
+            round(reference["seconds"], 2),
+            "s",
+            "(reference)",
+            reference=f"{reference['steps']} steps",
+        ),
+        _row(
+            "(f) 1,000,000 people through Celery steps",
+            round(seconds, 2),
+            "s",
+            "≤ 60 s",
+            reference=f"{million['steps']} steps",
+            ok=seconds <= 60,
+        ),
+        _row(
+            f"(f) peak RSS at {small:,} people",
+            round(reference["peak_rss_mb"], 1),
+            "MB",
+            "(reference)",
+        ),
+        _row(
+            "(f) peak RSS at 1,000,000 people",
+            round(peak, 1),
+            "MB",
+            f"≤ 1.5× at {small // 1000}k",
+            reference=round(reference["peak_rss_mb"], 1),
+            ratio=round(ratio, 2),
+            ok=ratio <= 1.5,
+        ),
+    ]
+
+
 # -- (a) the write path ---------------------------------------------------------------------------
 
 
@@ -446,7 +556,7 @@ def _as_csv(rows: list[dict[str, Any]], company_ids: dict[str, int]) -> str:
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    """Run (a)–(e); quick uses 20 000 people instead of 100 000."""
+    """Run (a)–(f); quick uses 20 000 people instead of 100 000 and leaves out (f)."""
     people = 20_000 if quick else 100_000
     small = 10_000
     _database()
@@ -456,6 +566,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         results += end_to_end
         large_peak = _peak_memory(url)
         write_path = _write_path(url, people)
+        steps_reference = None if quick else _in_steps(url, people)
     with _simulator(small) as url:
         small_peak = _peak_memory(url)
     results = write_path + results
@@ -472,12 +583,31 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             ok=ratio <= 1.5,
         ),
     ]
+    if steps_reference is not None:
+        with _simulator(1_000_000) as url:
+            results += _million_rows(steps_reference, _in_steps(url, 1_000_000), people)
     from django.db import connections
 
     connections["default"].close()
     return results
 
 
+def run_in_steps() -> list[dict[str, Any]]:
+    """(f) alone: 100 000 and 1 000 000 people through Celery steps."""
+    _database()
+    with _simulator(100_000) as url:
+        reference = _in_steps(url, 100_000)
+    with _simulator(1_000_000) as url:
+        million = _in_steps(url, 1_000_000)
+    return _million_rows(reference, million, 100_000)
+
+
 if __name__ == "__main__":
-    for result in run(quick="--quick" in sys.argv):
-        print(result)
+    if "--in-steps-child" in sys.argv:
+        _in_steps_child(sys.argv[-1])
+    elif "--in-steps" in sys.argv:
+        for result in run_in_steps():
+            print(result)
+    else:
+        for result in run(quick="--quick" in sys.argv):
+            print(result)
