@@ -10,7 +10,8 @@ logger = logging.getLogger(__name__)
 SYSTEM_ADMIN = "System administrator"
 CATALOG_ADMIN = "Catalog administrator"
 
-# A permission named here that no migrated model defines yet is skipped until its app lands.
+# A permission named here that no migrated model defines (a database migrated part of the way)
+# is skipped; the migrate that creates its model adds it to the role.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     SYSTEM_ADMIN: [
         "msp_portal.manage_msp_mode",

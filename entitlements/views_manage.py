@@ -14,7 +14,7 @@ from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
@@ -66,13 +66,6 @@ def manager_required(view):
     return wrapper
 
 
-def _url_or_none(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:  # a page of another area that has not landed yet
-        return None
-
-
 def _words(query: str) -> list[str]:
     return query.split()[:4]
 
@@ -118,7 +111,6 @@ def home(request: HttpRequest, customer: Customer) -> HttpResponse:
             "end_users_active": end_users.filter(is_active=True).count(),
             "end_users_inactive": end_users.filter(is_active=False).count(),
             "requests": list(request_list(user=request.user, customer=customer)[:10]),
-            "request_list_url": _url_or_none("portal:request_list"),
             "credit_account": customer_credit_account_get(customer=customer),
         },
     )

@@ -4,13 +4,14 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import SimpleLazyObject
 
 from .installation import running_release
 from .selectors import notification_unread_count
 
-# (label, url name, permission, icon); a later app adds its entries here as it lands.
+# (label, url name, permission, icon) of the staff's entries; the apps above add theirs through
+# NAV_PROVIDERS.
 NAVIGATION = [
     ("Customers", "customers:customer_list", "customers.view_customer", "building"),
     ("Credit balances", "credits:account_list", "customers.view_customer", "coin"),
@@ -33,14 +34,10 @@ NAV_PROVIDERS: list = []
 @lru_cache(maxsize=8)
 def _navigation(prefix: str, urlconf: str | None) -> tuple[tuple[str, str, str, str], ...]:
     """NAVIGATION with its URLs reversed once per URL prefix and URLconf, not on every page."""
-    entries = []
-    for label, url_name, perm, icon in NAVIGATION:
-        try:
-            url = reverse(url_name, urlconf=urlconf)
-        except NoReverseMatch:  # an entry whose app has not landed yet is left out
-            continue
-        entries.append((label, url, perm, icon))
-    return tuple(entries)
+    return tuple(
+        (label, reverse(url_name, urlconf=urlconf), perm, icon)
+        for label, url_name, perm, icon in NAVIGATION
+    )
 
 
 def _nav_for(user, path: str, request=None) -> list[dict]:

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from credits.models import CreditAccount, CreditEntry
@@ -12,14 +12,6 @@ from tests.accounts.factories import PASSWORD
 from .conftest import login
 
 pytestmark = pytest.mark.e2e
-
-
-def _portal_ready() -> bool:
-    try:
-        reverse("portal:catalog")
-    except NoReverseMatch:
-        return False
-    return True
 
 
 def test_a_grant_is_spent_and_the_customer_admin_sees_balance_chart_and_alert(page, shot, tenant_a):
@@ -52,23 +44,13 @@ def test_a_grant_is_spent_and_the_customer_admin_sees_balance_chart_and_alert(pa
 
     # Eve, an end user of the customer, requests two laptops at 10 credits each.
     login(page, "acme-eve", PASSWORD)
-    if _portal_ready():
-        page.goto(reverse("portal:catalog"))
-        page.get_by_role("link", name="Laptop", exact=True).click()
-        page.get_by_label("Quantity").fill("2")
-        page.get_by_label("Justification").fill("Two new starters in Finance")
-        page.get_by_role("button", name="Submit request").click()
-        expect(page.get_by_text("for 2 × Laptop is submitted")).to_be_visible()
-        shot(page, "63-credits-end-user-request")
-    else:  # the portal pages have not landed: submit through the same service they call
-        from entitlements.services import request_submit
-
-        request_submit(
-            actor=tenant_a["eve"],
-            service=tenant_a["service"],
-            quantity=2,
-            justification="For the team",
-        )
+    page.goto(reverse("portal:catalog"))
+    page.get_by_role("link", name="Laptop", exact=True).click()
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_label("Justification").fill("Two new starters in Finance")
+    page.get_by_role("button", name="Submit request").click()
+    expect(page.get_by_text("for 2 × Laptop is submitted")).to_be_visible()
+    shot(page, "63-credits-end-user-request")
     page.get_by_role("button", name="Sign out").click()
     assert CreditAccount.objects.get(customer=customer).balance == 10
 
