@@ -31,8 +31,8 @@ def person_move_company(
 
     The sync calls it for every person whose Company changed (the row is then already written,
     so nothing is rewritten here); after commit it sends `signals.person_company_changed`, where
-    later features connect (accounts moves the user, customers ends an administrator role of
-    the old company, entitlements follow). Returns whether this call itself moved the row.
+    accounts moves the user and customers ends an administrator role of the old company.
+    Returns whether this call itself moved the row.
     """
     with transaction.atomic():
         moved = (
