@@ -31,3 +31,29 @@ document.addEventListener("change", function (event) {
     document.querySelectorAll(selector).forEach(function (el) { el.replaceChildren(); });
   }
 });
+
+// Phones: list tables become stacked cards (portal.css, below 576 px); each cell is labelled with
+// its column's header so a value still says what it is. Run on load and after every htmx swap.
+function labelTableCells() {
+  document.querySelectorAll("table.table").forEach(function (table) {
+    if (table.classList.contains("table-keep")) return;
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.replace(/\s+/g, " ").trim();
+    });
+    if (!heads.length) return;
+    table.classList.add("table-stack");
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        var column = 0;
+        Array.prototype.forEach.call(row.cells, function (cell) {
+          if (cell.colSpan === 1 && heads[column] && !cell.hasAttribute("data-label")) {
+            cell.setAttribute("data-label", heads[column]);
+          }
+          column += cell.colSpan;
+        });
+      });
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", labelTableCells);
+document.addEventListener("htmx:afterSettle", labelTableCells);

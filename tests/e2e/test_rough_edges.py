@@ -124,3 +124,59 @@ def test_pasted_text_past_a_limit_is_refused_with_the_limit_not_cut(
     page.get_by_role("button", name="Create category").click()
     expect(page.get_by_text("Keep it to at most 120 characters; this has 131.")).to_be_visible()
     both(page, "04-category-name-too-long")
+
+
+def _inside(page, locator) -> None:
+    """The element is on screen at the page's width, not scrolled off to the right."""
+    box = locator.bounding_box()
+    width = page.viewport_size["width"]
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (box, width)
+
+
+def test_at_1280_px_the_request_filter_shows_whole_dates(page, both, catalog_admin, tenant_a):
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("portal:request_list"))
+    for label in ("Submitted from", "to"):
+        field = page.get_by_label(label, exact=True)
+        assert field.bounding_box()["width"] >= 150, label
+    both(page, "05-request-filter")
+
+
+def test_on_a_phone_lists_are_stacked_cards_with_every_column_on_screen(
+    browser, live_server, both, catalog_admin, tenant_a
+):
+    from entitlements.services import request_submit
+
+    request_submit(
+        actor=tenant_a["eve"], service=tenant_a["service"], quantity=1, justification="New hire"
+    )
+    context = browser.new_context(
+        base_url=live_server.url, viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    login(page, "acme-eve", PASSWORD)
+    page.goto(reverse("portal:my_requests"))
+    row = page.get_by_test_id("request-row").first
+    _inside(page, row.locator(".req-status"))
+    _inside(page, row.get_by_role("button", name="Cancel"))
+    # Each value carries its column's name.
+    expect(row.locator("td").nth(5)).to_have_attribute("data-label", "Status")
+    both(page, "06-my-requests-phone")
+    context.close()
+
+    context = browser.new_context(
+        base_url=live_server.url, viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("customers:customer_list"))
+    row = page.get_by_test_id("customer-table").locator("tbody tr").first
+    _inside(page, row.get_by_text("No marketplace").or_(row.get_by_text("OK")).first)
+    _inside(page, row.locator("td").nth(5))  # credit balance
+    both(page, "07-customers-phone")
+    page.goto(reverse("customers:customer_list") + "?q=nothing-like-this")
+    empty = page.get_by_text("No customer matches")
+    _inside(page, empty)
+    both(page, "08-customers-empty-phone")
+    context.close()
