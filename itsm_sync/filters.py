@@ -15,9 +15,9 @@ from django.http import QueryDict
 from msp_portal.fast_html import Select
 from msp_portal.filters import PortalFilterSet, SearchFilter
 
-from .forms import CLIENT_TYPES
 from .models import CompanyType, RecordStatus
 from .selectors import company_search_q, person_search_q
+from .sources import CLIENT_TYPES
 
 # "In the source": whether the record is still listed by the source (None = either).
 PRESENT = {"": True, "gone": False, "all": None}

@@ -12,17 +12,6 @@ from .models import SyncKind, SyncRun, SyncStatus
 ALL_KINDS = "all"
 KIND_CHOICES = [(ALL_KINDS, "Companies, then people"), *SyncKind.choices]
 
-# The selection values of the CTM:People "Client Type" field in AR System.
-CLIENT_TYPES = (
-    "Office-Based Employee",
-    "Field-Based Employee",
-    "Home-Based Employee",
-    "Contractor",
-    "Customer",
-    "Prospect",
-    "Vendor",
-)
-
 SELECT = {"class": "form-select"}
 
 

@@ -68,6 +68,17 @@ PEOPLE_FIELDS: tuple[str, ...] = (
     "Profile Status",
     LAST_MODIFIED,
 )
+# The selection values of CTM:People's "Client Type" (the simulator draws people's from them, the
+# people directory filters by them).
+CLIENT_TYPES: tuple[str, ...] = (
+    "Office-Based Employee",
+    "Field-Based Employee",
+    "Home-Based Employee",
+    "Contractor",
+    "Customer",
+    "Prospect",
+    "Vendor",
+)
 FORM_KEYS = {COMPANY_FORM: COMPANY_KEY, PEOPLE_FORM: PERSON_KEY}
 DATE_LITERALS = ("epoch", "iso")
 # Keys asked for in one listing request when records are looked up by key.

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from ..sources import (
+    CLIENT_TYPES,
     COMPANY_FIELDS,
     COMPANY_FORM,
     LAST_MODIFIED,
@@ -38,15 +39,6 @@ COMPANY_TYPES = (
     "Manufacturer",
 )
 STATUSES = ("Proposed", "Enabled", "Offline", "Obsolete", "Archive", "Delete")
-CLIENT_TYPES = (
-    "Office-Based Employee",
-    "Field-Based Employee",
-    "Home-Based Employee",
-    "Contractor",
-    "Customer",
-    "Prospect",
-    "Vendor",
-)
 YES_NO = ("Yes", "No")
 
 
