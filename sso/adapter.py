@@ -22,6 +22,10 @@ from .services import (
 from .vault import secret_open
 
 SESSION_PROVIDER_KEY = "sso_provider"
+ANSWER_REFUSED = (
+    "Your identity provider's answer could not be accepted, so you are not signed in. Try "
+    "again from the sign-in page; if it happens again, tell your IT which time it happened."
+)
 
 
 def social_app(provider: IdentityProvider) -> SocialApp:
@@ -117,14 +121,7 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
         row = sso_provider_get(slug) if slug else None
         reason = _error_reason(error, exception, extra_context)
         sso_refusal_record(provider=row, claimed="", reason=reason)
-        raise ImmediateHttpResponse(
-            refusal_response(
-                request,
-                "Your identity provider's answer could not be accepted, so you are not signed "
-                "in. Try again from the sign-in page; if it happens again, tell your IT "
-                "which time it happened.",
-            )
-        )
+        raise ImmediateHttpResponse(refusal_response(request, ANSWER_REFUSED))
 
 
 def _claimed_value(sociallogin, provider: IdentityProvider | None) -> str:

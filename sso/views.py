@@ -1,11 +1,16 @@
 """The sign-in page (home-realm discovery, I1) and each customer's Sign-in card."""
 
 from allauth.socialaccount.adapter import get_adapter
+from allauth.socialaccount.internal import jwtkit
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.oauth2.client import OAuth2Error
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
+from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from allauth.socialaccount.providers.saml import views as allauth_saml_views
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,9 +23,15 @@ from msp_portal.auth import permission_required
 from msp_portal.forms import form_add_error
 from msp_portal.tenancy import CHANGE, get_visible_or_404
 
+from .adapter import ANSWER_REFUSED, refusal_response
 from .forms import IdentifyForm, PortalAuthenticationForm, SsoConfigureForm
 from .models import IdentityProvider
-from .services import customer_sso_configure, sso_provider_for_login
+from .services import (
+    customer_sso_configure,
+    sso_provider_for_login,
+    sso_provider_get,
+    sso_refusal_record,
+)
 
 password_sign_in = auth_views.LoginView.as_view(
     authentication_form=PortalAuthenticationForm,
@@ -167,3 +178,48 @@ def saml_sls(request: HttpRequest, organization_slug: str) -> HttpResponse:
     if "HTTP_HOST" not in request.META:
         return HttpResponseBadRequest("A Host header is required.", content_type="text/plain")
     return allauth_saml_views.sls(request, organization_slug=organization_slug)
+
+
+class PortalOpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
+    """allauth's OpenID Connect client, checking every ID token's signature and expiry.
+
+    allauth skips the signature of an ID token fetched from the token endpoint, which OpenID
+    Connect allows because TLS vouches for it; a provider on plain http (loopback) has no TLS,
+    and a tampered or unsigned token is refused whatever the transport.
+    """
+
+    def _decode_id_token(self, app: SocialApp, id_token: str) -> dict:
+        data = jwtkit.verify_and_decode(
+            credential=id_token,
+            keys_url=self.openid_config["jwks_uri"],
+            issuer=self.openid_config["issuer"],
+            audience=app.client_id,
+            lookup_kid=jwtkit.lookup_kid_jwk,
+            verify_signature=True,
+        )
+        if not isinstance(data.get("exp"), int | float):
+            raise OAuth2Error("The ID token carries no expiry (exp).")
+        return data
+
+
+def oidc_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
+    try:
+        view = OAuth2CallbackView.adapter_view(PortalOpenIDConnectAdapter(request, provider_id))
+        return view(request)
+    except SocialApp.DoesNotExist as missing:
+        raise Http404 from missing
+
+
+def saml_finish_acs(request: HttpRequest, organization_slug: str) -> HttpResponse:
+    """allauth's ACS finish; a response answering no sign-in started in this browser (replayed,
+    or sent unasked) gets the refusal page and an audit event instead of a bare 403."""
+    try:
+        return allauth_saml_views.finish_acs(request, organization_slug=organization_slug)
+    except PermissionDenied:
+        sso_refusal_record(
+            provider=sso_provider_get(organization_slug),
+            claimed="",
+            reason="The identity provider's answer was refused: it answers no sign-in started "
+            "in this browser (replayed, or sent without being asked).",
+        )
+        return refusal_response(request, ANSWER_REFUSED)

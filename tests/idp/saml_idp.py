@@ -153,6 +153,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         form = parse_qs(self.rfile.read(length).decode())
         login = form.get("login", [""])[0].strip()
+        # A hostile answer, on request of the tests: another issuer or another audience.
+        craft = form.get("craft", [""])[0]
         idp = server()
         request = idp.parse_authn_request(form["SAMLRequest"][0], BINDING_HTTP_REDIRECT).message
         sp = request.issuer.text
@@ -161,7 +163,8 @@ class Handler(BaseHTTPRequestHandler):
             identity={"mail": [login]},
             in_response_to=request.id,
             destination=acs,
-            sp_entity_id=sp,
+            sp_entity_id=f"{BASE}/another-sp" if craft == "audience" else sp,
+            issuer=f"{BASE}/another-idp" if craft == "issuer" else None,
             name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=login),
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
             sign_assertion=True,

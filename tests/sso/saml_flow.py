@@ -27,12 +27,16 @@ def saml_login_page(portal: httpx.Client, typed: str) -> httpx.Response:
     return portal.get(unescape(target))
 
 
-def saml_response_for(portal: httpx.Client, login: str, *, typed: str = "") -> tuple[str, dict]:
-    """The ACS URL and the fields (SAMLResponse, RelayState) the IdP posts back for login."""
+def saml_response_for(
+    portal: httpx.Client, login: str, *, typed: str = "", craft: str = ""
+) -> tuple[str, dict]:
+    """The ACS URL and the fields (SAMLResponse, RelayState) the IdP posts back for login;
+    craft asks the IdP for a hostile answer (tests/idp/saml_idp.py)."""
     page = saml_login_page(portal, typed or login)
     action, fields = form_of(page.text)
     answer = portal.post(
-        str(page.url.join(action)), data={**fields, "login": login, "password": "anything"}
+        str(page.url.join(action)),
+        data={**fields, "login": login, "password": "anything", "craft": craft},
     )
     return form_of(answer.text)
 
