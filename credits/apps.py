@@ -18,3 +18,19 @@ class CreditsConfig(AppConfig):
 
         # The customers list shows each customer's balance (one LEFT JOIN, no query per row).
         CUSTOMER_LIST_COLUMNS["credit_balance"] = lambda: F("credit_account__balance")
+
+        # The customer page shows the balance, the forecast and Grant.
+        from customers.views import CUSTOMER_PANELS
+
+        from .views import customer_panel
+
+        if customer_panel not in CUSTOMER_PANELS:
+            CUSTOMER_PANELS.append(customer_panel)
+
+        # A customer may be added with an opening grant of credits.
+        from customers.services import OPENING_GRANT
+
+        from .services import credit_grant
+
+        if credit_grant not in OPENING_GRANT:
+            OPENING_GRANT.append(credit_grant)

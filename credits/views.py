@@ -185,8 +185,32 @@ def _write(request: HttpRequest, pk: int, form_name: str, form, action) -> HttpR
             form_add_error(form, error)
         else:
             messages.success(request, text)
-            return redirect("credits:account_detail", pk=customer.pk)
+            return _local_next(request) or redirect("credits:account_detail", pk=customer.pk)
     return _detail_response(request, customer, **{form_name: form})
+
+
+def _local_next(request: HttpRequest) -> HttpResponse | None:
+    """A redirect to the form's next page (the customer page's Grant), if it is a path here."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(target)
+    return None
+
+
+def customer_panel(request: HttpRequest, customer: Customer) -> dict | None:
+    """The customer page's Credits card: the balance, the forecast and Grant (a CUSTOMER_PANEL)."""
+    if not is_msp_staff(request.user):
+        return None
+    account = _account(customer)
+    return {
+        "template": "credits/customer_panel.html",
+        "balance": account.balance if account else Decimal("0"),
+        "outlook": _outlook(customer, account),
+        "can_manage": request.user.has_perm(MANAGE),
+        "grant_form": CreditGrantForm(),
+    }
 
 
 @permission_required(MANAGE)
@@ -301,12 +325,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 def _back(request: HttpRequest) -> HttpResponse:
     """Back to the page the form was on, if it is a path of this site; else to the list."""
-    target = request.POST.get("next", "")
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return HttpResponseRedirect(target)
-    return redirect("credits:notification_list")
+    return _local_next(request) or redirect("credits:notification_list")
 
 
 @login_required

@@ -1,5 +1,7 @@
 """Use-case forms of customers."""
 
+from decimal import Decimal
+
 from django import forms
 
 from catalog.models import Service
@@ -103,8 +105,24 @@ class CustomerAddForm(CustomerSettingsForm):
         },
     )
     services = forms.ModelMultipleChoiceField(queryset=Service.objects.none(), required=False)
+    opening_grant = forms.DecimalField(
+        label="Opening grant (credits)",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "None"}),
+        help_text="Optional: the credits the customer starts with (needs Credit Management).",
+    )
 
-    field_order = ["company", "administrators", "services", "credit_management", "alert_threshold"]
+    field_order = [
+        "company",
+        "administrators",
+        "services",
+        "credit_management",
+        "alert_threshold",
+        "opening_grant",
+    ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -277,6 +277,11 @@ def _published(services: list[Service]) -> list[Service]:
     return services
 
 
+# credits registers its grant use case here (AppConfig.ready), so that a customer can be added
+# with an opening grant: called as grant(actor=, customer=, amount=, reason=, idempotency_key=).
+OPENING_GRANT: list = []
+
+
 @transaction.atomic
 def customer_add(
     *,
@@ -286,10 +291,19 @@ def customer_add(
     services: list[Service] = (),
     credit_management: bool = False,
     alert_threshold: Decimal | None = None,
+    opening_grant: Decimal | None = None,
 ) -> Customer:
-    """Turn an eligible ITSM company into a customer with at least one administrator (C1, C2, M5)."""
+    """Turn an eligible ITSM company into a customer with at least one administrator (C1, C2, M5),
+    and with Credit Management its opening grant of credits (K1, K2: a ledger entry)."""
     _require(actor, "customers.add_customer")
     msp_mode_required_check()
+    if opening_grant and not credit_management:
+        raise ValidationError(
+            {
+                "opening_grant": "An opening grant needs Credit Management: switch it on, or "
+                "leave the grant empty."
+            }
+        )
     company = Company.objects.select_for_update().get(pk=company.pk)
     problem = company_eligibility_problem(company)
     if problem:
@@ -320,12 +334,22 @@ def customer_add(
             "company": company.name,
             "credit_management": credit_management,
             "alert_threshold": str(alert_threshold) if alert_threshold is not None else None,
+            "opening_grant": str(opening_grant) if opening_grant else None,
         },
     )
     for person in administrators:
         _admin_add(actor=actor, customer=customer, person=person)
     if services:
         customer_services_add(actor=actor, customer=customer, services=list(services))
+    if opening_grant:
+        for grant in OPENING_GRANT:
+            grant(
+                actor=actor,
+                customer=customer,
+                amount=opening_grant,
+                reason="Opening grant",
+                idempotency_key=f"opening:{customer.pk}",
+            )
     return customer
 
 

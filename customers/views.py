@@ -272,8 +272,19 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
     )
     return TemplateResponse(
-        request, "customers/customer_detail.html", _detail_context(customer, settings_form)
+        request,
+        "customers/customer_detail.html",
+        _detail_context(customer, settings_form, panels=_panels(request, customer)),
     )
+
+
+# Higher layers add cards to the customer page (AppConfig.ready): each callable takes the request
+# and the customer and returns the card's context, its template under "template", or None.
+CUSTOMER_PANELS: list = []
+
+
+def _panels(request: HttpRequest, customer: Customer) -> list[dict]:
+    return [p for p in (panel(request, customer) for panel in CUSTOMER_PANELS) if p]
 
 
 def _detail_context(customer: Customer, settings_form, **extra) -> dict:
@@ -349,7 +360,10 @@ def customer_settings(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Settings saved.")
             return redirect("customers:customer_detail", pk=customer.pk)
     return TemplateResponse(
-        request, "customers/customer_detail.html", _detail_context(customer, form), status=400
+        request,
+        "customers/customer_detail.html",
+        _detail_context(customer, form, panels=_panels(request, customer)),
+        status=400,
     )
 
 

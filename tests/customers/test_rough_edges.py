@@ -186,3 +186,78 @@ def test_a_name_ending_in_a_full_stop_gets_no_second_one_in_refusals(catalog_adm
             actor=catalog_admin, customer=northwind, service=ServiceFactory(name="Backup")
         )
     assert refused.value.messages == ["Backup is not assigned to Northwind Insurance Inc."]
+
+
+def test_the_customer_page_shows_balance_forecast_and_grant(client, catalog_admin, customer):
+    from credits.services import credit_grant
+
+    credit_grant(actor=catalog_admin, customer=customer, amount=120, reason="PO 7")
+    client.force_login(catalog_admin)
+    content = client.get(reverse("customers:customer_detail", args=[customer.pk])).content.decode()
+    card = content.split('data-testid="customer-credits"')[1].split('id="end-users"')[0]
+    assert 'data-testid="customer-balance">120.00<' in card
+    assert "Too little history to forecast" in card
+    assert f'action="{reverse("credits:grant", args=[customer.pk])}"' in card
+    assert reverse("credits:account_detail", args=[customer.pk]) in card
+
+
+def test_a_grant_from_the_customer_page_comes_back_to_it(client, catalog_admin, customer):
+    url = reverse("customers:customer_detail", args=[customer.pk])
+    client.force_login(catalog_admin)
+    response = client.post(
+        reverse("credits:grant", args=[customer.pk]),
+        {"grant-amount": "40", "grant-reason": "PO 8", "grant-idempotency_key": "k8", "next": url},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == url
+    content = response.content.decode()
+    assert "Granted 40.00 credits to Acme Corp. Balance: 40.00." in content
+    assert 'data-testid="customer-balance">40.00<' in content
+
+
+def test_a_grant_never_follows_a_next_to_another_site(client, catalog_admin, customer):
+    client.force_login(catalog_admin)
+    response = client.post(
+        reverse("credits:grant", args=[customer.pk]),
+        {"grant-amount": "5", "grant-reason": "PO", "next": "https://evil.example/"},
+    )
+    assert response.url == reverse("credits:account_detail", args=[customer.pk])
+
+
+def test_credit_management_off_says_so_on_the_customer_page(client, catalog_admin, customer):
+    Customer.objects.filter(pk=customer.pk).update(credit_management=False)
+    client.force_login(catalog_admin)
+    content = client.get(reverse("customers:customer_detail", args=[customer.pk])).content.decode()
+    card = content.split('data-testid="customer-credits"')[1].split('id="end-users"')[0]
+    assert "Credit Management is off" in card
+    assert reverse("credits:grant", args=[customer.pk]) not in card
+
+
+def test_add_customer_with_an_opening_grant(client, catalog_admin, msp_enabled, acme, alice):
+    from credits.models import CreditEntry
+
+    client.force_login(catalog_admin)
+    response = client.post(
+        reverse("customers:customer_add"),
+        {
+            "company": acme.pk,
+            "administrators": [alice.pk],
+            "credit_management": "on",
+            "opening_grant": "250",
+        },
+        follow=True,
+    )
+    customer = Customer.objects.get(company=acme)
+    assert 'data-testid="customer-balance">250.00<' in response.content.decode()
+    entry = CreditEntry.objects.get(account__customer=customer)
+    assert (entry.kind, entry.amount, entry.reason) == ("grant", 250, "Opening grant")
+
+
+def test_an_opening_grant_needs_credit_management(client, catalog_admin, msp_enabled, acme, alice):
+    client.force_login(catalog_admin)
+    response = client.post(
+        reverse("customers:customer_add"),
+        {"company": acme.pk, "administrators": [alice.pk], "opening_grant": "250"},
+    )
+    assert "An opening grant needs Credit Management" in response.content.decode()
+    assert not Customer.objects.exists()

@@ -180,3 +180,26 @@ def test_on_a_phone_lists_are_stacked_cards_with_every_column_on_screen(
     _inside(page, empty)
     both(page, "08-customers-empty-phone")
     context.close()
+
+
+def test_the_customer_page_has_credits_and_add_customer_an_opening_grant(
+    page, both, catalog_admin, msp_enabled, acme
+):
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("customers:customer_add"))
+    page.locator("#id_company").select_option(label="Acme Corp (ACME)")
+    page.locator("#admin-candidates").get_by_text("Alice Archer").click()
+    page.get_by_label("Credit Management").check()
+    page.get_by_label("Alert threshold (credits)").fill("20")
+    page.get_by_label("Opening grant (credits)").fill("100")
+    both(page, "09-customer-add-opening-grant")
+    page.get_by_role("button", name="Create customer").click()
+    credits = page.get_by_test_id("customer-credits")
+    expect(credits.get_by_test_id("customer-balance")).to_have_text("100.00")
+    expect(credits.get_by_test_id("customer-forecast")).to_contain_text("Too little history")
+    credits.get_by_label("Credits to grant").fill("25")
+    credits.get_by_label("Reason").fill("Purchase order 42")
+    credits.get_by_role("button", name="Grant").click()
+    expect(page.get_by_text("Granted 25.00 credits to Acme Corp. Balance: 125.00.")).to_be_visible()
+    expect(page.get_by_test_id("customer-balance")).to_have_text("125.00")
+    both(page, "10-customer-page-credits")
