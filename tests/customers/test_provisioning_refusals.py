@@ -10,9 +10,9 @@ from django.urls import reverse
 from accounts.models import User
 from customers.services import customer_add, end_user_filter_save, end_user_filters_apply
 from customers.tasks import apply_user_filters
-from itsm_sync.models import Company, Person, RejectedRecord
+from itsm_sync.models import RejectedRecord
 from tests.itsm_sync.factories import CompanyFactory, PersonFactory
-from tests.itsm_sync.sync_helpers import people_sync, running_simulator, sync_both
+from tests.itsm_sync.sync_helpers import people_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -134,32 +134,6 @@ def test_the_end_user_page_keeps_its_query_count_with_more_refusals(
 
 
 # --- Through a real people sync (the simulator over HTTP; the chained task runs eagerly) -------
-
-
-@pytest.fixture(scope="module")
-def sim():
-    yield from running_simulator(companies=10, people=120, seed=11)
-
-
-@pytest.fixture
-def synced_customer(sim, catalog_admin, msp_enabled, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        sync_both(sim, full=True)
-    company = (
-        Company.objects.filter(company_type="Customer", status="Enabled")
-        .exclude(people=None)
-        .order_by("name")
-        .first()
-    )
-    admin = (
-        Person.objects.filter(company=company, profile_status="Enabled")
-        .exclude(remedy_login_id="")
-        .order_by("person_id")
-        .first()
-    )
-    customer = customer_add(actor=catalog_admin, company=company, administrators=[admin])
-    end_user_filter_save(actor=catalog_admin, customer=customer, name="Everyone", criteria={})
-    return customer
 
 
 def test_a_people_sync_refuses_one_bad_login_provisions_the_rest_and_says_so(

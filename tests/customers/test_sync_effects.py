@@ -6,40 +6,16 @@ The ITSM side is the simulator over real HTTP; the chained task runs eagerly.
 import pytest
 
 from accounts.models import User
-from customers.services import customer_add, end_user_filter_save
 from itsm_sync.models import Company, Person
-from tests.itsm_sync.sync_helpers import people_sync, running_simulator, sync_both
+from tests.itsm_sync.sync_helpers import people_sync
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def sim():
-    yield from running_simulator(companies=10, people=120, seed=11)
-
-
-@pytest.fixture
-def customer(sim, catalog_admin, msp_enabled, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        sync_both(sim, full=True)
-    company = (
-        Company.objects.filter(company_type="Customer", status="Enabled")
-        .exclude(people=None)
-        .order_by("name")
-        .first()
-    )
-    people = Person.objects.filter(company=company, profile_status="Enabled").exclude(
-        remedy_login_id=""
-    )
-    admin = people.order_by("person_id").first()
-    customer = customer_add(actor=catalog_admin, company=company, administrators=[admin])
-    end_user_filter_save(actor=catalog_admin, customer=customer, name="Everyone", criteria={})
-    return customer
-
-
 def test_a_people_sync_brings_in_new_people_and_lets_go_of_disabled_ones(
-    sim, customer, django_capture_on_commit_callbacks
+    sim, synced_customer, django_capture_on_commit_callbacks
 ):
+    customer = synced_customer
     company = customer.company
     leaving = (
         Person.objects.filter(company=company, profile_status="Enabled", user__is_active=True)
@@ -65,8 +41,9 @@ def test_a_people_sync_brings_in_new_people_and_lets_go_of_disabled_ones(
 
 
 def test_the_last_administrator_moved_away_by_itsm_flags_the_customer(
-    sim, customer, django_capture_on_commit_callbacks
+    sim, synced_customer, django_capture_on_commit_callbacks
 ):
+    customer = synced_customer
     admin = customer.administrators.get().user
     other = (
         Company.objects.filter(company_type="Customer", status="Enabled")

@@ -31,21 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def itsm_env(sim, monkeypatch):
-    monkeypatch.delenv("ITSM_FILE", raising=False)
-    for name, value in {
-        "ITSM_URL": sim.url,
-        "ITSM_USER": USER,
-        "ITSM_PASSWORD": PASSWORD,
-        "ITSM_PAGE_SIZE": "100",
-        "ITSM_RETRIES": "0",
-        "ITSM_BACKOFF": "0",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return sim
-
-
 def sync_itsm(*args: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command("sync_itsm", *args, stdout=out, stderr=err)

@@ -19,25 +19,8 @@ from itsm_sync import tasks
 from itsm_sync.models import Person, SyncKind, SyncRun, SyncStatus
 from itsm_sync.services import locks, runs
 from msp_portal.celery import app
-from tests.itsm_sync.sync_helpers import PASSWORD, USER
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def itsm_env(sim, monkeypatch):
-    """The environment a worker would have, pointing at the simulator."""
-    monkeypatch.delenv("ITSM_FILE", raising=False)
-    for name, value in {
-        "ITSM_URL": sim.url,
-        "ITSM_USER": USER,
-        "ITSM_PASSWORD": PASSWORD,
-        "ITSM_PAGE_SIZE": "100",
-        "ITSM_RETRIES": "0",
-        "ITSM_BACKOFF": "0",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return sim
 
 
 def test_the_tasks_have_their_documented_names() -> None:

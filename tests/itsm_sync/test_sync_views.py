@@ -30,8 +30,6 @@ from itsm_sync.services import locks
 from msp_portal.models import AuditEvent
 from tests.itsm_sync.factories import CompanyFactory, PersonFactory
 from tests.itsm_sync.sync_helpers import (
-    PASSWORD,
-    USER,
     ARClient,
     ListSource,
     company_sync,
@@ -79,19 +77,8 @@ def sim():
 
 
 @pytest.fixture
-def itsm_env(sim, monkeypatch):
-    """What the web process (and, eagerly, the worker) reads: the simulator's address."""
-    monkeypatch.delenv("ITSM_FILE", raising=False)
-    for name, value in {
-        "ITSM_URL": sim.url,
-        "ITSM_USER": USER,
-        "ITSM_PASSWORD": PASSWORD,
-        "ITSM_PAGE_SIZE": "50",
-        "ITSM_RETRIES": "0",
-        "ITSM_BACKOFF": "0",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return sim
+def itsm_page_size() -> int:
+    return 50
 
 
 @pytest.fixture
