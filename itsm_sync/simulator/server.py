@@ -83,7 +83,12 @@ from .handler import (
     field_missing,
     unauthorized,
 )
-from .qualification import QualificationError, compile_qualification, split_date_range
+from .qualification import (
+    DateRange,
+    QualificationError,
+    compile_qualification,
+    split_date_range,
+)
 
 Record = dict[str, Any]
 _CACHE_SIZE = 64
@@ -173,31 +178,44 @@ class _FormStore:
             self.cache.popitem(last=False)
 
     def selection(self, q: str, sort: str) -> tuple[list[Record], int, int]:
-        """The entries `q` selects in `sort` order, as rows[low:high] of a cached listing.
+        """The entries `q` selects in `sort` order, as rows[low:high] of a listing.
 
-        A keyset qualification (a range on the date field the listing is sorted by, ANDed with
-        anything else) is served by bisecting the listing of the rest, as a database serves it
-        from an index: a client paging through a million entries costs a page each time.
+        A qualification that bounds a date field (a range ANDed with anything else) is served
+        by bisecting a cached listing sorted on that field, as a database serves it from an
+        index: a client paging through a million entries by keyset costs a page each time, and
+        one second's entries in key order cost that second's entries.
         """
         order = self.parse_sort(sort)
-        if q.strip() and order and order[0][0] in self.spec.date_fields and not order[0][1]:
-            try:
-                split = split_date_range(q, order[0][0], iso_dates=self.iso_dates)
-            except QualificationError as exc:
-                raise ARError(400, exc.number, exc.text, exc.appended) from exc
-            if split is not None:
-                rows = self.listing(split.rest, sort)
-                keys = self._date_keys(split.rest, sort, order[0][0], rows)
-                low, high = 0, len(rows)
-                if split.low is not None:
-                    find = bisect_left if split.low_inclusive else bisect_right
-                    low = find(keys, split.low)
-                if split.high is not None:
-                    find = bisect_right if split.high_inclusive else bisect_left
-                    high = find(keys, split.high)
-                return rows, low, max(low, high)
+        if q.strip():
+            for name in self.spec.date_fields:
+                try:
+                    split = split_date_range(q, name, iso_dates=self.iso_dates)
+                except QualificationError as exc:
+                    raise ARError(400, exc.number, exc.text, exc.appended) from exc
+                if split is None:
+                    continue
+                if order and order[0] == (name, False):
+                    return self._date_range(split, split.rest, sort, name)
+                rows, low, high = self._date_range(split, "", f"{name}.asc", name)
+                selected = rows[low:high]
+                if split.rest:
+                    keep = self._predicate(split.rest)
+                    selected = [row for row in selected if keep(row)]
+                return self._sorted(selected, order), 0, len(selected)
         rows = self.listing(q, sort)
         return rows, 0, len(rows)
+
+    def _date_range(
+        self, split: DateRange, q: str, sort: str, name: str
+    ) -> tuple[list[Record], int, int]:
+        rows = self.listing(q, sort)
+        keys = self._date_keys(q, sort, name, rows)
+        low, high = 0, len(rows)
+        if split.low is not None:
+            low = (bisect_left if split.low_inclusive else bisect_right)(keys, split.low)
+        if split.high is not None:
+            high = (bisect_right if split.high_inclusive else bisect_left)(keys, split.high)
+        return rows, low, max(low, high)
 
     def _date_keys(self, q: str, sort: str, name: str, rows: list[Record]) -> list[str]:
         key = ("\x00keys", q + "\x00" + sort)
@@ -218,17 +236,22 @@ class _FormStore:
         return found
 
     def _compute(self, q: str, sort: str) -> list[Record]:
-        order = self.parse_sort(sort)
         if q.strip():
-            try:
-                predicate = compile_qualification(
-                    q, self.spec.fields, self.spec.date_fields, iso_dates=self.iso_dates
-                )
-            except QualificationError as exc:
-                raise ARError(400, exc.number, exc.text, exc.appended) from exc
+            predicate = self._predicate(q)
             rows = [row for row in self.records.values() if predicate(row)]
         else:
             rows = list(self.records.values())
+        return self._sorted(rows, self.parse_sort(sort))
+
+    def _predicate(self, q: str) -> Callable[[Record], bool]:
+        try:
+            return compile_qualification(
+                q, self.spec.fields, self.spec.date_fields, iso_dates=self.iso_dates
+            )
+        except QualificationError as exc:
+            raise ARError(400, exc.number, exc.text, exc.appended) from exc
+
+    def _sorted(self, rows: list[Record], order: list[tuple[str, bool]]) -> list[Record]:
         for name, descending in reversed(order):
             if name in self.spec.date_fields:
                 rows.sort(key=lambda r, n=name: date_key(r.get(n)) or "", reverse=descending)

@@ -313,6 +313,27 @@ def test_q_date_compares_with_epoch_seconds(shared: Simulator, shared_client: ht
     )
 
 
+@pytest.mark.parametrize("sort", ["Last Modified Date.asc", "Person ID.asc", "Last Name.desc"])
+def test_a_date_range_selects_what_testing_every_entry_would(
+    shared: Simulator, shared_client: httpx.Client, sort: str
+) -> None:
+    # Served by bisecting a listing on the date (see _FormStore.selection): same answer.
+    q = (
+        "'Last Modified Date' >= 1735689600 AND 'Last Modified Date' < 1751328000 "
+        "AND ('Person ID' > \"PPL000000000100\" OR 'VIP' = \"Yes\")"
+    )
+    served, _ = list_all(shared_client, PEOPLE_URL, q=q, sort=sort, limit=37)
+    fields = tuple(shared.people()[0])
+    test = compile_qualification(q, fields, {"Last Modified Date"})
+    expected = [p for p in shared.people() if test(p)]
+    name, _, direction = sort.rpartition(".")
+    assert expected
+    assert sorted(ids(served)) == sorted(ids(expected))
+    assert [p[name] for p in served] == sorted(
+        (p[name] for p in expected), reverse=direction == "desc"
+    )
+
+
 def test_an_older_server_refuses_iso_date_literals(sim: Simulator, client: httpx.Client) -> None:
     sim.set_faults(older_server=1)
     iso = client.get(
