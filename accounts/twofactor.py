@@ -38,6 +38,9 @@ OPEN_PATHS = ("/two-factor/setup/", "/two-factor/verify/", "/logout/", "/static/
 # How long a confirmed identity (password + current code) allows pairing a new authenticator.
 REAUTH_SECONDS = 600
 REAUTH_SESSION_KEY = "two_factor_reauth"
+# Set by a sign-in through the provider's own identity provider (sso/): two-factor was its
+# business there, so the portal asks for no second code in that session.
+IDP_SESSION_KEY = "two_factor_by_identity_provider"
 
 
 class TwoFactorRefused(DomainError):
@@ -74,6 +77,7 @@ class TwoFactorMiddleware:
         if (
             two_factor_required(user)
             and not user.is_verified()
+            and not request.session.get(IDP_SESSION_KEY)
             and not request.path.startswith(OPEN_PATHS)
         ):
             target = "two_factor_verify" if has_device(user) else "two_factor_setup"

@@ -147,6 +147,15 @@ SOCIALACCOUNT_AUTO_SIGNUP = False
 SSO_SECRET_KEY = env.str("SSO_SECRET_KEY", default="") or SECRET_KEY
 # How long discovery and metadata downloads may take, in seconds.
 SSO_FETCH_TIMEOUT = env.float("SSO_FETCH_TIMEOUT", default=5.0)
+# The provider's own OpenID Connect identity provider for MSP staff (off while no issuer is set):
+# staff whose e-mail is in one of its domains sign in there, and two-factor is then its business.
+SSO_STAFF_PROVIDER = {
+    "issuer": env.str("SSO_STAFF_PROVIDER_ISSUER", default=""),
+    "client_id": env.str("SSO_STAFF_PROVIDER_CLIENT_ID", default=""),
+    "secret": env.str("SSO_STAFF_PROVIDER_SECRET", default=""),
+    "scopes": env.str("SSO_STAFF_PROVIDER_SCOPES", default="openid email profile"),
+    "domains": env.list("SSO_STAFF_PROVIDER_DOMAINS", default=[]),
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -11,13 +11,19 @@ from django.shortcuts import redirect, resolve_url
 from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from accounts.twofactor import IDP_SESSION_KEY
+
 from .models import IdentityProvider
 from .services import (
+    STAFF_PROVIDER_ID,
     SignInRefused,
     sso_account_for,
     sso_provider_get,
     sso_refusal_record,
     sso_sign_in_record,
+    sso_staff_account_for,
+    sso_staff_sign_in_record,
+    staff_provider_settings,
 )
 from .vault import secret_open
 
@@ -73,6 +79,26 @@ def social_app(provider: IdentityProvider) -> SocialApp:
     )
 
 
+def staff_app() -> SocialApp | None:
+    """The allauth app (never saved) of the provider's own identity provider for MSP staff."""
+    config = staff_provider_settings()
+    if config is None:
+        return None
+    return SocialApp(
+        provider="openid_connect",
+        provider_id=STAFF_PROVIDER_ID,
+        name="MSP staff",
+        client_id=config["client_id"],
+        secret=config["secret"],
+        settings={
+            "server_url": config["issuer"].rstrip("/"),
+            "scope": config["scopes"].split(),
+            "oauth_pkce_enabled": True,
+            "fetch_userinfo": False,
+        },
+    )
+
+
 def refusal_response(request: HttpRequest, message: str) -> TemplateResponse:
     return TemplateResponse(request, "sso/refused.html", {"message": message}, status=403)
 
@@ -86,7 +112,15 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
             rows = rows.filter(slug=provider)
         if client_id:
             rows = rows.filter(slug=client_id) | rows.filter(client_id=client_id, kind="oidc")
-        return [social_app(row) for row in rows]
+        apps = [social_app(row) for row in rows]
+        staff = staff_app()
+        if (
+            staff is not None
+            and provider in (None, "openid_connect", STAFF_PROVIDER_ID)
+            and client_id in (None, staff.client_id)
+        ):
+            apps.append(staff)
+        return apps
 
     def is_open_for_signup(self, request, sociallogin) -> bool:
         return False
@@ -94,6 +128,8 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request, sociallogin) -> None:
         """Every sign-in ends here: the account is the portal's choice, never the provider's."""
         app = sociallogin.provider.app
+        if app.provider_id == STAFF_PROVIDER_ID:
+            return self._staff_login(request, sociallogin)
         provider = sso_provider_get(app.provider_id)
         claimed = _claimed_value(sociallogin, provider)
         try:
@@ -106,12 +142,21 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
         login(request, user, backend="accounts.backends.PortalBackend")
         request.session[SESSION_PROVIDER_KEY] = provider.slug
         sso_sign_in_record(provider=provider, user=user)
-        target = sociallogin.state.get("next") or ""
-        if not url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            target = resolve_url("home")
-        raise ImmediateHttpResponse(redirect(target))
+        raise ImmediateHttpResponse(redirect(_next(request, sociallogin)))
+
+    def _staff_login(self, request, sociallogin) -> None:
+        """MSP staff through the provider's own identity provider; two-factor is its business."""
+        claimed = _claimed_value(sociallogin, None)
+        try:
+            user = sso_staff_account_for(claimed)
+        except SignInRefused as refusal:
+            sso_refusal_record(provider=None, claimed=claimed, reason=str(refusal))
+            raise ImmediateHttpResponse(refusal_response(request, str(refusal))) from refusal
+        login(request, user, backend="accounts.backends.PortalBackend")
+        request.session[SESSION_PROVIDER_KEY] = STAFF_PROVIDER_ID
+        request.session[IDP_SESSION_KEY] = True
+        sso_staff_sign_in_record(user=user)
+        raise ImmediateHttpResponse(redirect(_next(request, sociallogin)))
 
     def on_authentication_error(
         self, request, provider, error=None, exception=None, extra_context=None
@@ -122,6 +167,15 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
         reason = _error_reason(error, exception, extra_context)
         sso_refusal_record(provider=row, claimed="", reason=reason)
         raise ImmediateHttpResponse(refusal_response(request, ANSWER_REFUSED))
+
+
+def _next(request, sociallogin) -> str:
+    target = sociallogin.state.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = resolve_url("home")
+    return target
 
 
 def _claimed_value(sociallogin, provider: IdentityProvider | None) -> str:

@@ -150,6 +150,11 @@ def customer_sso_configure(
     domains = list(dict.fromkeys(domain_normalise(d) for d in config.domains))
     if not domains:
         raise DomainError("Enter at least one e-mail domain whose people sign in through it.")
+    if staff := [d for d in domains if staff_domain(f"someone@{d}")]:
+        raise DomainError(
+            f"{staff[0]} is the domain of the MSP's own staff (SSO_STAFF_PROVIDER_DOMAINS); "
+            "leave it out here."
+        )
     taken = (
         SignInDomain.objects.filter(domain__in=domains)
         .exclude(provider__customer=customer)
@@ -252,6 +257,41 @@ def sso_provider_for_login(login: str) -> IdentityProvider | None:
     return row.provider if row else None
 
 
+STAFF_PROVIDER_ID = "msp-staff"
+
+
+def staff_provider_settings() -> dict | None:
+    """The provider's own identity provider for MSP staff (settings.SSO_STAFF_PROVIDER), or None."""
+    config = settings.SSO_STAFF_PROVIDER
+    return config if config.get("issuer") and config.get("client_id") else None
+
+
+def staff_domain(login: str) -> bool:
+    """Whether the typed address is in a domain of the MSP's staff (their provider is set)."""
+    config = staff_provider_settings()
+    _, at, domain = (login or "").strip().rpartition("@")
+    if config is None or not at:
+        return False
+    return domain.lower().rstrip(".") in {d.strip().lower() for d in config["domains"]}
+
+
+def sso_staff_account_for(value: str) -> User:
+    """The one active MSP staff account with this e-mail: the only accounts the provider's own
+    identity provider may open (never a customer's person)."""
+    value = (value or "").strip()
+    matches = (
+        list(User.objects.filter(is_active=True, is_staff=True, email__iexact=value)[:2])
+        if value
+        else []
+    )
+    if len(matches) != 1:
+        raise SignInRefused(
+            "Your identity provider signed you in, but the portal has no active MSP staff "
+            "account with that e-mail address. Ask a system administrator."
+        )
+    return matches[0]
+
+
 def sso_provider_get(slug: str) -> IdentityProvider | None:
     return IdentityProvider.objects.select_related("customer__company").filter(slug=slug).first()
 
@@ -290,6 +330,14 @@ def sso_sign_in_record(*, provider: IdentityProvider, user: User) -> None:
         action="sso.sign_in",
         obj=provider.customer,
         message=f"Signed in through the {provider.get_kind_display()} provider.",
+    )
+
+
+def sso_staff_sign_in_record(*, user: User) -> None:
+    audit_record(
+        actor=user,
+        action="sso.sign_in",
+        message="Signed in through the MSP's own identity provider (two-factor left to it).",
     )
 
 

@@ -27,10 +27,12 @@ from .adapter import ANSWER_REFUSED, refusal_response
 from .forms import IdentifyForm, PortalAuthenticationForm, SsoConfigureForm
 from .models import IdentityProvider
 from .services import (
+    STAFF_PROVIDER_ID,
     customer_sso_configure,
     sso_provider_for_login,
     sso_provider_get,
     sso_refusal_record,
+    staff_domain,
 )
 
 password_sign_in = auth_views.LoginView.as_view(
@@ -50,8 +52,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = IdentifyForm(request.POST)
     if form.is_valid():
         provider = sso_provider_for_login(form.cleaned_data["username"])
-        if provider is not None:
-            social = get_adapter().get_provider(request, provider.slug)
+        slug = provider.slug if provider is not None else None
+        if slug is None and staff_domain(form.cleaned_data["username"]):
+            slug = STAFF_PROVIDER_ID
+        if slug is not None:
+            social = get_adapter().get_provider(request, slug)
             response = social.redirect(request, "login", next_url=_safe_next(request) or None)
             if response.status_code != 302:
                 return response

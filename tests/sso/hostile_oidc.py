@@ -27,6 +27,7 @@ class HostileProvider:
         self.key = rsa_key()
         self.craft = lambda claims, key: self.sign(claims)
         self.tokens: list[str] = []
+        self.email = "acme-eve@acme.test"
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.issuer = f"http://127.0.0.1:{self.httpd.server_port}"
 
@@ -102,7 +103,7 @@ class HostileProvider:
                 if urlsplit(self.path).path != "/token":
                     self.send_error(404)
                     return
-                token = provider.craft(provider.claims("acme-eve@acme.test"), provider.key)
+                token = provider.craft(provider.claims(provider.email), provider.key)
                 provider.tokens.append(token)
                 self.send_json(
                     {
