@@ -2,11 +2,12 @@
 
 from django import forms
 from django.contrib.admin.forms import AdminPasswordChangeForm
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm, _unicode_ci_compare
 
 from itsm_sync.models import Company
 from msp_portal.forms import PortalForm
 
+from .models import User
 from .services import account_password_changed
 
 
@@ -45,3 +46,13 @@ class AuditedSetPasswordForm(SetPasswordForm):
         user = super().save(commit=commit)
         account_password_changed(user=user, how="Chosen through an e-mailed link.")
         return user
+
+
+class PasswordResetOrInviteForm(PasswordResetForm):
+    """ "Forgot password?": a link to choose a password, also for an account that never chose one
+    (an invitation lost or expired); Django's own form skips those. The answer is the same
+    whether or not an account has the address."""
+
+    def get_users(self, email):
+        users = User._default_manager.filter(email__iexact=email, is_active=True)
+        return (u for u in users if _unicode_ci_compare(email, u.email))

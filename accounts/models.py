@@ -20,6 +20,11 @@ class User(AbstractUser):
         default=False,
         help_text="Signs in without an ITSM person record. Closed once MSP mode is on.",
     )
+    invited_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the last invitation to choose a password was e-mailed.",
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -242,7 +242,7 @@ def account_deactivate(*, user: User, actor: User | None = None, reason: str) ->
 
 
 def account_invite(*, user: User) -> None:
-    """E-mail a new account a link to choose its password."""
+    """E-mail an account a link to choose its password and note when (User.invited_at)."""
     from django.conf import settings
     from django.contrib.auth.tokens import default_token_generator
     from django.core.mail import send_mail
@@ -270,6 +270,8 @@ def account_invite(*, user: User) -> None:
         from_email=None,
         recipient_list=[user.email],
     )
+    user.invited_at = timezone.now()
+    User.objects.filter(pk=user.pk).update(invited_at=user.invited_at)
 
 
 @transaction.atomic

@@ -9,7 +9,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import PeopleGroup, User
-from accounts.services import account_deactivate, account_for_person, account_login_for
+from accounts.services import (
+    account_deactivate,
+    account_for_person,
+    account_invite,
+    account_login_for,
+)
 from catalog.models import Service, ServiceStatus
 from itsm_sync.models import Company, CompanyType, Person, RecordStatus
 from msp_portal.audit import audit_record
@@ -472,6 +477,40 @@ def customer_admin_add(
     if problem:
         raise DomainError(problem)
     return _admin_add(actor=actor, customer=customer, person=person)
+
+
+def customer_invitation_resend(*, actor: User | None, customer: Customer, user: User) -> None:
+    """E-mail one of the customer's people a new link to choose their password; audited.
+
+    Only for an active account that has not signed in yet: anyone who has uses "Forgot
+    password?" on the sign-in page.
+    """
+    _require(actor, "customers.change_customer")
+    msp_mode_required_check()
+    if user.company_id != customer.company_id or user.is_staff or user.person_id is None:
+        raise DomainError(f"{user.display_name} is not one of {customer}'s people.")
+    if not user.is_active:
+        raise DomainError(
+            f"{user.display_name}'s account is deactivated: an end-user filter or an "
+            "administrator role brings it back, with a new invitation."
+        )
+    if user.last_login is not None:
+        raise DomainError(
+            f"{user.display_name} has signed in already; to choose a new password they use "
+            "“Forgot password?” on the sign-in page."
+        )
+    if not user.email:
+        raise DomainError(
+            f"{user.display_name} has no e-mail in ITSM, so no invitation can be sent: fill "
+            "in Internet E-mail there; after the next people sync, resend it."
+        )
+    account_invite(user=user)
+    audit_record(
+        actor=actor,
+        action="customer.invitation_resend",
+        obj=customer,
+        after={"account": user.username},
+    )
 
 
 @transaction.atomic

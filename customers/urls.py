@@ -27,6 +27,11 @@ urlpatterns = [
         name="customer_admin_remove",
     ),
     path("<int:pk>/end-users/", views.end_user_list, name="end_user_list"),
+    path(
+        "<int:pk>/people/<int:user_pk>/invitation/",
+        views.invitation_resend,
+        name="invitation_resend",
+    ),
     path("<int:pk>/end-users/filters/new/", views.end_user_filter_edit, name="end_user_filter_add"),
     path(
         "<int:pk>/end-users/filters/<int:filter_pk>/",

@@ -149,7 +149,7 @@ def customer_add(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form_add_error(form, error)
         else:
-            messages.success(request, f"{customer} is now a customer.")
+            messages.success(request, _added_message(customer))
             return redirect("customers:customer_detail", pk=customer.pk)
     chosen_admins = form["administrators"].value() or [] if form.is_bound else []
     company_id = form["company"].value() if form.is_bound else None
@@ -169,6 +169,27 @@ def customer_add(request: HttpRequest) -> HttpResponse:
             else [],
         },
     )
+
+
+def _added_message(customer: Customer) -> str:
+    """What adding a customer did for its administrators: who was e-mailed an invitation."""
+    users = [a.user for a in selectors.customer_admin_list(customer=customer)]
+    invited = [u for u in users if u.invited_at and u.invited_at >= customer.created_at]
+    no_mail = [u for u in users if not u.email]
+    text = f"{customer} is now a customer."
+    if invited:
+        names = ", ".join(f"{u.display_name} ({u.email})" for u in invited)
+        text += (
+            f" An invitation to choose a password was e-mailed to {names}."
+            if len(invited) == 1
+            else f" Invitations to choose a password were e-mailed to {names}."
+        )
+    for user in no_mail:
+        text += (
+            f" {user.display_name} has no e-mail in ITSM, so no invitation went out: fill in "
+            "Internet E-mail there, then resend it from the administrators below."
+        )
+    return text
 
 
 def _grouped(companies) -> list[tuple[str, list]]:
@@ -521,6 +542,31 @@ def end_user_filter_delete(request: HttpRequest, pk: int, filter_pk: int) -> Htt
 # ---------------------------------------------------------------------------------------------
 # Switch company (T2): MSP staff act in one customer's context, with a banner all the time.
 # ---------------------------------------------------------------------------------------------
+
+
+@permission_required("customers.change_customer")
+@msp_mode_page
+@require_POST
+def invitation_resend(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    """E-mail one of the customer's people a new invitation; back to the page the button was on."""
+    customer = _customer(request, pk)
+    person = get_visible_or_404(
+        request.user, selectors.end_user_list(customer=customer), pk=user_pk
+    )
+    try:
+        services.customer_invitation_resend(actor=request.user, customer=customer, user=person)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"A new invitation was e-mailed to {person.display_name} ({person.email})."
+        )
+    target = request.POST.get("next", "")
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("customers:customer_detail", args=[customer.pk])
+    return redirect(target)
 
 
 @permission_required("customers.change_customer")

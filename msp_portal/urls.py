@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views as accounts_views
-from accounts.forms import AuditedSetPasswordForm
+from accounts.forms import AuditedSetPasswordForm, PasswordResetOrInviteForm
 from sso import views as sso_views
 from sso.urls import allauth_urlpatterns
 
@@ -15,7 +15,19 @@ urlpatterns = [
     path("", views.home, name="home"),
     # E-mail first: a customer's own identity provider, or the password (I1, sso/).
     path("login/", sso_views.sign_in, name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Ends the portal session, and a SAML IdP's too where it offers single logout (sso/).
+    path("logout/", sso_views.sign_out, name="logout"),
+    # "Forgot password?": a link to choose a password, e-mailed like an invitation.
+    path(
+        "forgot-password/",
+        auth_views.PasswordResetView.as_view(form_class=PasswordResetOrInviteForm),
+        name="password_reset",
+    ),
+    path(
+        "forgot-password/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
     path(
         "set-password/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(form_class=AuditedSetPasswordForm),

@@ -203,3 +203,38 @@ def test_the_customer_page_has_credits_and_add_customer_an_opening_grant(
     expect(page.get_by_text("Granted 25.00 credits to Acme Corp. Balance: 125.00.")).to_be_visible()
     expect(page.get_by_test_id("customer-balance")).to_have_text("125.00")
     both(page, "10-customer-page-credits")
+
+
+def test_invitations_show_their_state_resend_and_forgot_password(
+    page, both, catalog_admin, msp_enabled, acme
+):
+    from django.core import mail
+
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("customers:customer_add"))
+    page.locator("#id_company").select_option(label="Acme Corp (ACME)")
+    page.locator("#admin-candidates").get_by_text("Alice Archer").click()
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "An invitation to choose a password was e-mailed to Alice Archer (alice@example.com)."
+    )
+    admin = page.get_by_test_id("administrator")
+    expect(admin).to_contain_text("Invited")
+    expect(admin).to_contain_text("not signed in yet")
+    both(page, "11-customer-invited-administrator")
+    sent = len(mail.outbox)
+    admin.get_by_role("button", name="Resend").click()
+    expect(page.get_by_role("alert")).to_contain_text("A new invitation was e-mailed to Alice")
+    assert len(mail.outbox) == sent + 1
+    page.get_by_role("button", name="Sign out").click()
+
+    page.goto(reverse("login"))
+    page.get_by_label("E-mail or username").fill("alice")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("link", name="Forgot password?").click()
+    page.get_by_label("E-mail").fill("alice@example.com")
+    both(page, "12-forgot-password")
+    page.get_by_role("button", name="E-mail me a link").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    assert "/set-password/" in mail.outbox[-1].body
+    both(page, "13-forgot-password-sent")

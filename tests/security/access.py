@@ -68,6 +68,9 @@ ACCESS: dict[str, Access] = {
         frozenset(PERSONAS), kwargs=lambda world: {"uidb64": "MQ", "token": "x-y"}, public=True
     ),
     "password_reset_complete": Access(frozenset(PERSONAS), public=True),
+    # "Forgot password?": anyone may ask; the answer never says whether an account has the address.
+    "password_reset": Access(frozenset(PERSONAS), public=True),
+    "password_reset_done": Access(frozenset(PERSONAS), public=True),
     # Two-factor pages: anyone signed in without an app may pair one; verify sends those without
     # one to set-up. Changing a factor needs a verified session: without an app the planted
     # personas are sent to set-up (tests/accounts/test_two_factor.py covers the rest).
@@ -138,6 +141,13 @@ ACCESS: dict[str, Access] = {
             "pk": w["a"]["customer"].pk,
             "admin_pk": w["a"]["customer"].administrators.get().pk,
         },
+        method="post",
+        owner="a",
+        ok=POSTED,
+    ),
+    "customers:invitation_resend": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: {"pk": w["a"]["customer"].pk, "user_pk": w["a"]["eve"].pk},
         method="post",
         owner="a",
         ok=POSTED,
