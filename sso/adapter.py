@@ -28,6 +28,8 @@ from .services import (
 from .vault import secret_open
 
 SESSION_PROVIDER_KEY = "sso_provider"
+# The SAML NameID of the sign-in, which single logout names to the IdP.
+SESSION_NAME_ID_KEY = "sso_name_id"
 ANSWER_REFUSED = (
     "Your identity provider's answer could not be accepted, so you are not signed in. Try "
     "again from the sign-in page; if it happens again, tell your IT which time it happened."
@@ -64,10 +66,8 @@ def social_app(provider: IdentityProvider) -> SocialApp:
                 "slo_url": idp.get("slo_url", ""),
                 "x509cert": idp.get("x509cert", ""),
             },
-            "attribute_mapping": {
-                "uid": provider.login_attribute,
-                "email": provider.login_attribute,
-            },
+            # No "uid": allauth then takes the NameID, kept for single logout.
+            "attribute_mapping": {"email": provider.login_attribute},
             "advanced": {
                 "strict": True,
                 "want_assertion_signed": True,
@@ -141,6 +141,8 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
             raise ImmediateHttpResponse(refusal_response(request, str(refusal))) from refusal
         login(request, user, backend="accounts.backends.PortalBackend")
         request.session[SESSION_PROVIDER_KEY] = provider.slug
+        if provider.kind == IdentityProvider.Kind.SAML and sociallogin.account.uid:
+            request.session[SESSION_NAME_ID_KEY] = sociallogin.account.uid
         sso_sign_in_record(provider=provider, user=user)
         raise ImmediateHttpResponse(redirect(_next(request, sociallogin)))
 

@@ -7,7 +7,9 @@ from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from allauth.socialaccount.providers.saml import views as allauth_saml_views
+from allauth.socialaccount.providers.saml.utils import build_auth
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -23,7 +25,7 @@ from msp_portal.auth import permission_required
 from msp_portal.forms import form_add_error
 from msp_portal.tenancy import CHANGE, get_visible_or_404
 
-from .adapter import ANSWER_REFUSED, refusal_response
+from .adapter import ANSWER_REFUSED, SESSION_NAME_ID_KEY, SESSION_PROVIDER_KEY, refusal_response
 from .forms import IdentifyForm, PortalAuthenticationForm, SsoConfigureForm
 from .models import IdentityProvider
 from .services import (
@@ -175,6 +177,29 @@ def refused(request: HttpRequest) -> HttpResponse:
         {"message": "You are not signed in: the sign-in at your identity provider did not finish."},
         status=403,
     )
+
+
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """Sign-out ends the portal session; after a SAML sign-in whose IdP offers single logout,
+    the browser goes on to the IdP, which answers back to the portal's single-logout URL."""
+    if request.method != "POST":
+        return auth_views.LogoutView.as_view()(request)
+    provider = sso_provider_get(request.session.get(SESSION_PROVIDER_KEY) or "")
+    name_id = request.session.get(SESSION_NAME_ID_KEY)
+    if not (
+        provider is not None
+        and provider.enabled
+        and provider.kind == IdentityProvider.Kind.SAML
+        and provider.saml_idp.get("slo_url")
+        and name_id
+    ):
+        return auth_views.LogoutView.as_view()(request)
+    social = get_adapter().get_provider(request, provider.slug)
+    target = build_auth(request, social).logout(
+        return_to=request.build_absolute_uri(reverse("login")), name_id=name_id
+    )
+    logout(request)
+    return redirect(target)
 
 
 def saml_sls(request: HttpRequest, organization_slug: str) -> HttpResponse:

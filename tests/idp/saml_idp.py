@@ -133,7 +133,7 @@ class Handler(BaseHTTPRequestHandler):
             )
             response = idp.create_logout_response(request.message, [BINDING_HTTP_REDIRECT])
             sp = request.message.issuer.text
-            destination = idp.metadata.single_logout_service(sp, [BINDING_HTTP_REDIRECT], "spsso")
+            destination = idp.metadata.single_logout_service(sp, BINDING_HTTP_REDIRECT, "spsso")
             http = idp.apply_binding(
                 BINDING_HTTP_REDIRECT,
                 str(response),

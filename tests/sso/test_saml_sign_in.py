@@ -106,3 +106,13 @@ def test_a_replayed_assertion_is_refused(bright_saml, portal, live_server):
     # ...and again in the browser that used it, after signing out.
     portal.post("/logout/", data={"csrfmiddlewaretoken": portal.cookies["csrftoken"]})
     assert_refused(portal, portal.post(acs, data=fields), "could not be accepted")
+
+
+def test_sign_out_ends_the_session_and_the_idps_through_single_logout(bright_saml, portal):
+    saml_sign_in(portal, "bright-admin@bright.test")
+    page = portal.post("/logout/", data={"csrfmiddlewaretoken": portal.cookies["csrftoken"]})
+    assert page.url.path == "/login/"
+    assert any(step.url.path == "/slo" for step in page.history)
+    log = httpx.get(bright_saml.saml_idp["slo_url"].replace("/slo", "/log")).json()
+    assert log["logouts"] == [{"name_id": "bright-admin@bright.test", "session_index": []}]
+    assert portal.get("/").url.path == "/login/"
