@@ -47,3 +47,10 @@ def test_seed_demo_can_leave_msp_mode_off(capsys):
     assert not msp_mode_enabled()
     assert not Customer.objects.exists()
     assert "MSP mode is off" in capsys.readouterr().out
+
+
+def test_seed_demo_says_plainly_that_sso_needs_a_provider(capsys):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "the demo configures none" in out
+    assert "/sso/oidc/<slug>/login/callback/" in out and "/sso/saml/<slug>/acs/" in out

@@ -131,6 +131,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo logins ({base}/):"))
         for role, username, password in logins:
             self.stdout.write(f"  {role:<48} {username} / {password}")
+        if Customer.objects.exists():
+            self._sso_note(base)
         file_mail = settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend"
         if file_mail and Customer.objects.exists():
             if Customer.objects.count() > customers_before:
@@ -143,6 +145,20 @@ class Command(BaseCommand):
                     f"Invitation e-mails were written to {settings.EMAIL_FILE_PATH}/ when the "
                     "customers were created (delete demo.sqlite3 to build the demo anew)."
                 )
+
+    def _sso_note(self, base: str) -> None:
+        """Sign-in through a customer's own identity provider needs a provider the browser can
+        reach, which the offline demo does not have: say so, and what the Sign-in card shows."""
+        customer = Customer.objects.select_related("company").order_by("pk").first()
+        self.stdout.write(
+            "Sign-in through a customer's own identity provider (OpenID Connect or SAML 2.0) "
+            "needs a provider this browser can reach; the demo configures none, so everyone "
+            "signs in with the passwords above. To try it, sign in as catadmin, open Customers → "
+            f"{customer} → Sign-in and enter your provider: the card then shows what its IT "
+            f"enters there, the redirect URI {base}/sso/oidc/<slug>/login/callback/ (OpenID "
+            f"Connect), or the ACS URL {base}/sso/saml/<slug>/acs/ and the SP metadata "
+            f"{base}/sso/saml/<slug>/metadata/ (SAML), <slug> being the card's own."
+        )
 
     def _staff(self) -> dict:
         provider = Company.objects.get(name=PROVIDER)
