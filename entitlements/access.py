@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from catalog.models import Service, ServiceStatus
-from customers.criteria import Criteria, criteria_match
+from customers.criteria import Criteria, criteria_match, criteria_q
 from customers.models import Customer
 from customers.scope import end_user_customer
 from customers.selectors import end_user_list
@@ -67,6 +67,23 @@ def audience_criteria(rule: AudienceRule) -> Criteria:
     else:
         return {"pk": []}  # a kind this code doesn't know includes nobody
     return {f"person__{name}": values for name, values in person.items()}
+
+
+def audience_reach(*, customer: Customer, rules: list[AudienceRule]) -> dict[int, int]:
+    """How many of the customer's active end users each audience rule includes (E1), as access
+    resolution decides: one query for every rule."""
+    users = end_user_list(customer=customer).filter(is_active=True)
+    counts, reach = {}, {}
+    for rule in rules:
+        criteria = audience_criteria(rule)
+        if any(not values for values in criteria.values()):
+            reach[rule.pk] = 0  # a condition no value meets includes nobody
+        else:
+            counts[f"rule_{rule.pk}"] = Count("pk", filter=criteria_q(criteria) or None)
+    if counts:
+        found = users.aggregate(**counts)
+        reach.update({int(name.removeprefix("rule_")): n for name, n in found.items()})
+    return reach
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,13 @@ from msp_portal.tenancy import get_visible_or_404
 from msp_portal.views import removal_confirmed
 
 from . import services
-from .access import customer_access_matrix, explain_access, visible_services, who_would_lose_access
+from .access import (
+    audience_reach,
+    customer_access_matrix,
+    explain_access,
+    visible_services,
+    who_would_lose_access,
+)
 from .forms_manage import (
     AUDIENCE_FORMS,
     AudienceEveryoneForm,
@@ -195,6 +201,7 @@ def _marketplace(request: HttpRequest, customer: Customer, pk: int) -> Marketpla
 def _detail_context(customer: Customer, marketplace: Marketplace, **forms) -> dict:
     company = customer.company.name
     rules = list(marketplace.rules.select_related("user"))
+    reach = audience_reach(customer=customer, rules=rules)
     data = forms.pop("bound_kind", None)
     audience_forms = {
         kind: forms.get(kind) or form_class(customer=customer)
@@ -213,7 +220,7 @@ def _detail_context(customer: Customer, marketplace: Marketplace, **forms) -> di
             )
         ),
         "offerable": list(offerable_services(marketplace)[:PICKER_LIMIT]),
-        "rules": [(rule, rule.describe(company)) for rule in rules],
+        "rules": [(rule, rule.describe(company), reach.get(rule.pk, 0)) for rule in rules],
         "has_everyone": any(r.kind == AudienceKind.EVERYONE for r in rules),
         "group_form": audience_forms[AudienceKind.GROUP],
         "departments": [

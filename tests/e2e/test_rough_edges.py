@@ -238,3 +238,22 @@ def test_invitations_show_their_state_resend_and_forgot_password(
     expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
     assert "/set-password/" in mail.outbox[-1].body
     both(page, "13-forgot-password-sent")
+
+
+def test_audience_rules_say_how_many_people_they_reach(page, both, tenant_a):
+    from entitlements.models import AudienceKind
+    from entitlements.services import audience_rule_add
+
+    audience_rule_add(
+        actor=tenant_a["admin"],
+        marketplace=tenant_a["marketplace"],
+        kind=AudienceKind.GROUP,
+        organization="Finance",
+        department="Payroll",
+    )
+    login(page, "acme-admin", PASSWORD)
+    page.goto(reverse("entitlements:marketplace_detail", args=[tenant_a["marketplace"].pk]))
+    rules = page.get_by_test_id("audience-rules")
+    expect(rules.locator("li", has_text="Everyone")).to_contain_text("3 people")
+    expect(rules.locator("li", has_text="Payroll")).to_contain_text("1 person")
+    both(page, "14-audience-reach")

@@ -188,7 +188,9 @@ def test_the_detail_page_lists_services_audience_and_offerable_services(
     marketplace = tenant_a["marketplace"]
     response = admin_client.get(reverse("entitlements:marketplace_detail", args=[marketplace.pk]))
     assert [o.assignment.service for o in response.context["offers"]] == [tenant_a["service"]]
-    assert [d for _, d in response.context["rules"]] == ["Everyone in the customer"]
+    assert [(d, reach) for _, d, reach in response.context["rules"]] == [
+        ("Everyone in the customer", 3)
+    ]
     assert response.context["offerable"] == [vpn]
     assert response.context["has_everyone"]
 
