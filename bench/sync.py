@@ -295,9 +295,11 @@ def _in_steps_child(url: str) -> None:
     seconds = time.perf_counter() - started
     runs = {run.kind: run for run in SyncRun.objects.all()}
     people = runs["people"]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     result = {
         "seconds": seconds,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
         "status": people.status,
         "error": people.error,
         "steps": people.steps,
@@ -359,6 +361,14 @@ def _million_rows(reference: dict[str, Any], million: dict[str, Any], small: int
             "≤ 60 s",
             reference=f"{million['steps']} steps",
             ok=seconds <= 60,
+        ),
+        _row(
+            "    CPU of the syncing process, 1,000,000 people",
+            round(million["cpu_seconds"], 2),
+            "s",
+            "(information)",
+            reference=round(reference["cpu_seconds"], 2),
+            ratio=round(million["cpu_seconds"] / reference["cpu_seconds"], 2),
         ),
         _row(
             f"(f) peak RSS at {small:,} people",
