@@ -1,8 +1,10 @@
 """Who hears about a balance crossing a line, in the app and by e-mail (K5)."""
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.mail import send_mail, send_mass_mail
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -94,14 +96,16 @@ def balance_alert_send(*, entry_id: int, line: str) -> int:
             f"({entry.balance_after:.2f})"
         )
     title = _headline(str(customer), rest)
+    page = reverse("credits:account_detail", args=[customer.pk])
     body = (
         f"The credit balance of {customer} dropped from {entry.balance_after - entry.amount:.2f} to "
         f"{entry.balance_after:.2f} after: {entry.reason}. Ask your catalog administrator for more credits, "
-        "or review the open requests."
+        "or review the open requests.\n\n"
+        f"The balance and its history: {settings.PORTAL_BASE_URL.rstrip('/')}{page}"
     )
     admins = administrator_users(customer)
     recipients = {*admins, *catalog_administrators()}
-    return _send(recipients, title, body, key=f"credits.balance:{entry_id}:{line}")
+    return _send(recipients, title, body, page, key=f"credits.balance:{entry_id}:{line}")
 
 
 def drift_alert_send(*, drifts) -> int:

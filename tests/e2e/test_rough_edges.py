@@ -257,3 +257,28 @@ def test_audience_rules_say_how_many_people_they_reach(page, both, tenant_a):
     expect(rules.locator("li", has_text="Everyone")).to_contain_text("3 people")
     expect(rules.locator("li", has_text="Payroll")).to_contain_text("1 person")
     both(page, "14-audience-reach")
+
+
+def test_a_low_balance_alert_links_to_the_credits_page_and_says_just_now(
+    page, both, tenant_a, catalog_admin
+):
+    from decimal import Decimal
+
+    from credits.services import credit_debit, credit_grant
+    from customers.services import customer_settings_update
+
+    customer = tenant_a["customer"]
+    customer_settings_update(
+        actor=catalog_admin, customer=customer, credit_management=True, alert_threshold=15
+    )
+    credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("30"), reason="PO")
+    credit_debit(
+        actor=None, customer=customer, amount=Decimal("20"), reason="r", idempotency_key="k"
+    )
+    login(page, "acme-admin", PASSWORD)
+    page.get_by_test_id("notification-bell").get_by_role("button").first.click()
+    item = page.get_by_test_id("notification-menu").get_by_test_id("notification-item").first
+    expect(item).to_contain_text("just now")
+    both(page, "15-bell-alert")
+    item.get_by_role("link", name="below the alert threshold").click()
+    expect(page.get_by_test_id("credit-balance")).to_have_text("10.00")
