@@ -96,6 +96,7 @@ def make_tenant(*, actor, company_name: str, prefix: str, service_name: str) -> 
         company=company,
         remedy_login_id=f"{prefix}-eve",
         first_name="Eve",
+        last_name="Finch",  # fixed: searches for "ed" must not match Eve by chance
         organization="Finance",
         department="Payroll",
     )
@@ -103,6 +104,7 @@ def make_tenant(*, actor, company_name: str, prefix: str, service_name: str) -> 
         company=company,
         remedy_login_id=f"{prefix}-ed",
         first_name="Ed",
+        last_name="Stone",
         organization="IT",
         department="Desk",
     )
