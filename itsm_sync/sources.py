@@ -652,10 +652,11 @@ class ARRestSource:
         """One listing request from the configured server: the records' values, whether more
         follow, and the server's clock (its `Date` header, in epoch seconds) when it answered.
 
-        More follow while the answer has a `next` link or fills the page asked for: a server
-        returns at most its "Max Entries Returned by GetList" whatever `limit` says. The `next`
-        link itself is never followed (each request is built here, against ITSM_URL), so a link
-        to another host, an SSO proxy's or anyone's, is never called.
+        More follow while the answer has a `next` link (AR leaves it out of the last page),
+        whatever the page's length: a server returns at most its "Max Entries Returned by
+        GetList" whatever `limit` says. The link itself is never followed (each request is
+        built here, against ITSM_URL), so a link to another host, an SSO proxy's or anyone's,
+        is never called.
         """
         params: dict[str, Any] = {
             "fields": f"values({','.join(fields)})",
@@ -672,7 +673,7 @@ class ARRestSource:
         entries = payload.get("entries") or []
         values = [entry.get("values") or {} for entry in entries if isinstance(entry, dict)]
         following = (payload.get("_links") or {}).get("next") or []
-        more = bool(values) and (bool(following) or len(values) >= self.config.page_size)
+        more = bool(values) and bool(following)
         return values, more, _server_second(response)
 
     def iter_company_pages(self, since: datetime | None = None, after: str = "") -> Iterator[Page]:
