@@ -3,8 +3,6 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.accounts.factories import PeopleGroupFactory
-
 from .access import ACCESS, ANONYMOUS, NAMESPACES_STAFF_ONLY, PERSONAS, ROLES_OF_B
 
 
@@ -42,34 +40,6 @@ def test_every_url_is_classified():
 def test_no_classification_is_stale():
     names = {name for name, _, _ in project_urls()}
     assert set(ACCESS) <= names
-
-
-@pytest.fixture
-def world(db, tenant_a, tenant_b):
-    """Objects planted for URLs that take arguments: two customers, A and B, in MSP mode."""
-    from tests.catalog.factories import ServiceFactory
-
-    service = ServiceFactory(name="Planted service", category__name="Planted category")
-    return {
-        "a": tenant_a,
-        "b": tenant_b,
-        "group": PeopleGroupFactory(name="Planted"),
-        "category": service.category,
-        "service": service,
-    }
-
-
-@pytest.fixture
-def personas(system_admin, catalog_admin, plain_user, tenant_a, tenant_b):
-    return {
-        "system_admin": system_admin,
-        "catalog_admin": catalog_admin,
-        "plain_user": plain_user,
-        "customer_admin": tenant_a["admin"],
-        "end_user": tenant_a["eve"],
-        "outsider": tenant_b["admin"],
-        "outsider_end_user": tenant_b["eve"],
-    }
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
