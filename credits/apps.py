@@ -27,6 +27,13 @@ class CreditsConfig(AppConfig):
         if customer_panel not in CUSTOMER_PANELS:
             CUSTOMER_PANELS.append(customer_panel)
 
+        from msp_portal.views import HOME_TILES
+
+        from .views import home_tiles
+
+        if home_tiles not in HOME_TILES:
+            HOME_TILES.append(home_tiles)
+
         # A customer may be added with an opening grant of credits.
         from customers.services import OPENING_GRANT
 

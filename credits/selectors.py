@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -18,6 +18,17 @@ from .forecast import WINDOW_DAYS, BurnStats
 from .models import CreditAccount, CreditEntry, EntryKind
 
 CHART_ENTRIES = 200
+
+
+def low_balance_list(*, user: User) -> QuerySet[Customer]:
+    """Customers with Credit Management whose balance is below zero or their alert threshold (an
+    account not opened yet holds 0), of those the user may see."""
+    low = (
+        Q(credit_account__balance__lt=0)
+        | Q(credit_account__balance__lt=F("alert_threshold"))
+        | Q(credit_account__isnull=True, alert_threshold__gt=0)
+    )
+    return visible_to(user, Customer.objects.filter(low, credit_management=True))
 
 
 def credit_customer_list(*, user: User) -> QuerySet[Customer]:

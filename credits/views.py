@@ -17,6 +17,7 @@ from django.http import (
 )
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
@@ -29,6 +30,7 @@ from msp_portal.auth import permission_required
 from msp_portal.exports import csv_response
 from msp_portal.forms import form_add_error
 from msp_portal.pagination import KeysetPage, keyset_page
+from msp_portal.selectors import capped_count
 from msp_portal.tenancy import get_visible_or_404
 
 from . import selectors, services
@@ -197,6 +199,25 @@ def _local_next(request: HttpRequest) -> HttpResponse | None:
     ):
         return HttpResponseRedirect(target)
     return None
+
+
+def home_tiles(request: HttpRequest) -> list[dict]:
+    """The staff home's credits tile (msp_portal.views.HOME_TILES)."""
+    if not is_msp_staff(request.user):
+        return []
+    count, more = capped_count(selectors.low_balance_list(user=request.user))
+    return [
+        {
+            "key": "low-balances",
+            "order": 30,
+            "label": "Low balances",
+            "value": f"{count}{'+' if more else ''}",
+            "detail": "Below the alert threshold or zero." if count else "No balance is low.",
+            "when": None,
+            "url": reverse("credits:account_list"),
+            "tone": "warning" if count else "",
+        }
+    ]
 
 
 def customer_panel(request: HttpRequest, customer: Customer) -> dict | None:

@@ -22,3 +22,10 @@ class CustomersConfig(AppConfig):
         post_save.connect(
             receivers.account_saved, sender=User, dispatch_uid="customers.account_saved"
         )
+
+        from msp_portal.views import HOME_TILES
+
+        from .views import home_tiles
+
+        if home_tiles not in HOME_TILES:
+            HOME_TILES.append(home_tiles)

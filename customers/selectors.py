@@ -123,6 +123,21 @@ def customer_row_list(*, user: User, query: str = "") -> QuerySet[dict[str, Any]
     return _scoped(rows, user=user, query=query)
 
 
+def customers_needing_attention(*, user: User) -> QuerySet[dict[str, Any]]:
+    """The customers the user may see whose health (customer_row_health) flags their set-up: no
+    administrator, no end users, no marketplace, or a company gone or not Enabled in ITSM."""
+    attention = (
+        Q(needs_administrator=True)
+        | Q(admins_count=0)
+        | Q(end_users_count=0)
+        | Q(company__is_active=False)
+        | ~Q(company__status=RecordStatus.ENABLED)
+    )
+    if "marketplaces_count" in CUSTOMER_LIST_COLUMNS:
+        attention |= Q(marketplaces_count=0)
+    return customer_row_list(user=user).filter(attention)
+
+
 def customer_row_balance(v: dict) -> tuple[Decimal | None, str]:
     """A customer row's credit balance and how the list shows it."""
     if not v["credit_management"]:

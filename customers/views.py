@@ -18,6 +18,7 @@ from msp_portal.forms import form_add_error, form_errors_text
 from msp_portal.pagination import keyset_page, row_url
 from msp_portal.params import id_list_param, id_param, parse_id, search_param
 from msp_portal.selectors import (
+    capped_count,
     installation_get,
     msp_mode_enabled,
     msp_mode_get,
@@ -94,6 +95,27 @@ def msp_mode(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 # Catalog > Customers
 # ---------------------------------------------------------------------------------------------
+
+
+def home_tiles(request: HttpRequest) -> list[dict]:
+    """The staff home's customers tile (msp_portal.views.HOME_TILES)."""
+    if not request.user.has_perm("customers.view_customer"):
+        return []
+    count, more = capped_count(selectors.customers_needing_attention(user=request.user))
+    return [
+        {
+            "key": "customers-attention",
+            "order": 20,
+            "label": "Customers needing attention",
+            "value": f"{count}{'+' if more else ''}",
+            "detail": "No administrator, end users or marketplace, or gone from ITSM."
+            if count
+            else "Every customer is set up.",
+            "when": None,
+            "url": reverse("customers:customer_list"),
+            "tone": "warning" if count else "",
+        }
+    ]
 
 
 def _msp_mode_off(request: HttpRequest) -> HttpResponse:

@@ -24,15 +24,16 @@ class EntitlementsConfig(AppConfig):
             Marketplace._meta.db_table, f"x.customer_id = {Customer._meta.db_table}.id"
         )
         from msp_portal.context_processors import NAV_PROVIDERS
-        from msp_portal.views import HOME_PROVIDERS
+        from msp_portal.views import HOME_PROVIDERS, HOME_TILES
 
         from .access import removal_impact_lines
-        from .navigation import home_url, nav_items
+        from .navigation import home_tiles, home_url, nav_items
 
         for registry, hook in (
             (REMOVAL_IMPACT_PROVIDERS, removal_impact_lines),
             (NAV_PROVIDERS, nav_items),
             (HOME_PROVIDERS, home_url),
+            (HOME_TILES, home_tiles),
         ):
             if hook not in registry:
                 registry.append(hook)

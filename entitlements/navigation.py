@@ -3,7 +3,11 @@
 from django.http import HttpRequest
 from django.urls import reverse
 
-from customers.scope import end_user_customer, managed_customer
+from customers.scope import end_user_customer, is_msp_staff, managed_customer
+from msp_portal.selectors import capped_count
+
+from .models import RequestStatus
+from .selectors import request_list
 
 MANAGE_ITEMS = [
     ("Overview", "entitlements:home", "speedometer2"),
@@ -33,6 +37,26 @@ def nav_items(request: HttpRequest) -> list[tuple[str, str, str]]:
     if end_user_customer(request.user) is not None:
         items += _items(END_USER_ITEMS)
     return items
+
+
+def home_tiles(request: HttpRequest) -> list[dict]:
+    """The staff home's requests tile: submitted requests nobody has started on yet."""
+    if not is_msp_staff(request.user):
+        return []
+    waiting = request_list(user=request.user).filter(status=RequestStatus.SUBMITTED)
+    count, more = capped_count(waiting)
+    return [
+        {
+            "key": "requests-waiting",
+            "order": 10,
+            "label": "Requests waiting",
+            "value": f"{count}{'+' if more else ''}",
+            "detail": "Submitted, not started yet." if count else "Nothing is waiting.",
+            "when": None,
+            "url": f"{reverse('portal:request_list')}?status={RequestStatus.SUBMITTED}",
+            "tone": "warning" if count else "",
+        }
+    ]
 
 
 def home_url(request: HttpRequest) -> str | None:

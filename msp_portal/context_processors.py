@@ -63,6 +63,12 @@ def _unread(user) -> int | SimpleLazyObject:
     return SimpleLazyObject(lambda: notification_unread_count(user_id=user.pk))
 
 
+def _home_is_dashboard(request: HttpRequest) -> bool:
+    from .views import home_landing
+
+    return home_landing(request) is None
+
+
 def portal(request: HttpRequest) -> dict:
     """Navigation for the signed-in user, the acting-as customer and deployment facts."""
     user = getattr(request, "user", None)
@@ -71,6 +77,9 @@ def portal(request: HttpRequest) -> dict:
     )
     return {
         "nav_items": nav,
+        # Home is in the menu only where it is a page of its own: a customer administrator's
+        # Home is their Overview, an end user's their Catalog, each in the menu already.
+        "home_in_menu": bool(user and user.is_authenticated) and _home_is_dashboard(request),
         "acting_as": getattr(request, "acting_as", None),
         "deployment_mode": settings.DEPLOYMENT_MODE,
         "portal_release": running_release(),

@@ -8,6 +8,13 @@ from .models import AuditEvent, Installation, MspMode, Notification, ReleaseChan
 from .tenancy import visible_to
 
 
+def capped_count(queryset: QuerySet, cap: int = 99) -> tuple[int, bool]:
+    """How many rows queryset holds, counting no further than cap (True when there are more):
+    a number on a page that never costs a COUNT(*) over a whole big table."""
+    found = len(queryset.order_by().values_list("pk", flat=True)[: cap + 1])
+    return min(found, cap), found > cap
+
+
 def msp_mode_get() -> MspMode:
     """The MSP mode flag, read fresh from the database on every call (nothing is cached)."""
     return MspMode.objects.filter(pk=1).first() or MspMode(pk=1, enabled=False)

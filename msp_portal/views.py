@@ -20,14 +20,29 @@ from .selectors import msp_mode_get
 # request's user (for example an end user's catalog), or None.
 HOME_PROVIDERS: list = []
 
+# Higher layers register callables here (in AppConfig.ready) that return the numbers the staff
+# home opens with, as tiles the user may see: dicts with key, order, label, value, detail, when
+# (a moment shown as "… ago"), url and tone ("danger", "warning" or "").
+HOME_TILES: list = []
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
+
+def home_landing(request: HttpRequest) -> str | None:
+    """The page Home opens for the request's user (a customer's overview, an end user's catalog),
+    or None when it is the dashboard below."""
     for provider in HOME_PROVIDERS:
         url = provider(request)
         if url:
-            return redirect(url)
-    return TemplateResponse(request, "home.html", {"mode": msp_mode_get()})
+            return url
+    return None
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    landing = home_landing(request)
+    if landing:
+        return redirect(landing)
+    tiles = sorted((t for tile in HOME_TILES for t in tile(request)), key=lambda t: t["order"])
+    return TemplateResponse(request, "home.html", {"mode": msp_mode_get(), "tiles": tiles})
 
 
 @permission_required("msp_portal.view_auditevent")

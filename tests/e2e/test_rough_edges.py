@@ -282,3 +282,34 @@ def test_a_low_balance_alert_links_to_the_credits_page_and_says_just_now(
     both(page, "15-bell-alert")
     item.get_by_role("link", name="below the alert threshold").click()
     expect(page.get_by_test_id("credit-balance")).to_have_text("10.00")
+
+
+def test_home_shows_the_numbers_first_and_act_as_lands_on_the_overview(
+    page, both, tenant_a, catalog_admin
+):
+    from entitlements.services import request_submit
+
+    request_submit(
+        actor=tenant_a["eve"], service=tenant_a["service"], quantity=1, justification="x"
+    )
+    login(page, "catadmin", PASSWORD)
+    expect(page.get_by_test_id("home-requests-waiting")).to_contain_text("1")
+    expect(page.get_by_test_id("home-customers-attention")).to_be_visible()
+    expect(page.get_by_test_id("home-low-balances")).to_be_visible()
+    expect(page.get_by_test_id("home-last-sync")).to_contain_text("No sync yet")
+    both(page, "16-staff-home")
+    page.get_by_test_id("home-requests-waiting").click()
+    expect(page.get_by_test_id("request-table").locator("tbody tr")).to_have_count(1)
+
+    page.goto(reverse("customers:customer_detail", args=[tenant_a["customer"].pk]))
+    page.get_by_role("button", name="Act as this customer").click()
+    expect(page.get_by_test_id("acting-as-banner")).to_contain_text("Acme Corp")
+    expect(page.get_by_role("heading", name="Acme Corp", exact=True)).to_be_visible()
+    assert page.url.endswith(reverse("entitlements:home"))
+    page.get_by_role("button", name="Sign out").click()
+
+    login(page, "acme-admin", PASSWORD)
+    nav = page.get_by_role("navigation", name="Main navigation")
+    expect(nav.get_by_role("link", name="Overview")).to_have_count(1)
+    expect(nav.get_by_role("link", name="Home", exact=True)).to_have_count(0)
+    both(page, "17-customer-admin-menu")
