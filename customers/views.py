@@ -176,6 +176,7 @@ def customer_add(request: HttpRequest) -> HttpResponse:
     chosen_admins = form["administrators"].value() or [] if form.is_bound else []
     company_id = form["company"].value() if form.is_bound else None
     chosen = _people(company_id, chosen_admins)
+    services_ = list(selectors.assignable_service_list()[: selectors.PICKER_LIMIT])
     return TemplateResponse(
         request,
         "customers/customer_add.html",
@@ -185,7 +186,8 @@ def customer_add(request: HttpRequest) -> HttpResponse:
             "chosen_company": str(company_id or ""),
             "chosen_admins": chosen,
             "candidates": _candidates(company_id, exclude=chosen),
-            "services": selectors.assignable_service_list()[: selectors.PICKER_LIMIT],
+            "services": services_,
+            "no_service": "" if services_ else _no_service(),
             "chosen_services": [str(v) for v in (form["services"].value() or [])]
             if form.is_bound
             else [],
@@ -296,12 +298,32 @@ def service_options(request: HttpRequest) -> HttpResponse:
     if customer_id is not None:
         customer = _customer(request, customer_id)
     chosen = id_list_param(request.GET, "services")
-    services_ = selectors.assignable_service_list(
-        customer=customer, query=search_param(request.GET, "service_q")
-    ).exclude(pk__in=chosen)[: selectors.PICKER_LIMIT]
-    return TemplateResponse(
-        request, "customers/components/service_options.html", {"services": services_}
+    query = search_param(request.GET, "service_q")
+    services_ = list(
+        selectors.assignable_service_list(customer=customer, query=query).exclude(pk__in=chosen)[
+            : selectors.PICKER_LIMIT
+        ]
     )
+    return TemplateResponse(
+        request,
+        "customers/components/service_options.html",
+        {
+            "services": services_,
+            "customer": customer,
+            "service_q": query,
+            "no_service": "" if services_ else _no_service(query=query, chosen=chosen),
+        },
+    )
+
+
+def _no_service(*, query: str = "", chosen=()) -> str:
+    """Why the service picker is empty: the search matched nothing, every published service is
+    chosen or assigned already, or none is published."""
+    if query:
+        return "no_match"
+    if not selectors.assignable_service_list().exists():
+        return "none_published"
+    return "all_chosen" if chosen else "all_assigned"
 
 
 @permission_required("customers.view_customer")
@@ -332,6 +354,9 @@ def _panels(request: HttpRequest, customer: Customer) -> list[dict]:
 
 def _detail_context(customer: Customer, settings_form, **extra) -> dict:
     end_users = selectors.end_user_counts(customer=customer)
+    assignable = list(
+        selectors.assignable_service_list(customer=customer)[: selectors.PICKER_LIMIT]
+    )
     return {
         "customer": customer,
         "settings_form": settings_form,
@@ -340,9 +365,8 @@ def _detail_context(customer: Customer, settings_form, **extra) -> dict:
         "filters": list(customer.user_filters.all()),
         "end_users_active": end_users["active"],
         "end_users_inactive": end_users["deactivated"],
-        "assignable": selectors.assignable_service_list(customer=customer)[
-            : selectors.PICKER_LIMIT
-        ],
+        "assignable": assignable,
+        "no_service": "" if assignable else _no_service(),
         **extra,
     }
 

@@ -261,3 +261,48 @@ def test_an_opening_grant_needs_credit_management(client, catalog_admin, msp_ena
     )
     assert "An opening grant needs Credit Management" in response.content.decode()
     assert not Customer.objects.exists()
+
+
+def _service_picker(content: str) -> str:
+    return content.split('id="service-candidates"')[1].split("</div>\n")[0]
+
+
+def test_the_service_picker_says_when_every_service_is_assigned_already(
+    client, catalog_admin, customer
+):
+    from customers.services import customer_services_add
+    from tests.catalog.factories import ServiceFactory
+
+    customer_services_add(
+        actor=catalog_admin, customer=customer, services=[ServiceFactory(name="Laptop")]
+    )
+    client.force_login(catalog_admin)
+    content = client.get(reverse("customers:customer_detail", args=[customer.pk])).content.decode()
+    picker = _service_picker(content)
+    assert "Every published service is assigned to Acme Corp already." in picker
+    assert "No published service matches" not in picker
+
+
+def test_the_service_picker_says_when_nothing_is_published_or_nothing_matches(
+    client, catalog_admin, msp_enabled
+):
+    from tests.catalog.factories import ServiceFactory
+
+    client.force_login(catalog_admin)
+    content = client.get(reverse("customers:customer_add")).content.decode()
+    assert "No service is published yet" in _service_picker(content)
+    ServiceFactory(name="Laptop")
+    content = client.get(
+        reverse("customers:service_options"), {"service_q": "zzz"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "No published service matches “zzz”." in content
+    content = client.get(
+        reverse("customers:service_options"),
+        {
+            "services": [
+                str(s) for s in ServiceFactory._meta.model.objects.values_list("pk", flat=True)
+            ]
+        },
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "Every published service is chosen above." in content

@@ -313,3 +313,12 @@ def test_home_shows_the_numbers_first_and_act_as_lands_on_the_overview(
     expect(nav.get_by_role("link", name="Overview")).to_have_count(1)
     expect(nav.get_by_role("link", name="Home", exact=True)).to_have_count(0)
     both(page, "17-customer-admin-menu")
+
+
+def test_the_service_picker_says_every_service_is_assigned(page, both, tenant_a, catalog_admin):
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("customers:customer_detail", args=[tenant_a["customer"].pk]))
+    expect(page.get_by_test_id("no-service")).to_have_text(
+        "Every published service is assigned to Acme Corp already."
+    )
+    both(page, "18-service-picker-all-assigned")
