@@ -17,6 +17,8 @@ class PortalForm(forms.Form):
             people_limits(field)
         self.helper = FormHelper()
         self.helper.form_tag = False
+        # The template's {% csrf_token %} is the form's one token; crispy would add a second.
+        self.helper.disable_csrf = True
 
 
 def form_add_error(form: forms.Form, error: ValidationError) -> None:
