@@ -322,3 +322,21 @@ def test_the_service_picker_says_every_service_is_assigned(page, both, tenant_a,
         "Every published service is assigned to Acme Corp already."
     )
     both(page, "18-service-picker-all-assigned")
+
+
+def test_the_end_user_list_shows_invitations_and_resend(page, both, tenant_a, catalog_admin):
+    from django.utils import timezone
+
+    from accounts.models import User
+
+    User.objects.filter(pk=tenant_a["eve"].pk).update(last_login=timezone.now())
+    login(page, "catadmin", PASSWORD)
+    page.goto(reverse("customers:end_user_list", args=[tenant_a["customer"].pk]))
+    table = page.get_by_test_id("end-user-table")
+    expect(table.locator("tr", has_text="Eve")).to_contain_text("Last sign-in just now")
+    ed = table.locator("tr", has_text="Ed ")
+    expect(ed).to_contain_text("Invited")
+    both(page, "19-end-users-invitations")
+    ed.get_by_role("button", name="Resend").click()
+    expect(page.get_by_role("alert")).to_contain_text("A new invitation was e-mailed to Ed")
+    assert page.url.endswith(reverse("customers:end_user_list", args=[tenant_a["customer"].pk]))
