@@ -106,25 +106,27 @@ WRONG_IDENTITY = (
 )
 
 
+def _code_field(label: str, help_text: str, *, inputmode: str = "text", autofocus: bool = True):
+    """A one-time code: an app's six digits or, where inputmode is text, a recovery code."""
+    attrs = {"autocomplete": "one-time-code", "inputmode": inputmode}
+    if autofocus:
+        attrs["autofocus"] = True
+    return forms.CharField(
+        label=label, max_length=32, widget=forms.TextInput(attrs=attrs), help_text=help_text
+    )
+
+
 class TokenForm(PortalForm):
-    token = forms.CharField(
-        label="Code",
-        max_length=32,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
-        ),
-        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+    token = _code_field(
+        "Code", "The 6-digit code from your authenticator app, or one of your recovery codes."
     )
 
 
 class NewDeviceTokenForm(PortalForm):
-    token = forms.CharField(
-        label="Code from the new app",
-        max_length=32,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
-        ),
-        help_text="The 6-digit code the newly paired app shows now.",
+    token = _code_field(
+        "Code from the new app",
+        "The 6-digit code the newly paired app shows now.",
+        inputmode="numeric",
     )
 
 
@@ -137,11 +139,10 @@ class IdentityForm(PortalForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
-    token = forms.CharField(
-        label="Current code",
-        max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}),
-        help_text="From the authenticator app you use now, or one of your recovery codes.",
+    token = _code_field(
+        "Current code",
+        "From the authenticator app you use now, or one of your recovery codes.",
+        autofocus=False,
     )
 
 
