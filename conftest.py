@@ -14,6 +14,19 @@ from tests.itsm_sync.factories import CompanyFactory
 PROVIDER = "Calbro Services"
 
 
+def pytest_configure(config) -> None:
+    """The suite runs on PostgreSQL only (make test starts one when none answers): the product's
+    guarantees rest on it, so no test needs to skip itself on another database."""
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(
+            f"The tests run on PostgreSQL, not {engine}: unset DATABASE_URL and run `make test`, "
+            "which uses the local PostgreSQL or starts a private one."
+        )
+
+
 @pytest.fixture
 def provider_company(db):
     """The MSP's own company, where its staff belong."""

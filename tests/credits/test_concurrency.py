@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from credits.models import CreditAccount, CreditEntry
 from credits.services import InsufficientCredits, credit_debit, credit_grant, credit_hard_limit_set
@@ -15,8 +15,6 @@ DEBITS, THREADS = 1000, 32
 
 @pytest.fixture
 def customer(tenant_a, catalog_admin):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locking under concurrency is proved on PostgreSQL")
     customer = tenant_a["customer"]
     customer_settings_update(
         actor=catalog_admin, customer=customer, credit_management=True, alert_threshold=None

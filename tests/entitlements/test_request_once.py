@@ -9,7 +9,7 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -133,15 +133,9 @@ def test_the_service_returns_the_first_request_for_a_replayed_key_per_requester(
     assert _balance(credits_on) == Decimal("80")
 
 
-@pytest.fixture
-def on_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent submits are proved on PostgreSQL")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_second_submit_while_the_first_is_uncommitted_waits_and_shows_the_first(
-    on_postgres, tenant_a, credits_on
+    tenant_a, credits_on
 ):
     """Two connections: the second INSERT waits on the unique key until the first commits."""
     submit = {
@@ -181,7 +175,7 @@ def test_a_second_submit_while_the_first_is_uncommitted_waits_and_shows_the_firs
 
 
 @pytest.mark.django_db(transaction=True)
-def test_many_concurrent_posts_of_one_form_make_one_request(on_postgres, tenant_a, credits_on):
+def test_many_concurrent_posts_of_one_form_make_one_request(tenant_a, credits_on):
     browser = Client()
     browser.force_login(tenant_a["eve"])
     key = _form_key(browser, tenant_a)
