@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from .qualification import FIELD_DOES_NOT_EXIST
+from .tickets import INTERFACES
 
 if TYPE_CHECKING:
     from .server import Simulator
@@ -220,6 +221,21 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             except ValueError as exc:
                 raise ARError(400, 8, "Invalid fault settings", str(exc)) from exc
             self._send_json(200, asdict(faults))
+        elif path == "/__sim/tickets" and method == "GET":
+            self._send_json(200, {"tickets": sim.tickets()})
+        elif path.startswith("/__sim/tickets/") and method == "POST":
+            act = self._json_body(body) or {}
+            if not isinstance(act, dict):
+                raise ARError(400, 8, 'Expected {"status", "reason", "note", "view_access"}')
+            number = unquote(path.removeprefix("/__sim/tickets/"))
+            self._send_json(200, sim.ticket_act(number, **_act_arguments(act)))
+        elif path == "/__sim/console" and method == "GET":
+            self._send(200, console_page(sim.tickets()).encode(), "text/html;charset=utf-8")
+        elif path == "/__sim/console" and method == "POST":
+            act = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+            number = act.pop("number", "")
+            sim.ticket_act(number, **_act_arguments(act))
+            self._send(303, headers={"Location": "/__sim/console"})
         elif path == "/__sim/reset" and method == "POST":
             options = self._json_body(body) or {}
             sim.reset(data=bool(isinstance(options, dict) and options.get("data")))
@@ -268,6 +284,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         elif entry is not None and method == "PUT":
             values = self._values(body)
             sim.record_request("updates")
+            sim.ticket_update_allowed(form, entry, values)
             sim.update_entry(form, entry, values)
             self._send(204)
         elif entry is not None and method == "DELETE":
@@ -290,7 +307,19 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         projection = self._projection(form, query.get("fields", ""))
         values = self._values(body)
         sim.record_request("creates")
-        entry = sim.create_entry(form, values)
+        if form in INTERFACES:
+            delay = sim.faults.create_delay_ms
+            if delay:
+                time.sleep(delay / 1000)
+            entry = sim.create_ticket(form, values)
+            if sim.take_fault("lose_create_responses"):
+                # The ticket is made; the answer never arrives.
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
+        else:
+            entry = sim.create_entry(form, values)
         location = f"{self._base_url()}/api/arsys/v1/entry/{_path(form)}/{_path(entry)}"
         if projection is None:
             self._send(201, headers={"Location": location})
@@ -344,6 +373,50 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             links["next"] = [{"href": base + _query_string(following)}]
         truncate = sim.take_fault("truncated_bodies")
         self._send_json(200, {"entries": entries, "_links": links}, truncate=truncate)
+
+
+def _act_arguments(act: dict[str, Any]) -> dict[str, str]:
+    known = ("status", "reason", "note", "view_access")
+    unknown = set(act) - set(known)
+    if unknown:
+        raise ARError(400, 8, "Unknown ticket act", ", ".join(sorted(unknown)))
+    return {name: str(act[name]) for name in known if act.get(name)}
+
+
+def console_page(tickets: list[Record]) -> str:
+    """The technician's console: each ticket, its notes, and forms to act on it."""
+    from .tickets import INCIDENT_STATUSES, WORK_ORDER_STATUSES
+
+    rows = []
+    for ticket in reversed(tickets):
+        statuses = WORK_ORDER_STATUSES if ticket["form"] == "WOI:WorkOrder" else INCIDENT_STATUSES
+        options = "".join(
+            f"<option{' selected' if s == ticket.get('Status') else ''}>{escape(s)}</option>"
+            for s in statuses
+        )
+        notes = "".join(
+            f"<li><b>{escape(str(n.get('View Access')))}</b>: {escape(str(n.get('Detailed Description')))}</li>"
+            for n in ticket["notes"]
+        )
+        number = escape(ticket["number"])
+        description = ticket.get("Detailed Description") or ticket.get("Detailed_Decription") or ""
+        rows.append(
+            f'<section data-ticket="{number}"><h2>{number} <small>{escape(str(ticket.get("Status")))}'
+            f"</small></h2><p>{escape(str(ticket.get('Summary') or ticket.get('Description') or ''))}"
+            f" — company {escape(str(ticket.get('Customer Company') or ticket.get('Company') or ''))}"
+            f", reference {escape(str(ticket.get('SRID') or ''))}</p>"
+            f"<pre>{escape(str(description))}</pre><ul>{notes}</ul>"
+            f'<form method="post" action="/__sim/console"><input type="hidden" name="number" '
+            f'value="{number}"><label>Status <select name="status">{options}</select></label> '
+            f'<label>Reason <input name="reason"></label> <label>Note <input name="note"></label> '
+            f'<label>Note is <select name="view_access"><option>Public</option><option>Internal'
+            f'</option></select></label> <button type="submit">Apply</button></form></section>'
+        )
+    body = "".join(rows) or "<p>No tickets yet.</p>"
+    return (
+        "<!doctype html><html><head><title>AR simulator: technician console</title></head>"
+        f"<body><h1>Technician console</h1>{body}</body></html>"
+    )
 
 
 def _path(segment: str) -> str:

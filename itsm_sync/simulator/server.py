@@ -42,9 +42,17 @@ Server settings and fault knobs (constructor arguments, `POST /__sim/faults`, or
   Manufacturer company, 3 ``Company`` = "Unknown Company (simulated)"; companies: 0 no
   ``Company Entry ID`` key, 1 bad ``Last Modified Date``, 2 ``Company Type`` = "Bogus Type",
   3 ``Company`` = null.
+- ``lose_create_responses=N``: the next N creates through a ticket interface form
+  (``WOI:WorkOrderInterface_Create``, ``HPD:IncidentInterface_Create``) make their ticket, then
+  the connection is closed without an answer, as a proxy timing out or a dropped link leaves it.
+- ``fail_creates=N``: the next N ticket creates answer 500 (AR 552) and make nothing.
+- ``create_delay_ms=N``: every ticket create sleeps N ms before it makes the ticket.
 
 Control endpoints: ``GET /__sim/health``, ``GET /__sim/stats``, ``GET|POST /__sim/faults``,
-``POST /__sim/reset`` (clears faults and counters; body ``{"data": true}`` also regenerates data).
+``POST /__sim/reset`` (clears faults and counters; body ``{"data": true}`` also regenerates data),
+``GET /__sim/tickets`` (every ticket with its notes), ``POST /__sim/tickets/<number>`` (a
+technician's act: ``{"status", "reason", "note", "view_access"}``) and ``GET /__sim/console``
+(the same as a page with buttons). See `tickets.py`.
 """
 
 from __future__ import annotations
@@ -89,6 +97,7 @@ from .qualification import (
     compile_qualification,
     split_date_range,
 )
+from .tickets import INTERFACES, TICKET_FORMS, WORK_INFO_FORM, WORK_STARTED
 
 Record = dict[str, Any]
 _CACHE_SIZE = 64
@@ -119,9 +128,18 @@ class Faults:
     html_error_status: int = 502
     truncated_bodies: int = 0
     busy: int = 0
+    lose_create_responses: int = 0
+    fail_creates: int = 0
+    create_delay_ms: int = 0
 
 
 _TEXT_SETTINGS = frozenset({"links_base"})
+# The counter a counting fault adds to each time it applies.
+_FAULT_STATS = {
+    "busy": "busy_answers",
+    "lose_create_responses": "lost_create_responses",
+    "fail_creates": "failed_creates",
+}
 
 _STAT_NAMES = (
     "requests",
@@ -141,6 +159,9 @@ _STAT_NAMES = (
     "html_errors",
     "truncated_bodies",
     "busy_answers",
+    "tickets_created",
+    "lost_create_responses",
+    "failed_creates",
 )
 
 
@@ -470,6 +491,7 @@ class Simulator:
         )
         with self._lock:
             self._stores = {name: _FormStore(FORMS[name], rows) for name, rows in dataset.items()}
+            self._stores.update({name: _FormStore(spec, []) for name, spec in TICKET_FORMS.items()})
 
     # -- in-process data access ------------------------------------------------------------
 
@@ -761,7 +783,7 @@ class Simulator:
             if not left:
                 return False
             setattr(self._faults, name, left - 1)
-            self._stats["busy_answers" if name == "busy" else name] += 1
+            self._stats[_FAULT_STATS.get(name, name)] += 1
             return True
 
     def begin_list(self) -> None:
@@ -781,3 +803,113 @@ class Simulator:
                     "The SQL database operation failed.",
                     "Simulated failure (fail_list_request)",
                 )
+
+    # -- tickets (tickets.py): work orders, their notes, incidents --------------------------
+
+    def create_ticket(self, form: str, values: Record) -> str:
+        """Create through an interface form as AR's workflow does: the interface entry and the
+        ticket it makes, in one step; returns the interface entry's id, which holds the ticket's
+        number."""
+        ticket_form, number_field, answer_field = INTERFACES[form]
+        with self._lock:
+            interface = self._store(form)
+            self._check_values(interface.spec, values, validate=True, creating=True)
+            if self._faults.fail_creates:
+                self._faults.fail_creates -= 1
+                self._stats["failed_creates"] += 1
+                raise ARError(
+                    500, 552, "The SQL database operation failed.", "Simulated (fail_creates)"
+                )
+            store = self._store(ticket_form)
+            number = f"{'WO' if number_field == 'Work Order ID' else 'INC'}{store.next_number:013d}"
+            shared = {
+                name: value
+                for name, value in values.items()
+                if name in store.spec.fields and name not in ("Request ID", "z1D_Action")
+            }
+            now = self.now()
+            status = shared.get("Status") or (
+                "Assigned" if number_field == "Work Order ID" else "New"
+            )
+            self.create_entry(
+                ticket_form,
+                {**shared, number_field: number, "Status": status, "Submit Date": now},
+            )
+            entry = self.create_entry(form, {**values, answer_field: number}, validate=False)
+            self._stats["tickets_created"] += 1
+            return entry
+
+    def tickets(self) -> list[Record]:
+        """Every work order and incident, oldest first, each with its notes (`notes`)."""
+        with self._lock:
+            notes: dict[str, list[Record]] = {}
+            for note in self._store(WORK_INFO_FORM).records.values():
+                notes.setdefault(str(note["Work Order ID"]), []).append(dict(note))
+            found = []
+            for ticket_form, number_field, _answer in INTERFACES.values():
+                for record in self._store(ticket_form).records.values():
+                    number = str(record[number_field])
+                    found.append(
+                        {
+                            **record,
+                            "form": ticket_form,
+                            "number": number,
+                            "notes": notes.get(number, []),
+                        }
+                    )
+            return found
+
+    def ticket_act(
+        self,
+        number: str,
+        *,
+        status: str = "",
+        reason: str = "",
+        note: str = "",
+        view_access: str = "Public",
+    ) -> Record:
+        """A technician's act on a ticket by number: move its status (with a reason), add a note."""
+        with self._lock:
+            form, entry = self._find_ticket(number)
+            if status:
+                reason_field = (
+                    "Status Reason"
+                    if "Status Reason" in self._store(form).spec.fields
+                    else "Status_Reason"
+                )
+                self.update_entry(form, entry, {"Status": status, reason_field: reason or None})
+            if note:
+                self.create_entry(
+                    WORK_INFO_FORM,
+                    {
+                        "Work Order ID": number,
+                        "Detailed Description": note,
+                        "Work Log Type": "General Information",
+                        "View Access": view_access,
+                        "Submitter": "technician",
+                        "Submit Date": self.now(),
+                    },
+                )
+            return self.get_entry(form, entry)
+
+    def _find_ticket(self, number: str) -> tuple[str, str]:
+        for ticket_form, number_field, _answer in INTERFACES.values():
+            store = self._store(ticket_form)
+            for entry, record in store.records.items():
+                if record.get(number_field) == number:
+                    return ticket_form, entry
+        raise ARError(404, 302, "Entry does not exist in database", number)
+
+    def ticket_update_allowed(self, form: str, entry: str, values: Record) -> None:
+        """Refuse what Remedy's workflow refuses: cancelling a ticket whose work has started."""
+        if values.get("Status") != "Cancelled" or form not in (t[0] for t in INTERFACES.values()):
+            return
+        with self._lock:
+            current = self.get_entry(form, entry)
+        if current.get("Status") in WORK_STARTED:
+            raise ARError(
+                400,
+                45386,
+                "The work order cannot be cancelled",
+                f"It is {current['Status']}: ask the assignee to stop the work first.",
+            )
