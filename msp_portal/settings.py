@@ -66,6 +66,11 @@ INSTALLED_APPS = [
     "credits",
     "entitlements",
     "sso",
+    # The JSON API (DESIGN.md §8) over every app's services and selectors, and its schema.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +98,46 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "msp_portal.urls"
+
+# The JSON API (api/): personal bearer tokens only, problem details (RFC 9457) for every error,
+# keyset pages, and rate limits kept in the shared cache (Redis in production) per token and
+# per address.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenPermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.TokenThrottle", "api.throttles.AddressThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_RATE_PER_TOKEN", default="600/min"),
+        "address": env.str("API_RATE_PER_ADDRESS", default="1200/min"),
+    },
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MSP Portal API",
+    "DESCRIPTION": "Everything a person does in the portal, with a personal token that carries "
+    "its owner's roles and scope (DESIGN.md §8). Send `Authorization: Bearer <token>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatus": "entitlements.models.RequestStatus.choices",
+        "SyncStatus": "itsm_sync.models.SyncStatus.choices",
+        "SyncKind": "itsm_sync.models.SyncKind.choices",
+        "EntryKind": "credits.models.EntryKind.choices",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.problems.document_problems",
+    ],
+}
 WSGI_APPLICATION = "msp_portal.wsgi.application"
 
 TEMPLATES = [

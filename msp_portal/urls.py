@@ -57,5 +57,6 @@ urlpatterns = [
     path("portal/", include("entitlements.urls_portal")),
     path("sso/", include("sso.urls")),
     path("sso/", include(allauth_urlpatterns)),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,169 @@
+"""What every API view shares: keyset pages, form-parsed bodies, Idempotency-Key, audited writes."""
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django import forms
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ValidationError as BodyInvalid
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from msp_portal.pagination import keyset_page
+
+from .models import ApiToken, IdempotentResponse
+from .problems import problem
+from .services import api_write_record
+
+PAGE_SIZE = 50
+PAGE_SIZE_MAX = 200
+IDEMPOTENCY_KEY_MAX = IdempotentResponse._meta.get_field("key").max_length
+
+CURSOR_PARAMETERS = [
+    OpenApiParameter(
+        "cursor", OpenApiTypes.STR, description="The `next_cursor` of the previous page."
+    ),
+    OpenApiParameter(
+        "page_size",
+        OpenApiTypes.INT,
+        description=f"Rows per page, 1–{PAGE_SIZE_MAX} (default {PAGE_SIZE}).",
+    ),
+]
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description="Any unique string (a UUID): sending the same request again with the same key "
+    "returns the first answer instead of doing it twice.",
+)
+
+
+def page_of(serializer_class: type[serializers.Serializer], name: str):
+    """The schema of one page of a list: its rows and the cursor of the next page."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "results": serializer_class(many=True),
+            "next_cursor": serializers.CharField(allow_null=True),
+        },
+    )
+
+
+class ApiView(APIView):
+    """Base of every API view: writes made with a token are audited naming the token (T3)."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        token = getattr(request, "auth", None)
+        if (
+            request.method not in ("GET", "HEAD", "OPTIONS")
+            and isinstance(token, ApiToken)
+            and 200 <= response.status_code < 300
+        ):
+            api_write_record(
+                token=token,
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+            )
+        return response
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def page(
+        self,
+        rows: QuerySet,
+        *,
+        ordering: tuple[str, ...],
+        serialize: Callable[[list], list],
+    ) -> Response:
+        """One keyset page of rows (constant queries however deep), and the next page's cursor."""
+        size = self._page_size()
+        page = keyset_page(
+            rows, ordering=ordering, cursor=self.request.query_params.get("cursor"), size=size
+        )
+        return Response({"results": serialize(page.rows), "next_cursor": page.next_cursor})
+
+    def _page_size(self) -> int:
+        raw = self.request.query_params.get("page_size", "")
+        if not raw:
+            return PAGE_SIZE
+        if not raw.isdigit() or not 1 <= int(raw) <= PAGE_SIZE_MAX:
+            raise BodyInvalid({"page_size": [f"Ask for 1 to {PAGE_SIZE_MAX} rows per page."]})
+        return int(raw)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def body(self) -> dict:
+        """The JSON body as an object, or a 400 saying to send one."""
+        data = self.request.data
+        if not isinstance(data, dict):
+            raise ParseError("Send a JSON object (`{…}`) as the body.")
+        return data
+
+    def parsed(self, form_class: type[forms.Form], **kwargs) -> dict:
+        """The body checked by the page's own form: the same rules and messages as the page."""
+        return self.parsed_form(form_class(self.body(), **kwargs))
+
+    def parsed_form(self, form: forms.Form) -> dict:
+        """A bound form's cleaned data, or a 400 with its messages per field."""
+        if not form.is_valid():
+            raise BodyInvalid(
+                {
+                    ("non_field_errors" if name == "__all__" else name): list(messages)
+                    for name, messages in form.errors.items()
+                }
+            )
+        return form.cleaned_data
+
+    def idempotent(self, create: Callable[[], Response]) -> Response:
+        """Run create once per Idempotency-Key and owner; a replay gets the first answer."""
+        key = self.request.headers.get("Idempotency-Key")
+        if key is None:
+            return create()
+        if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
+            raise BodyInvalid(
+                {
+                    "Idempotency-Key": [
+                        f"Send a key of 1 to {IDEMPOTENCY_KEY_MAX} printable characters, such as a UUID."
+                    ]
+                }
+            )
+        owner = self.request.user
+        body = json.dumps(self.request.data, sort_keys=True, cls=DjangoJSONEncoder)
+        fingerprint = hashlib.sha256(
+            f"{self.request.method}\n{self.request.path}\n{body}".encode()
+        ).hexdigest()
+        stored = IdempotentResponse.objects.filter(owner=owner, key=key).first()
+        if stored is None:
+            try:
+                with transaction.atomic():
+                    response = create()
+                    if response.status_code < 300:
+                        IdempotentResponse.objects.create(
+                            owner=owner,
+                            key=key,
+                            fingerprint=fingerprint,
+                            status=response.status_code,
+                            body=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+                        )
+                    return response
+            except IntegrityError:
+                # The same key sent twice at once: the other request committed first.
+                stored = IdempotentResponse.objects.filter(owner=owner, key=key).first()
+                if stored is None:
+                    raise
+        if stored.fingerprint != fingerprint:
+            return problem(
+                422,
+                "This Idempotency-Key was sent before with another request: use a new key for "
+                "a new request, or send exactly the first request to get its answer again.",
+            )
+        return Response(stored.body, status=stored.status, headers={"Idempotent-Replayed": "true"})

@@ -1,0 +1,189 @@
+"""Service requests: an end user's requests and new ones, handlers' lists and decisions (K3, R1–R3).
+
+The guards are the request pages' own (entitlements.views_portal), so who gets 403 and who 404
+is decided in one place; requests are written by entitlements.services alone.
+"""
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError as BodyInvalid
+from rest_framework.response import Response
+
+from customers.scope import end_user_customer
+from entitlements import selectors, services
+from entitlements.access import visible_service
+from entitlements.filters import OPEN_STATUSES
+from entitlements.forms_portal import RequestForm, TransitionForm
+from entitlements.models import RequestStatus, ServiceRequest
+from entitlements.views_portal import _request_reader_or_403
+from msp_portal.params import parse_id
+from msp_portal.tenancy import get_visible_or_404
+
+from .base import CURSOR_PARAMETERS, IDEMPOTENCY_PARAMETER, ApiView, page_of
+
+ORDERING = ("-submitted_at", "-id")
+
+
+class RequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer_id = serializers.IntegerField()
+    requester_id = serializers.IntegerField()
+    requester = serializers.CharField(source="requester.display_name")
+    beneficiary_id = serializers.IntegerField(allow_null=True, default=None)
+    service_id = serializers.IntegerField()
+    service = serializers.CharField(source="service.name")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    justification = serializers.CharField()
+    status = serializers.ChoiceField(choices=RequestStatus.choices)
+    status_note = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class RequestDetailSerializer(RequestSerializer):
+    actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=RequestStatus.choices),
+        help_text="The statuses the caller may move the request to now.",
+    )
+
+
+class RequestCreateBody(serializers.Serializer):
+    service = serializers.IntegerField(help_text="A service entitled to you (GET /catalog/).")
+    quantity = serializers.IntegerField()
+    justification = serializers.CharField(required=False, allow_blank=True)
+
+
+class TransitionBody(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RequestStatus.choices)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+def _rows(user):
+    return selectors.request_list(user=user).select_related("requester", "service")
+
+
+def _detail(request, service_request: ServiceRequest, status: int = 200) -> Response:
+    service_request.actions = sorted(
+        services.request_transitions_for(actor=request.user, request=service_request)
+    )
+    return Response(RequestDetailSerializer(service_request).data, status=status)
+
+
+class RequestList(ApiView):
+    @extend_schema(
+        operation_id="requests_list",
+        parameters=[
+            *CURSOR_PARAMETERS,
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=["open", *RequestStatus.values],
+                description="One status, or `open` for every status still open.",
+            ),
+            OpenApiParameter("mine", OpenApiTypes.BOOL, description="Only the caller's own."),
+        ],
+        responses=page_of(RequestSerializer, "RequestPage"),
+    )
+    def get(self, request):
+        """The requests the caller may see: those they handle (their customer's, or every
+        customer's for catalog administrators) and their own, newest first."""
+        _request_reader_or_403(request)
+        rows = _rows(request.user)
+        status = request.query_params.get("status", "")
+        if status == "open":
+            rows = rows.filter(status__in=OPEN_STATUSES)
+        elif status in RequestStatus.values:
+            rows = rows.filter(status=status)
+        elif status:
+            raise BodyInvalid(
+                {"status": ["Use `open` or one of: " + ", ".join(RequestStatus.values) + "."]}
+            )
+        if request.query_params.get("mine") in ("true", "1"):
+            rows = rows.filter(requester=request.user)
+        return self.page(
+            rows,
+            ordering=ORDERING,
+            serialize=lambda page: RequestSerializer(page, many=True).data,
+        )
+
+    @extend_schema(
+        operation_id="requests_create",
+        request=RequestCreateBody,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: RequestDetailSerializer},
+    )
+    def post(self, request):
+        """Request a service entitled to the caller, an end user (E2); debits its credits (K3)."""
+        if end_user_customer(request.user) is None:
+            raise PermissionDenied("Requests are made by end users of a customer.")
+        body = self.body()
+
+        def create() -> Response:
+            service_id = parse_id(body.get("service"))
+            entry = (
+                visible_service(user=request.user, service_id=service_id) if service_id else None
+            )
+            if entry is None:
+                raise BodyInvalid(
+                    {
+                        "service": [
+                            "No such service among yours: GET /api/v1/catalog/ lists the "
+                            "services you may request."
+                        ]
+                    }
+                )
+            form = RequestForm(
+                {k: v for k, v in body.items() if k != "submission_key"}, service=entry.service
+            )
+            data = self.parsed_form(form)
+            data.pop("submission_key", None)
+            created = services.request_submit(
+                actor=request.user, service=entry.service, access=entry, **data
+            )
+            return _detail(request, created, 201)
+
+        return self.idempotent(create)
+
+
+def _visible(request, pk: int) -> ServiceRequest:
+    _request_reader_or_403(request)
+    return get_visible_or_404(request.user, _rows(request.user), pk=pk)
+
+
+class RequestDetail(ApiView):
+    @extend_schema(operation_id="requests_get", responses=RequestDetailSerializer)
+    def get(self, request, pk: int):
+        return _detail(request, _visible(request, pk))
+
+
+class RequestCancel(ApiView):
+    @extend_schema(operation_id="requests_cancel", request=None, responses=RequestDetailSerializer)
+    def post(self, request, pk: int):
+        """The requester cancels their request while nobody has started on it (K3 refunds)."""
+        service_request = _visible(request, pk)
+        if service_request.requester_id != request.user.pk:
+            raise PermissionDenied(
+                "Only the requester cancels a request; handlers use POST …/transition/."
+            )
+        updated = services.request_transition(
+            actor=request.user, request=service_request, status=RequestStatus.CANCELLED
+        )
+        return _detail(request, _visible(request, updated.pk))
+
+
+class RequestTransition(ApiView):
+    @extend_schema(
+        operation_id="requests_transition",
+        request=TransitionBody,
+        responses=RequestDetailSerializer,
+    )
+    def post(self, request, pk: int):
+        """A handler approves, rejects, starts, fulfils or fails a request, with a note."""
+        service_request = _visible(request, pk)
+        data = self.parsed(TransitionForm)
+        updated = services.request_transition(actor=request.user, request=service_request, **data)
+        return _detail(request, _visible(request, updated.pk))

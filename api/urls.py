@@ -1,0 +1,105 @@
+"""/api/: the token page, and the JSON API, version 1, with its schema and reference page."""
+
+from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+
+from . import audit, catalog, credits, customers, requests, sync, views
+
+v1 = [
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),
+        name="schema",
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api:v1:schema", permission_classes=[], authentication_classes=[]
+        ),
+        name="docs",
+    ),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(
+            url_name="api:v1:schema", permission_classes=[], authentication_classes=[]
+        ),
+        name="redoc",
+    ),
+    path("customers/", customers.CustomerList.as_view(), name="customer_list"),
+    path("customers/<int:pk>/", customers.CustomerDetail.as_view(), name="customer_detail"),
+    path(
+        "customers/<int:pk>/services/",
+        customers.CustomerServices.as_view(),
+        name="customer_services",
+    ),
+    path(
+        "customers/<int:pk>/services/<int:service_pk>/",
+        customers.CustomerServiceRemove.as_view(),
+        name="customer_service_remove",
+    ),
+    path(
+        "customers/<int:pk>/administrators/",
+        customers.CustomerAdministrators.as_view(),
+        name="customer_administrators",
+    ),
+    path(
+        "customers/<int:pk>/administrators/<int:admin_pk>/",
+        customers.CustomerAdministratorRemove.as_view(),
+        name="customer_administrator_remove",
+    ),
+    path(
+        "customers/<int:pk>/end-user-filters/",
+        customers.CustomerEndUserFilters.as_view(),
+        name="customer_end_user_filters",
+    ),
+    path(
+        "customers/<int:pk>/end-user-filters/<int:filter_pk>/",
+        customers.CustomerEndUserFilterDelete.as_view(),
+        name="customer_end_user_filter_delete",
+    ),
+    path(
+        "customers/<int:pk>/marketplaces/",
+        catalog.MarketplaceList.as_view(),
+        name="marketplace_list",
+    ),
+    path(
+        "customers/<int:pk>/marketplaces/<int:marketplace_pk>/",
+        catalog.MarketplaceDetail.as_view(),
+        name="marketplace_detail",
+    ),
+    path("customers/<int:pk>/explain/", catalog.Explain.as_view(), name="explain"),
+    path("customers/<int:pk>/credits/", credits.Account.as_view(), name="credit_account"),
+    path("customers/<int:pk>/credits/ledger/", credits.Ledger.as_view(), name="credit_ledger"),
+    path("customers/<int:pk>/credits/grant/", credits.Grant.as_view(), name="credit_grant"),
+    path("customers/<int:pk>/credits/adjust/", credits.Adjust.as_view(), name="credit_adjust"),
+    path(
+        "customers/<int:pk>/credits/hard-limit/",
+        credits.HardLimit.as_view(),
+        name="credit_hard_limit",
+    ),
+    path("services/", catalog.ServiceList.as_view(), name="service_list"),
+    path("catalog/", catalog.EntitledCatalog.as_view(), name="catalog"),
+    path("requests/", requests.RequestList.as_view(), name="request_list"),
+    path("requests/<int:pk>/", requests.RequestDetail.as_view(), name="request_detail"),
+    path("requests/<int:pk>/cancel/", requests.RequestCancel.as_view(), name="request_cancel"),
+    path(
+        "requests/<int:pk>/transition/",
+        requests.RequestTransition.as_view(),
+        name="request_transition",
+    ),
+    path("sync/runs/", sync.RunList.as_view(), name="sync_run_list"),
+    path("sync/runs/<int:pk>/", sync.RunDetail.as_view(), name="sync_run_detail"),
+    path("sync/runs/<int:pk>/approve/", sync.RunApprove.as_view(), name="sync_run_approve"),
+    path("audit/", audit.AuditEventList.as_view(), name="audit_event_list"),
+]
+
+app_name = "api"
+urlpatterns = [
+    path("tokens/", views.token_list, name="token_list"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("v1/", include((v1, "v1"))),
+]
