@@ -3,6 +3,9 @@
 Each module bench/<name>.py has `run(quick: bool = False) -> list[dict]` returning rows with
 name, value, unit, target, reference, ratio and ok; every reference is measured in the same run.
 Usage: python -m bench [--quick] [sync pages credits entitlements load]
+
+Running some of the benches replaces only their rows in latest.json: the other benches keep
+theirs, each with the machine and time it was measured on (`machines`).
 """
 
 import importlib
@@ -42,6 +45,38 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def results_merge(previous: dict, rows: list[dict], ran: list[str], machine: dict) -> dict:
+    """The results file after a run of the benches `ran`: their rows replaced, the others kept."""
+    kept = [row for row in previous.get("rows", []) if row.get("bench") not in ran]
+    machines = previous.get("machines")
+    if machines is None:  # written before benches were kept apart: one machine for every row
+        machines = dict.fromkeys({row.get("bench") for row in kept}, previous.get("machine"))
+    machines = {name: seen for name, seen in machines.items() if name not in ran}
+    machines.update(dict.fromkeys(ran, machine))
+    order = {name: index for index, name in enumerate(MODULES)}
+
+    def place(name: str | None) -> int:
+        return order.get(name, len(order))
+
+    merged = sorted(kept + rows, key=lambda row: place(row.get("bench")))
+    return {
+        "machine": machine,
+        "machines": {name: machines[name] for name in sorted(machines, key=place)},
+        "rows": merged,
+    }
+
+
+def _previous(path: Path) -> dict:
+    try:
+        previous = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        print(f"{path} is not JSON; writing it anew with this run's rows only", file=sys.stderr)
+        return {}
+    return previous if isinstance(previous, dict) else {}
+
+
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     wanted = [a for a in argv if not a.startswith("-")] or MODULES
@@ -62,7 +97,8 @@ def main(argv: list[str]) -> int:
             f"{'yes' if r.get('ok') else ('—' if r.get('ok') is None else 'NO')}"
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"machine": _machine(), "rows": rows}, indent=2, default=str))
+    results = results_merge(_previous(RESULTS), rows, wanted, _machine())
+    RESULTS.write_text(json.dumps(results, indent=2, default=str))
     print(
         f"\nwritten {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"
     )
