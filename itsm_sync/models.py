@@ -252,6 +252,13 @@ class SyncRun(models.Model):
     def is_paused(self) -> bool:
         return self.status == SyncStatus.RUNNING and self.paused_at is not None
 
+    @property
+    def approvable(self) -> bool:
+        """Its plan may be approved: it waits for approval, or an approval stopped while applying."""
+        return self.status == SyncStatus.NEEDS_APPROVAL or (
+            self.approved_at is not None and self.status in (SyncStatus.PARTIAL, SyncStatus.FAILED)
+        )
+
     def summary(self) -> dict:
         """The counters as a plain dict: the audit event's `after`, the task's result."""
         return {

@@ -365,13 +365,6 @@ def _has_plan(run: SyncRun) -> bool:
     )
 
 
-def _approvable(run: SyncRun) -> bool:
-    """Waiting for approval, or approved but stopped while applying (approving again resumes)."""
-    return run.status == SyncStatus.NEEDS_APPROVAL or (
-        run.approved_at is not None and run.status in (SyncStatus.PARTIAL, SyncStatus.FAILED)
-    )
-
-
 def _run_detail_response(
     request: HttpRequest, run: SyncRun, approve_form: RunApproveForm | None = None
 ) -> HttpResponse:
@@ -415,7 +408,7 @@ def _run_detail_response(
             size=PLAN_PAGE_SIZE,
         )
         context.update(page=page, rows=_rejected_rows(run, page.rows))
-    if _approvable(run) and request.user.has_perm(services.RUN_PERMISSION):
+    if run.approvable and request.user.has_perm(services.RUN_PERMISSION):
         context["approve_form"] = approve_form or RunApproveForm(run=run)
     template = "itsm_sync/run_detail.html"
     if _wants_partial(request, "run-summary"):
@@ -438,7 +431,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def run_approve(request: HttpRequest, pk: int) -> HttpResponse:
     run = selectors.sync_run_get(user=request.user, run_id=pk)
     form = RunApproveForm(request.POST, run=run)
-    if _approvable(run) and not form.is_valid():
+    if run.approvable and not form.is_valid():
         return _run_detail_response(request, run, approve_form=form)
     try:
         run = services.sync_run_approve(actor=request.user, run=run)
