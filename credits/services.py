@@ -21,6 +21,7 @@ from msp_portal.outbox import enqueue_on_commit
 from msp_portal.tenancy import current_acting_as
 
 from .models import CreditAccount, CreditEntry, EntryKind
+from .signals import balance_line_crossed
 
 CENT = Decimal("0.01")
 
@@ -139,6 +140,7 @@ def _record(
                 request_id=request_id,
                 idempotency_key=idempotency_key,
             )
+            _announce_crossings(customer=customer, entry=entry, threshold=threshold)
     except IntegrityError:
         existing = CreditEntry.objects.filter(
             account__customer=customer, idempotency_key=idempotency_key
@@ -166,6 +168,21 @@ def _after_change(*, customer: Customer, entry: CreditEntry, threshold: Decimal 
     before = entry.balance_after - entry.amount
     for crossing in crossings(before=before, after=entry.balance_after, threshold=threshold):
         enqueue_on_commit(tasks.send_balance_alert, entry.pk, crossing.line)
+
+
+def _announce_crossings(
+    *, customer: Customer, entry: CreditEntry, threshold: Decimal | None
+) -> None:
+    """Tell receivers (webhooks) of each line crossed, inside the change's own transaction."""
+    before = entry.balance_after - entry.amount
+    for crossing in crossings(before=before, after=entry.balance_after, threshold=threshold):
+        balance_line_crossed.send(
+            sender=CreditEntry,
+            entry=entry,
+            customer=customer,
+            line=crossing.line,
+            threshold=threshold,
+        )
 
 
 def _require_staff(actor: User | None) -> None:

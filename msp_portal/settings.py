@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    # Signed webhooks (A2): endpoints, the outbox of deliveries, and their sending.
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -330,6 +332,20 @@ ITSM_SYNC_STEP_SECONDS = env.float(
 # next run of its kind; until then that run is refused as "already running".
 ITSM_SYNC_PAUSE_STALE_SECONDS = env.int("ITSM_SYNC_PAUSE_STALE_SECONDS", default=3600)
 
+# Webhooks (A2): a delivery is tried WEBHOOK_MAX_ATTEMPTS times, waiting WEBHOOK_RETRY_BASE_SECONDS
+# after the first failure and twice as long after each next one (at most WEBHOOK_RETRY_MAX_SECONDS);
+# each POST waits WEBHOOK_TIMEOUT_SECONDS for an answer.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# The sweep leaves a due delivery this long to its own queued task before enqueueing another, and
+# takes an attempt still "sending" after WEBHOOK_STALE_SENDING_SECONDS as cut off by a stopped worker.
+WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=60.0)
+WEBHOOK_STALE_SENDING_SECONDS = env.float(
+    "WEBHOOK_STALE_SENDING_SECONDS", default=WEBHOOK_TIMEOUT_SECONDS * 3 + 60
+)
+
 # Every periodic job, in one place.
 CELERY_BEAT_SCHEDULE = {
     # M3: find and neutralise external users or collaboration groups that slipped in after
@@ -356,6 +372,12 @@ CELERY_BEAT_SCHEDULE = {
     "credits-reconcile": {
         "task": "credits.reconcile",
         "schedule": crontab(hour=env.int("CREDITS_RECONCILE_HOUR", default=3), minute=30),
+    },
+    # A2: webhook deliveries whose retry is due, or whose send was lost, are sent again.
+    "webhooks-sweep": {
+        "task": "webhooks.sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
     },
     # Follow-up tasks kept while the broker was unreachable (msp_portal.outbox): send them again.
     "flush-pending-tasks": {

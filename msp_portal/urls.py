@@ -56,6 +56,7 @@ urlpatterns = [
     path("manage/", include("entitlements.urls_manage")),
     path("portal/", include("entitlements.urls_portal")),
     path("sso/", include("sso.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("sso/", include(allauth_urlpatterns)),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),

@@ -185,6 +185,7 @@ for _module in (
     "access_itsm_sync",
     "access_credits",
     "access_sso",
+    "access_webhooks",
 ):
     ACCESS.update(importlib.import_module(f"tests.security.{_module}").ACCESS)
 
