@@ -55,6 +55,18 @@ class ServiceStatus(models.TextChoices):
     RETIRED = "retired", "Retired"
 
 
+class ApprovalPolicy(models.TextChoices):
+    """Who must approve a request for a service before it is fulfilled (R3)."""
+
+    NONE = "none", "No approval"
+    CUSTOMER_ADMIN = "customer_admin", "A customer administrator"
+    CUSTOMER_ADMIN_THEN_MSP = (
+        "customer_admin_then_msp",
+        ("A customer administrator, then an MSP catalog administrator"),
+    )
+    ABOVE_AMOUNT = "above_amount", "A customer administrator, when the total is above an amount"
+
+
 class Service(models.Model):
     """A service of the catalog; only published ones can be assigned to customers and requested.
 
@@ -88,12 +100,33 @@ class Service(models.Model):
         validators=[MinValueValidator(1, message=MAX_QUANTITY_MESSAGE)],
         help_text="Most units one request may ask for; empty for no limit.",
     )
+    approval_policy = models.CharField(
+        max_length=24,
+        choices=ApprovalPolicy.choices,
+        default=ApprovalPolicy.NONE,
+        help_text="Who must approve a request before it is fulfilled.",
+    )
+    approval_threshold = models.DecimalField(
+        "approval above (credits)",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"), message=PRICE_MIN_MESSAGE)],
+        help_text="With “when the total is above an amount”: requests costing more need approval.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(approval_policy="above_amount")
+                | models.Q(approval_threshold__isnull=False),
+                name="catalog_service_threshold_with_policy",
+                violation_error_message="Say above which total a request needs approval.",
+            ),
             models.UniqueConstraint(
                 Lower("name"),
                 name="catalog_service_name_ci_unique",
@@ -147,9 +180,25 @@ class Service(models.Model):
             return f"Up to {high}"
         return "Any"
 
+    def approval_steps(self, total: Decimal) -> list[str]:
+        """Who must approve a request of this total, in order: "customer_admin", then "msp" (R3)."""
+        policy = self.approval_policy
+        if policy == ApprovalPolicy.CUSTOMER_ADMIN:
+            return ["customer_admin"]
+        if policy == ApprovalPolicy.CUSTOMER_ADMIN_THEN_MSP:
+            return ["customer_admin", "msp"]
+        if policy == ApprovalPolicy.ABOVE_AMOUNT and self.approval_threshold is not None:
+            return ["customer_admin"] if total > self.approval_threshold else []
+        return []
+
     def clean(self) -> None:
         super().clean()
         errors = {}
+        if self.approval_policy == ApprovalPolicy.ABOVE_AMOUNT and self.approval_threshold is None:
+            errors["approval_threshold"] = (
+                "Say above which total (in credits) a request needs approval, or choose another "
+                "approval policy."
+            )
         if self.name and (
             Service.objects.filter(name__iexact=self.name).exclude(pk=self.pk).exists()
         ):

@@ -8,9 +8,8 @@ from catalog.models import Service
 from customers.models import Customer
 from msp_portal.filters import DayFilter, IdChoiceFilter, PortalFilterSet, SearchFilter
 
-from .models import RequestStatus, ServiceRequest
+from .models import OPEN_STATUSES, RequestStatus, ServiceRequest
 
-OPEN_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.IN_PROGRESS)
 SELECT = {"class": "form-select"}
 REQUESTER_WORDS = 4
 
@@ -24,7 +23,10 @@ class RequestFilterSet(PortalFilterSet):
 
     status = django_filters.ChoiceFilter(
         label="Status",
-        choices=[("open", "Open (submitted or in progress)"), *RequestStatus.choices],
+        choices=[
+            ("open", "Open (awaiting approval, approved or in progress)"),
+            *RequestStatus.choices,
+        ],
         empty_label="Any status",
         method="filter_status",
         widget=forms.Select(attrs=SELECT),

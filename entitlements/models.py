@@ -118,7 +118,12 @@ class AudienceRule(models.Model):
 
 
 class RequestStatus(models.TextChoices):
-    SUBMITTED = "submitted", "Submitted"
+    """What the requester sees: a request waits for its approvers, is approved (ready to be
+    fulfilled; where no approval is needed it is approved at submission), in progress, and ends
+    fulfilled, rejected, cancelled or failed."""
+
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    APPROVED = "approved", "Approved"
     IN_PROGRESS = "in_progress", "In progress"
     FULFILLED = "fulfilled", "Fulfilled"
     CANCELLED = "cancelled", "Cancelled"
@@ -128,14 +133,21 @@ class RequestStatus(models.TextChoices):
 
 # Which status may follow which; the end states allow nothing more.
 REQUEST_TRANSITIONS: dict[str, set[str]] = {
-    RequestStatus.SUBMITTED: {
+    RequestStatus.AWAITING_APPROVAL: {
+        RequestStatus.APPROVED,
+        RequestStatus.REJECTED,
+        RequestStatus.CANCELLED,
+    },
+    RequestStatus.APPROVED: {
         RequestStatus.IN_PROGRESS,
+        RequestStatus.FULFILLED,
         RequestStatus.CANCELLED,
         RequestStatus.REJECTED,
         RequestStatus.FAILED,
     },
     RequestStatus.IN_PROGRESS: {
         RequestStatus.FULFILLED,
+        RequestStatus.CANCELLED,
         RequestStatus.REJECTED,
         RequestStatus.FAILED,
     },
@@ -144,6 +156,11 @@ REQUEST_TRANSITIONS: dict[str, set[str]] = {
     RequestStatus.REJECTED: set(),
     RequestStatus.FAILED: set(),
 }
+
+# Still open: waiting for a decision or for the service desk.
+OPEN_STATUSES = (RequestStatus.AWAITING_APPROVAL, RequestStatus.APPROVED, RequestStatus.IN_PROGRESS)
+# Its requester may still cancel it: nobody has started on it yet.
+REQUESTER_MAY_CANCEL = (RequestStatus.AWAITING_APPROVAL, RequestStatus.APPROVED)
 
 
 class ServiceRequest(models.Model):
@@ -155,6 +172,10 @@ class ServiceRequest(models.Model):
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_requests"
     )
+    # Whom the request is for: the requester, or a colleague of the same customer (R2).
+    beneficiary = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requests_for_me"
+    )
     service = models.ForeignKey(
         "catalog.Service", on_delete=models.PROTECT, related_name="requests"
     )
@@ -163,7 +184,7 @@ class ServiceRequest(models.Model):
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     justification = models.TextField(blank=True)
     status = models.CharField(
-        max_length=12, choices=RequestStatus.choices, default=RequestStatus.SUBMITTED
+        max_length=20, choices=RequestStatus.choices, default=RequestStatus.APPROVED
     )
     status_note = models.TextField(blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
@@ -180,6 +201,9 @@ class ServiceRequest(models.Model):
                 fields=["requester", "-submitted_at", "-id"], name="request_requester_idx"
             ),
             models.Index(fields=["status", "-submitted_at"], name="request_status_idx"),
+            models.Index(
+                fields=["beneficiary", "-submitted_at", "-id"], name="request_beneficiary_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -200,4 +224,12 @@ class ServiceRequest(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (RequestStatus.SUBMITTED, RequestStatus.IN_PROGRESS)
+        return self.status in OPEN_STATUSES
+
+    @property
+    def requester_may_cancel(self) -> bool:
+        return self.status in REQUESTER_MAY_CANCEL
+
+    @property
+    def is_for_colleague(self) -> bool:
+        return self.beneficiary_id != self.requester_id

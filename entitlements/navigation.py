@@ -40,10 +40,10 @@ def nav_items(request: HttpRequest) -> list[tuple[str, str, str]]:
 
 
 def home_tiles(request: HttpRequest) -> list[dict]:
-    """The staff home's requests tile: submitted requests nobody has started on yet."""
+    """The staff home's requests tile: approved requests nobody has started on yet."""
     if not is_msp_staff(request.user):
         return []
-    waiting = request_list(user=request.user).filter(status=RequestStatus.SUBMITTED)
+    waiting = request_list(user=request.user).filter(status=RequestStatus.APPROVED)
     count, more = capped_count(waiting)
     return [
         {
@@ -51,9 +51,9 @@ def home_tiles(request: HttpRequest) -> list[dict]:
             "order": 10,
             "label": "Requests waiting",
             "value": f"{count}{'+' if more else ''}",
-            "detail": "Submitted, not started yet." if count else "Nothing is waiting.",
+            "detail": "Approved, not started yet." if count else "Nothing is waiting.",
             "when": None,
-            "url": f"{reverse('portal:request_list')}?status={RequestStatus.SUBMITTED}",
+            "url": f"{reverse('portal:request_list')}?status={RequestStatus.APPROVED}",
             "tone": "warning" if count else "",
         }
     ]

@@ -57,7 +57,7 @@ def request_history(*, request: ServiceRequest) -> list[HistoryEntry]:
     for event in events:
         after = event.after or {}
         status = (
-            RequestStatus.SUBMITTED
+            after.get("status", RequestStatus.APPROVED)
             if event.action == "request.submit"
             else after.get("status", event.action.removeprefix("request."))
         )

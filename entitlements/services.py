@@ -25,6 +25,7 @@ from .models import (
     RequestStatus,
     ServiceRequest,
 )
+from .signals import request_status_changed, request_submitted
 
 
 def _require_manager(actor: User, customer: Customer) -> None:
@@ -288,19 +289,28 @@ def _request_submit(
             f"{service.name} costs credits: say what it is for, so your administrator can approve it."
         )
     customer = end_user_customer(actor)
+    total = (service.price * quantity).quantize(Decimal("0.01"))
     request = ServiceRequest(
         customer=customer,
         requester=actor,
+        beneficiary=actor,
         service=service,
         quantity=quantity,
         unit_price=service.price,
-        total=(service.price * quantity).quantize(Decimal("0.01")),
+        total=total,
         justification=justification.strip(),
         submission_key=submission_key,
+        status=(
+            RequestStatus.AWAITING_APPROVAL
+            if service.approval_steps(total)
+            else RequestStatus.APPROVED
+        ),
     )
     # The customer, requester and service are the rows just resolved: no need to look them up
     # again; the unique submission key is held by the constraint below.
-    request.full_clean(exclude=["customer", "requester", "service"], validate_constraints=False)
+    request.full_clean(
+        exclude=["customer", "requester", "beneficiary", "service"], validate_constraints=False
+    )
     request.save()
     if customer.credit_management and request.total > 0:
         credit_debit(
@@ -315,8 +325,14 @@ def _request_submit(
         actor=actor,
         action="request.submit",
         obj=request,
-        after={"service": service.name, "quantity": quantity, "total": str(request.total)},
+        after={
+            "service": service.name,
+            "quantity": quantity,
+            "total": str(request.total),
+            "status": request.status,
+        },
     )
+    request_submitted.send(sender=ServiceRequest, request=request, actor=actor)
     return request
 
 
@@ -349,7 +365,7 @@ def request_transitions_for(*, actor: User, request: ServiceRequest) -> set[str]
     following = REQUEST_TRANSITIONS.get(request.status, set())
     if _may_decide(actor, request):
         return set(following)
-    if request.requester_id == actor.pk:
+    if request.requester_id == actor.pk and request.requester_may_cancel:
         return following & {RequestStatus.CANCELLED}
     return set()
 
@@ -362,11 +378,26 @@ def request_transition(
     request = (
         ServiceRequest.objects.select_for_update().select_related("customer").get(pk=request.pk)
     )
+    if (
+        status == RequestStatus.CANCELLED
+        and request.requester_id == actor.pk
+        and not request.requester_may_cancel
+        and not _may_decide(actor, request)
+    ):
+        raise DomainError(
+            f"Request #{request.pk} is {request.get_status_display().lower()}: work on it has "
+            "started, so ask your administrator or the service desk to cancel it."
+        )
     if status not in REQUEST_TRANSITIONS.get(request.status, set()):
         raise DomainError(
-            f"A {request.get_status_display().lower()} request can't become {RequestStatus(status).label.lower()}."
+            f"Request #{request.pk} is {request.get_status_display().lower()}: it can't become "
+            f"{RequestStatus(status).label.lower()}."
         )
-    is_requester_cancel = status == RequestStatus.CANCELLED and request.requester_id == actor.pk
+    is_requester_cancel = (
+        status == RequestStatus.CANCELLED
+        and request.requester_id == actor.pk
+        and request.requester_may_cancel
+    )
     if not is_requester_cancel and not _may_decide(actor, request):
         raise NotAllowed(
             "Only the customer's administrators and catalog administrators can do this."
@@ -382,5 +413,13 @@ def request_transition(
         obj=request,
         before=before,
         after={"status": status, "note": note},
+    )
+    request_status_changed.send(
+        sender=ServiceRequest,
+        request=request,
+        old_status=before["status"],
+        new_status=status,
+        actor=actor,
+        note=note.strip(),
     )
     return request

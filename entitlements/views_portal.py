@@ -214,8 +214,13 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 f"Request #{service_request.pk} for {service_request.quantity} × "
-                f"{entry.service.name} is submitted. Your administrator decides on it next; "
-                "you can cancel it here until they start work on it.",
+                f"{entry.service.name} is submitted: "
+                + (
+                    "it waits for approval; "
+                    if service_request.status == RequestStatus.AWAITING_APPROVAL
+                    else "it is approved and goes to the service desk; "
+                )
+                + "you can cancel it here until work on it starts.",
             )
             return redirect("portal:my_requests")
     return _service_page(request, entry, form)

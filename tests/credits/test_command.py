@@ -77,7 +77,7 @@ def test_balance_equals_the_ledger_after_requests_cancellations_and_rejections(t
     balance = CreditAccount.objects.get(customer=customer).balance
     assert balance == Decimal("100") - 3 * laptop.price == _ledger_sum(customer)
     assert out.splitlines()[0] == f"Acme Corp: {balance:.2f} credits"
-    assert kept.status == RequestStatus.SUBMITTED
+    assert kept.status == RequestStatus.APPROVED
 
 
 def test_balance_before_any_grant_is_zero_and_writes_nothing(customer):

@@ -122,7 +122,7 @@ def test_an_end_user_requests_and_cancels_then_the_administrator_fulfils(page, s
     page.get_by_role("link", name="Requests").first.click()
     table = page.get_by_test_id("request-table")
     expect(table.get_by_test_id("request-row")).to_have_count(2)
-    page.get_by_label("Status").select_option("submitted")
+    page.get_by_label("Status").select_option("approved")
     expect(table.get_by_test_id("request-row")).to_have_count(1)
     expect(table).to_contain_text("Docking station")
     page.get_by_label("Requester").fill("ed")

@@ -159,7 +159,7 @@ def test_my_requests_lists_mine_only_with_statuses_and_cancel_buttons(client, te
     content = client.get(reverse("portal:my_requests")).content.decode()
     assert f"#{mine.pk}<" in content and f"#{started.pk}<" in content
     assert f"#{eds.pk}<" not in content and f"#{theirs.pk}<" not in content
-    assert "req-submitted" in content and "req-in_progress" in content
+    assert "req-approved" in content and "req-in_progress" in content
     assert reverse("portal:request_cancel", args=[mine.pk]) in content
     assert reverse("portal:request_cancel", args=[started.pk]) not in content
 
@@ -244,7 +244,9 @@ def test_a_request_in_progress_cannot_be_cancelled_and_says_why(client, tenant_a
     response = client.post(reverse("portal:request_cancel", args=[request.pk]), follow=True)
     request.refresh_from_db()
     assert request.status == RequestStatus.IN_PROGRESS
-    assert "can't become cancelled" in unescape(response.content.decode())
+    assert "ask your administrator or the service desk to cancel it" in unescape(
+        response.content.decode()
+    )
 
 
 def test_cancelling_someone_elses_request_is_404(client, tenant_a, tenant_b):
@@ -253,7 +255,7 @@ def test_cancelling_someone_elses_request_is_404(client, tenant_a, tenant_b):
         client.force_login(user)
         assert client.post(reverse("portal:request_cancel", args=[eves.pk])).status_code == 404
     eves.refresh_from_db()
-    assert eves.status == RequestStatus.SUBMITTED
+    assert eves.status == RequestStatus.APPROVED
 
 
 def test_the_administrator_sees_the_request_but_may_not_cancel_it_for_the_requester(
@@ -263,7 +265,7 @@ def test_the_administrator_sees_the_request_but_may_not_cancel_it_for_the_reques
     client.force_login(tenant_a["admin"])
     assert client.post(reverse("portal:request_cancel", args=[eves.pk])).status_code == 403
     eves.refresh_from_db()
-    assert eves.status == RequestStatus.SUBMITTED
+    assert eves.status == RequestStatus.APPROVED
 
 
 def test_cancel_from_the_detail_page_returns_there(client, tenant_a):
@@ -388,7 +390,7 @@ def test_the_request_list_query_count_does_not_grow(
         _submit(tenant_b)
     client.force_login(tenant_a["admin"])
     with django_assert_max_num_queries(LIST_QUERIES):
-        client.get(reverse("portal:request_list"), {"status": "submitted"})
+        client.get(reverse("portal:request_list"), {"status": "approved"})
     client.force_login(catalog_admin)
     with django_assert_max_num_queries(LIST_QUERIES):
         client.get(reverse("portal:request_list"))
@@ -436,7 +438,7 @@ def test_the_export_streams_the_filtered_rows_with_a_header(client, tenant_a, te
     request_transition(actor=tenant_a["eve"], request=cancelled, status=RequestStatus.CANCELLED)
     _submit(tenant_b)
     client.force_login(tenant_a["admin"])
-    response = client.get(reverse("portal:request_export"), {"status": "submitted"})
+    response = client.get(reverse("portal:request_export"), {"status": "approved"})
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = _export(response)
@@ -476,9 +478,8 @@ def test_an_administrator_moves_a_request_through_in_progress_to_fulfilled(clien
     url = reverse("portal:request_detail", args=[request.pk])
     content = client.get(url).content.decode()
     assert "New hire" in content
-    for label in ("Start work", "Reject", "Mark failed", "Cancel request"):
+    for label in ("Start work", "Mark fulfilled", "Reject", "Mark failed", "Cancel request"):
         assert label in content
-    assert "Mark fulfilled" not in content
     transition = reverse("portal:request_transition", args=[request.pk])
     response = client.post(transition, {"status": "in_progress", "note": "Ordered"}, follow=True)
     assert f"Request #{request.pk} is in progress" in response.content.decode()
@@ -495,19 +496,21 @@ def test_a_transition_the_state_machine_refuses_is_explained(client, tenant_a):
     client.force_login(tenant_a["admin"])
     response = client.post(
         reverse("portal:request_transition", args=[request.pk]),
-        {"status": "fulfilled"},
+        {"status": "approved"},
         follow=True,
     )
-    assert "A submitted request can't become fulfilled" in unescape(response.content.decode())
+    assert f"Request #{request.pk} is approved: it can't become approved" in unescape(
+        response.content.decode()
+    )
     request.refresh_from_db()
-    assert request.status == RequestStatus.SUBMITTED
+    assert request.status == RequestStatus.APPROVED
 
 
 def test_a_missing_or_unknown_status_is_explained(client, tenant_a):
     request = _submit(tenant_a)
     client.force_login(tenant_a["admin"])
     url = reverse("portal:request_transition", args=[request.pk])
-    for data in ({}, {"status": "approved"}):
+    for data in ({}, {"status": "teleported"}):
         response = client.post(url, data, follow=True)
         assert response.status_code == 200
         assert "Choose what happens" in response.content.decode() or "does not exist" in (
@@ -526,7 +529,7 @@ def test_the_requester_sees_only_cancel_and_cannot_decide(client, tenant_a):
     )
     assert response.status_code == 403
     request.refresh_from_db()
-    assert request.status == RequestStatus.SUBMITTED
+    assert request.status == RequestStatus.APPROVED
 
 
 def test_others_requests_are_404(client, tenant_a, tenant_b):
@@ -537,7 +540,7 @@ def test_others_requests_are_404(client, tenant_a, tenant_b):
         url = reverse("portal:request_transition", args=[eves.pk])
         assert client.post(url, {"status": "rejected"}).status_code == 404
     eves.refresh_from_db()
-    assert eves.status == RequestStatus.SUBMITTED
+    assert eves.status == RequestStatus.APPROVED
 
 
 def test_a_catalog_administrator_decides_and_the_history_records_it(

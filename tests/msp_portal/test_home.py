@@ -69,7 +69,7 @@ def test_the_staff_home_shows_what_needs_an_administrator_first(
     client.force_login(catalog_admin)
     content = client.get(reverse("home")).content.decode()
     assert "2" in _tile(content, "requests-waiting")
-    assert f'href="{reverse("portal:request_list")}?status=submitted"' in content
+    assert f'href="{reverse("portal:request_list")}?status=approved"' in content
     assert ">1<" in _tile(content, "customers-attention")
     assert ">1<" in _tile(content, "low-balances")
     assert f'href="{reverse("credits:account_list")}"' in content
