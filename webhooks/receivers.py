@@ -27,6 +27,7 @@ from django.apps import apps
 from django.db import transaction
 
 from credits.signals import balance_line_crossed
+from entitlements.signals import request_status_changed, request_submitted
 from itsm_sync.signals import sync_run_finished
 
 from . import payloads
@@ -110,10 +111,9 @@ def on_sync_run_finished(sender, *, run, **kwargs) -> None:
         )
 
 
-# Signals of apps that may not be installed (yet): connected when they are.
+# Signals of the apps above entitlements that may not be installed (yet): connected when they
+# are (the layers contract orders them below webhooks).
 OPTIONAL = [
-    ("entitlements", "request_submitted", on_request_submitted),
-    ("entitlements", "request_status_changed", on_request_status_changed),
     ("approvals", "approval_waiting", on_approval_waiting),
     ("fulfilment", "public_note_added", on_public_note_added),
 ]
@@ -122,12 +122,16 @@ OPTIONAL = [
 def connect() -> None:
     balance_line_crossed.connect(on_balance_line_crossed, dispatch_uid="webhooks.credits")
     sync_run_finished.connect(on_sync_run_finished, dispatch_uid="webhooks.sync_run")
+    request_submitted.connect(on_request_submitted, dispatch_uid="webhooks.request_submitted")
+    request_status_changed.connect(
+        on_request_status_changed, dispatch_uid="webhooks.request_status_changed"
+    )
     for app, name, receiver in OPTIONAL:
         if not apps.is_installed(app):
             continue
         try:
             signal = getattr(import_module(f"{app}.signals"), name)
         except (ImportError, AttributeError):
-            logger.warning("%s.signals.%s is missing: webhooks can't send its event", app, name)
+            logger.debug("%s.signals.%s is missing: webhooks cannot send its event", app, name)
             continue
         signal.connect(receiver, dispatch_uid=f"webhooks.{name}")
