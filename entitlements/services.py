@@ -356,8 +356,9 @@ def _refund(*, actor: User, request: ServiceRequest) -> None:
     )
 
 
-def _may_decide(actor: User, request: ServiceRequest) -> bool:
-    return may_manage(actor, request.customer)
+def _may_decide(actor: User | None, request: ServiceRequest) -> bool:
+    # None is the system: the ITSM's status read back by fulfilment, along the same transitions.
+    return actor is None or may_manage(actor, request.customer)
 
 
 def request_transitions_for(*, actor: User, request: ServiceRequest) -> set[str]:
@@ -372,7 +373,7 @@ def request_transitions_for(*, actor: User, request: ServiceRequest) -> set[str]
 
 @transaction.atomic
 def request_transition(
-    *, actor: User, request: ServiceRequest, status: str, note: str = ""
+    *, actor: User | None, request: ServiceRequest, status: str, note: str = ""
 ) -> ServiceRequest:
     """Move a request on: its requester may cancel it while submitted; administrators decide the rest."""
     request = (
@@ -380,6 +381,7 @@ def request_transition(
     )
     if (
         status == RequestStatus.CANCELLED
+        and actor is not None
         and request.requester_id == actor.pk
         and not request.requester_may_cancel
         and not _may_decide(actor, request)
@@ -395,6 +397,7 @@ def request_transition(
         )
     is_requester_cancel = (
         status == RequestStatus.CANCELLED
+        and actor is not None
         and request.requester_id == actor.pk
         and request.requester_may_cancel
     )

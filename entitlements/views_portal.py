@@ -454,6 +454,11 @@ DONE = {
 }
 
 
+# Panels the apps above add to a request's page (fulfilment's ticket and notes): each hook takes
+# (request, service_request) and returns a dict naming its "template" and its context, or None.
+REQUEST_PANELS: list = []
+
+
 def _actions(request: HttpRequest, service_request: ServiceRequest) -> list[tuple]:
     """The buttons to show: what request_transition would accept from this user now."""
     allowed = services.request_transitions_for(actor=request.user, request=service_request)
@@ -475,6 +480,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": selectors.request_history(request=service_request),
             "handler": handler,
             "own": service_request.requester_id == request.user.pk,
+            "panels": [p for hook in REQUEST_PANELS if (p := hook(request, service_request))],
         },
     )
 

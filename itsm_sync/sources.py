@@ -79,7 +79,45 @@ CLIENT_TYPES: tuple[str, ...] = (
     "Prospect",
     "Vendor",
 )
-FORM_KEYS = {COMPANY_FORM: COMPANY_KEY, PEOPLE_FORM: PERSON_KEY}
+# The selection values of the fulfilment forms (WOI:WorkOrder, HPD:Help Desk and their create
+# interfaces): the simulator serves them, fulfilment's settings offer them.
+WORK_ORDER_STATUSES = (
+    "Assigned",
+    "Pending",
+    "Waiting Approval",
+    "Planning",
+    "In Progress",
+    "Completed",
+    "Rejected",
+    "Cancelled",
+    "Closed",
+)
+INCIDENT_STATUSES = ("New", "Assigned", "In Progress", "Pending", "Resolved", "Closed", "Cancelled")
+PRIORITIES = ("Critical", "High", "Medium", "Low")
+IMPACTS = (
+    "1-Extensive/Widespread",
+    "2-Significant/Large",
+    "3-Moderate/Limited",
+    "4-Minor/Localized",
+)
+URGENCIES = ("1-Critical", "2-High", "3-Medium", "4-Low")
+SERVICE_TYPES = (
+    "User Service Restoration",
+    "User Service Request",
+    "Infrastructure Restoration",
+    "Infrastructure Event",
+)
+REPORTED_SOURCES = ("Direct Input", "Email", "Phone", "Self Service", "Web", "Other")
+
+
+FORM_KEYS = {
+    COMPANY_FORM: COMPANY_KEY,
+    PEOPLE_FORM: PERSON_KEY,
+    # The fulfilment forms read back with the same keyset listing (fulfilment/).
+    "WOI:WorkOrder": "Request ID",
+    "WOI:WorkInfo": "Work Info ID",
+    "HPD:Help Desk": "Entry ID",
+}
 DATE_LITERALS = ("epoch", "iso")
 # Keys asked for in one listing request when records are looked up by key.
 KEY_LOOKUP_BATCH = 100
@@ -570,12 +608,15 @@ class ARRestSource:
         fields: Iterable[str],
         since: datetime | None = None,
         after: str = "",
+        *,
+        where: str = "",
     ) -> Iterator[Page]:
         """Yield the records of `form` (modified at or after since - overlap), oldest first.
 
         Each request is one page and starts where the records read so far end (see the module
         docstring); `after` is a page's cursor to go on from. A record the listing meets again
-        unchanged within the second it had reached is not yielded twice.
+        unchanged within the second it had reached is not yielded twice. `where`, a
+        qualification, narrows the listing (the work orders the portal made, say).
         """
         fields = tuple(fields)
         if after:
@@ -601,6 +642,8 @@ class ARRestSource:
                     if cursor.key:
                         q += f" AND '{key_field}' > {ar_string(cursor.key)}"
                     sort = f"{key_field}.asc"
+                if where:
+                    q = f"({where})" if not q else f"({where}) AND {q}"
                 values, more, server_second = self._list_page(form, fields, q=q, sort=sort)
                 fresh = [v for v in values if not met.has(v, key_field)] if met else values
                 following = cursor.following(values, key_field, form)
@@ -755,13 +798,17 @@ class ARRestSource:
         data: Mapping[str, str] | None = None,
         authenticated: bool = True,
         as_json: bool = False,
+        body: Any = None,
+        retry: bool = True,
     ) -> tuple[httpx.Response, Any]:
         """Send one request: log in again once on 401, send it again after a passing failure.
 
         Passing failures (see _passing_failure, plus a body cut short or not JSON where JSON is
         due) are retried ITSM_RETRIES times with exponential backoff; then the SourceError is
         `retryable`, which a Celery task retries as its own transient error. Returns the
-        response and, with `as_json`, the JSON of a 200 answer.
+        response and, with `as_json`, the JSON of a 200 or 201 answer. `body` is sent as JSON.
+        Without `retry` (a create: a lost answer may have made the entry) no failure is sent
+        again, not even a 401's.
         """
         relogged = False
         attempt = 0
@@ -775,7 +822,7 @@ class ARRestSource:
             payload: Any = None
             try:
                 response = self._client.request(
-                    method, url, params=params, data=data, headers=headers
+                    method, url, params=params, data=data, json=body, headers=headers
                 )
             except httpx.TransportError as exc:
                 reason = f"{type(exc).__name__}: {exc}"
@@ -786,7 +833,7 @@ class ARRestSource:
                     self._token = None
                     continue
                 reason = _passing_failure(response)
-                if reason is None and as_json and response.status_code == 200:
+                if reason is None and as_json and response.status_code in (200, 201):
                     try:
                         payload = response.json()
                     except ValueError:
@@ -796,7 +843,7 @@ class ARRestSource:
                         )
                 if reason is None:
                     return response, payload
-            if attempt >= self.config.retries:
+            if attempt >= self.config.retries or not retry:
                 if response is None:
                     raise SourceError(
                         f"Cannot reach ITSM at {self.config.url} ({reason}) after {attempt + 1} "
@@ -813,6 +860,76 @@ class ARRestSource:
                 )
             self._wait(attempt, reason)
             attempt += 1
+
+    # -- single entries: what fulfilment creates, reads and updates ---------------------------
+
+    def _entry_url(self, form: str, entry: str = "") -> str:
+        url = f"/api/arsys/v1/entry/{quote(form, safe=':')}"
+        return f"{url}/{quote(entry, safe='')}" if entry else url
+
+    def _refused(self, response: httpx.Response, what: str) -> SourceError:
+        number, _text = _ar_message(response)
+        return SourceError(
+            f"ITSM refused to {what}: {_describe(response)}.",
+            status=response.status_code,
+            ar_number=number,
+            retryable=response.status_code >= 500,
+        )
+
+    def create_entry(self, form: str, values: Values, *, answer: Iterable[str] = ()) -> Values:
+        """Create one entry and return the `answer` fields of it (AR's `fields=values(…)`).
+
+        Sent once: a create whose answer is lost may have made the entry, so every failure is
+        raised (`retryable` when it may pass) and the caller looks the entry up before trying
+        again.
+        """
+        answer = tuple(answer)
+        params = {"fields": f"values({','.join(answer)})"} if answer else None
+        response, payload = self._send(
+            "POST",
+            self._entry_url(form),
+            params=params,
+            body={"values": values},
+            as_json=bool(answer),
+            retry=False,
+        )
+        if response.status_code != 201:
+            raise self._refused(response, f"create an entry in {form}")
+        if not answer:
+            return {}
+        if not isinstance(payload, dict) or not isinstance(payload.get("values"), dict):
+            raise SourceError(
+                f"ITSM created an entry in {form} but answered no values "
+                f"({_short(response.text)}).",
+                retryable=True,
+            )
+        return payload["values"]
+
+    def update_entry(self, form: str, entry: str, values: Values) -> None:
+        """Merge values into one entry (PUT; sending it again changes nothing more)."""
+        response, _ = self._send("PUT", self._entry_url(form, entry), body={"values": values})
+        if response.status_code != 204:
+            raise self._refused(response, f"update {form} entry {entry}")
+
+    def get_entry(self, form: str, entry: str, fields: Iterable[str]) -> Values:
+        """One entry's values."""
+        params = {"fields": f"values({','.join(fields)})"}
+        response, payload = self._send(
+            "GET", self._entry_url(form, entry), params=params, as_json=True
+        )
+        if response.status_code != 200 or not isinstance(payload, dict):
+            raise self._refused(response, f"read {form} entry {entry}")
+        return payload.get("values") or {}
+
+    def find_entries(
+        self, form: str, q: str, fields: Iterable[str], *, limit: int = 10
+    ) -> list[Values]:
+        """The first `limit` entries `q` selects (a lookup, not a listing to page through)."""
+        params = {"q": q, "fields": f"values({','.join(fields)})", "limit": limit}
+        response, payload = self._send("GET", self._entry_url(form), params=params, as_json=True)
+        if response.status_code != 200 or not isinstance(payload, dict):
+            raise self._refused(response, f"search {form}")
+        return [e.get("values") or {} for e in payload.get("entries") or [] if isinstance(e, dict)]
 
     def _wait(self, attempt: int, reason: str) -> None:
         delay = self.config.backoff * 2**attempt

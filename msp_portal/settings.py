@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "customers",
     "credits",
     "entitlements",
+    # Approved requests as ITSM work orders or incidents; status and notes back (R4).
+    "fulfilment",
     "sso",
     # The JSON API (DESIGN.md §8) over every app's services and selectors, and its schema.
     "rest_framework",
@@ -346,6 +348,28 @@ WEBHOOK_STALE_SENDING_SECONDS = env.float(
     "WEBHOOK_STALE_SENDING_SECONDS", default=WEBHOOK_TIMEOUT_SECONDS * 3 + 60
 )
 
+# Fulfilment in the ITSM (R4, fulfilment/). The ticket field carrying the portal's reference to its
+# request: SRID is the field Remedy itself links a work order or incident to the service request
+# that made it (the SRM request id), searchable on both forms and left alone by technicians, so a
+# lookup by it finds the one ticket an earlier, unanswered attempt made; set another field here
+# where an MSP uses SRID for its own Service Request Management.
+FULFILMENT_REFERENCE_FIELD = env.str("FULFILMENT_REFERENCE_FIELD", default="SRID")
+# Written before the request's number; it names this portal among others writing to one ITSM.
+FULFILMENT_REFERENCE_PREFIX = env.str("FULFILMENT_REFERENCE_PREFIX", default="MSP-PORTAL-")
+# A push the ITSM did not take is tried FULFILMENT_MAX_ATTEMPTS times, waiting
+# FULFILMENT_BACKOFF_SECONDS, then twice as long each time; then it is stuck (the Fulfilment page).
+FULFILMENT_MAX_ATTEMPTS = env.int("FULFILMENT_MAX_ATTEMPTS", default=5)
+FULFILMENT_BACKOFF_SECONDS = env.float("FULFILMENT_BACKOFF_SECONDS", default=30.0)
+# A worker holds a push this long for one attempt; one that died lets go when it passes.
+FULFILMENT_PUSH_LEASE_SECONDS = env.int("FULFILMENT_PUSH_LEASE_SECONDS", default=120)
+# How often status and public notes are read back (a change shows within one interval).
+FULFILMENT_POLL_SECONDS = env.float("FULFILMENT_POLL_SECONDS", default=30.0)
+# Without ITSM_URL (the demo), tickets go to the AR simulator started in-process on this port
+# (its technician console at /__sim/console); 0: refuse instead.
+FULFILMENT_DEMO_SIMULATOR_PORT = env.int(
+    "FULFILMENT_DEMO_SIMULATOR_PORT", default=8009 if CELERY_TASK_ALWAYS_EAGER else 0
+)
+
 # Every periodic job, in one place.
 CELERY_BEAT_SCHEDULE = {
     # M3: find and neutralise external users or collaboration groups that slipped in after
@@ -378,6 +402,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.sweep",
         "schedule": 60.0,
         "options": {"expires": 60.0},
+    },
+    # R4: pushes whose retry is due are sent again; ticket status and public notes are read back.
+    "fulfilment-poll": {
+        "task": "fulfilment.poll",
+        "schedule": FULFILMENT_POLL_SECONDS,
+        "options": {"expires": FULFILMENT_POLL_SECONDS},
     },
     # Follow-up tasks kept while the broker was unreachable (msp_portal.outbox): send them again.
     "flush-pending-tasks": {

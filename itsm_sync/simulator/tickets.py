@@ -10,6 +10,15 @@ public or internal note.
 
 from __future__ import annotations
 
+from ..sources import (
+    IMPACTS,
+    INCIDENT_STATUSES,
+    PRIORITIES,
+    REPORTED_SOURCES,
+    SERVICE_TYPES,
+    URGENCIES,
+    WORK_ORDER_STATUSES,
+)
 from .data import FormSpec
 
 WORK_ORDER_CREATE_FORM = "WOI:WorkOrderInterface_Create"
@@ -23,33 +32,6 @@ REFERENCE_FIELD = "SRID"
 # `WO Type Field 1` … `WO Type Field 10` and their labels: a work order's type-specific fields.
 WO_TYPE_FIELDS = 10
 
-WORK_ORDER_STATUSES = (
-    "Assigned",
-    "Pending",
-    "Waiting Approval",
-    "Planning",
-    "In Progress",
-    "Completed",
-    "Rejected",
-    "Cancelled",
-    "Closed",
-)
-INCIDENT_STATUSES = ("New", "Assigned", "In Progress", "Pending", "Resolved", "Closed", "Cancelled")
-PRIORITIES = ("Critical", "High", "Medium", "Low")
-IMPACTS = (
-    "1-Extensive/Widespread",
-    "2-Significant/Large",
-    "3-Moderate/Limited",
-    "4-Minor/Localized",
-)
-URGENCIES = ("1-Critical", "2-High", "3-Medium", "4-Low")
-SERVICE_TYPES = (
-    "User Service Restoration",
-    "User Service Request",
-    "Infrastructure Restoration",
-    "Infrastructure Event",
-)
-REPORTED_SOURCES = ("Direct Input", "Email", "Phone", "Self Service", "Web", "Other")
 VIEW_ACCESS = ("Public", "Internal")
 # A ticket in one of these may no longer be cancelled by its requester (Remedy refuses).
 WORK_STARTED = ("In Progress", "Completed", "Closed", "Rejected")

@@ -1,0 +1,143 @@
+"""Exactly-once creation of work orders (R4): the outbox, lost answers, the ITSM down, refusals."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from credits.models import CreditAccount, CreditEntry
+from entitlements.models import RequestStatus, ServiceRequest
+from fulfilment.models import FulfilmentSettings, PushState, TicketPush
+from fulfilment.services import pushes_due_send, ticket_push
+
+from .conftest import pushed, submit
+
+pytestmark = pytest.mark.django_db
+
+
+def _balance(tenant) -> Decimal:
+    return CreditAccount.objects.get(customer=tenant["customer"]).balance
+
+
+def test_an_approved_request_becomes_one_work_order_in_the_customers_company(sim, work_orders):
+    push = pushed(work_orders)
+
+    [ticket] = sim.tickets()
+    company = work_orders["company"].name
+    assert ticket["number"] == push.number
+    assert ticket["Customer Company"] == company
+    assert ticket["Location Company"] == company
+    assert ticket["Customer Person ID"] == work_orders["eve"].person.person_id
+    assert ticket["Summary"] == f"Laptop for {work_orders['eve'].display_name}"
+    assert "New starter" in ticket["Detailed Description"]
+    assert ticket["Priority"] == "High"
+    assert ticket["SRID"] == push.reference == f"MSP-PORTAL-{push.request_id}"
+    assert push.interface_id and push.number.startswith("WO")
+
+
+def test_the_outbox_row_is_written_with_the_approval_and_the_task_sent_on_commit(
+    sim, work_orders, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        request = submit(work_orders)
+
+    assert len(sent) >= 1
+    push = TicketPush.objects.get(request=request)
+    assert push.state == PushState.CREATED
+    assert len(sim.tickets()) == 1
+
+
+def test_a_service_handled_in_the_portal_writes_no_push(sim, work_orders):
+    FulfilmentSettings.objects.filter(service=work_orders["service"]).update(mode="portal")
+
+    request = submit(work_orders)
+
+    assert not TicketPush.objects.filter(request=request).exists()
+
+
+def test_a_lost_answer_after_the_create_makes_one_ticket(sim, work_orders):
+    request = submit(work_orders)
+    sim.set_faults(lose_create_responses=1)
+
+    first = ticket_push(push_id=request.ticket.pk)
+    assert first.state == PushState.WAITING
+    assert "waiting" in first.get_state_display().lower()
+    second = ticket_push(push_id=request.ticket.pk)
+
+    assert second.state == PushState.CREATED
+    assert [t["number"] for t in sim.tickets()] == [second.number]
+    assert sim.stats()["lost_create_responses"] == 1
+
+
+def test_a_slow_create_past_the_timeout_makes_one_ticket(sim, work_orders, monkeypatch):
+    monkeypatch.setenv("ITSM_TIMEOUT", "0.3")
+    request = submit(work_orders)
+    sim.set_faults(create_delay_ms=800)
+    assert ticket_push(push_id=request.ticket.pk).state == PushState.WAITING
+
+    sim.set_faults(create_delay_ms=0)
+    import time
+
+    time.sleep(0.6)  # the slow create finishes in the simulator meanwhile
+    push = ticket_push(push_id=request.ticket.pk)
+
+    assert push.state == PushState.CREATED
+    assert len(sim.tickets()) == 1
+
+
+def test_a_second_worker_while_one_holds_the_push_sends_nothing(sim, work_orders):
+    request = submit(work_orders)
+    push = ticket_push(push_id=request.ticket.pk)
+    again = ticket_push(push_id=request.ticket.pk)
+
+    assert again.number == push.number
+    assert len(sim.tickets()) == 1
+    assert TicketPush.objects.get(pk=push.pk).attempts == 1
+
+
+def test_itsm_down_for_n_attempts_is_flagged_then_retried_by_hand_makes_one_ticket(
+    sim, work_orders, settings, client, catalog_admin, django_capture_on_commit_callbacks
+):
+    settings.FULFILMENT_MAX_ATTEMPTS = 3
+    request = submit(work_orders)
+    sim.set_faults(fail_creates=3)
+
+    states = [ticket_push(push_id=request.ticket.pk).state for _ in range(3)]
+    assert states == [PushState.WAITING, PushState.WAITING, PushState.STUCK]
+    # A stuck push is not sent again by the sweep, only by hand.
+    assert pushes_due_send() == 0
+    assert ticket_push(push_id=request.ticket.pk).state == PushState.STUCK
+    assert sim.tickets() == []
+
+    client.force_login(catalog_admin)
+    page = client.get(reverse("fulfilment:push_list"))
+    assert f"#{request.pk}" in page.text and "AR 552" in page.text
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(reverse("fulfilment:push_retry", args=[request.ticket.pk]))
+    assert answer.status_code == 302
+
+    push = TicketPush.objects.get(pk=request.ticket.pk)
+    assert push.state == PushState.CREATED
+    assert len(sim.tickets()) == 1
+    assert ServiceRequest.objects.get(pk=request.pk).status == RequestStatus.APPROVED
+
+
+def test_a_refusal_the_itsm_gives_as_final_fails_the_request_with_a_refund(sim, work_orders):
+    # "Urgent" is no Priority of the work-order form: AR answers 306, which no retry changes.
+    FulfilmentSettings.objects.filter(service=work_orders["service"]).update(priority="Urgent")
+    request = submit(work_orders)
+    assert _balance(work_orders) == Decimal("80")
+
+    push = ticket_push(push_id=request.ticket.pk)
+
+    assert push.state == PushState.FAILED
+    assert "AR 306" in push.last_error
+    request.refresh_from_db()
+    assert request.status == RequestStatus.FAILED
+    assert "refused the work order" in request.status_note
+    assert "credits are given back" in request.status_note
+    assert _balance(work_orders) == Decimal("100")
+    assert sim.tickets() == []
+    # Run again (a redelivered task): nothing more happens.
+    assert ticket_push(push_id=push.pk).state == PushState.FAILED
+    assert CreditEntry.objects.filter(request_id=request.pk, kind="refund").count() == 1
