@@ -73,10 +73,15 @@ def url_clean(url: str) -> str:
     except ValueError:
         raise ValidationError({"url": "This is not a web address. " + URL_HELP}) from None
     if parts.scheme.lower() not in ("http", "https"):
+        hint = (
+            f" Did you mean https://{url}?"
+            if "://" not in url and not parts.scheme
+            else " For example https://hooks.example.com/msp-portal."
+        )
         raise ValidationError(
             {
-                "url": "Deliveries are sent over HTTP only: the address must start with https:// "
-                "or http://. " + URL_HELP
+                "url": "Deliveries are POSTed over the web: the address must start with "
+                "https:// (or http:// inside your own network)." + hint
             }
         )
     if parts.username is not None or parts.password is not None:
