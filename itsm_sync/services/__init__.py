@@ -53,23 +53,25 @@ the task's retry instead of ending it (`sync_give_up` ends it once the retries a
 A paused run keeps new runs of its kind out until its next step is overdue
 (ITSM_SYNC_PAUSE_STALE_SECONDS); then the next run closes it as interrupted.
 
-Modules: `records` (validation, and what differs between companies and people), `runs` (a run
-from start to finish, the guard, approval), `writers` (the upserts), `seen` (keys a full
-reconcile saw), `reading` (the read-ahead thread), `locks` (one run per kind), `moves` (a person
-changing company). This package exports the use cases the rest of the portal calls.
+Modules, from the bottom up: `records` (rows with named fields, validation, what differs
+between companies and people), `writers` (the upserts), `seen` (keys a full reconcile saw),
+`reading` (the read-ahead thread), `locks` (one run per kind), `moves` (a person changing
+company), `guard` (S3), `context` (a run in progress and its counters), `pages` (a page
+validated and de-duplicated), `mirror` (rows, rejected records and the watermark written),
+`plans` (planned, kept and applied), `runs` (the reading phase, how a run ends, its steps,
+approval), `refusals` (people a higher layer refused after a run). This package
+exports the use cases the rest of the portal calls.
 """
 
 from msp_portal.errors import NotAllowed
 
+from .guard import GUARD_FRACTION, GUARD_MIN, deactivation_limit
 from .locks import SyncAlreadyRunning
 from .moves import person_move_company
 from .records import COMPANY_COLUMNS, PERSON_COLUMNS
 from .runs import (
-    GUARD_FRACTION,
-    GUARD_MIN,
     RUN_PERMISSION,
     SyncApprovalRefused,
-    deactivation_limit,
     sync_companies,
     sync_continue,
     sync_give_up,

@@ -36,7 +36,8 @@ _LOCK_NAMESPACE = 0x17_5C  # "ITSM sync" in pg_locks; the second key tells the k
 _LOCK_KEYS = {SyncKind.COMPANIES: 1, SyncKind.PEOPLE: 2}
 
 
-def _already_running(kind: str) -> SyncAlreadyRunning:
+def already_running(kind: str) -> SyncAlreadyRunning:
+    """The refusal of a run of this kind, saying which run holds the lock."""
     noun = SPECS[kind].plural
     running = SyncRun.objects.filter(kind=kind, status=SyncStatus.RUNNING).first()
     if running is None:
@@ -56,9 +57,9 @@ def _advisory_lock(kind: str) -> Iterator[Callable[[], None]]:
     """A session advisory lock: it survives the per-page commits and dies with the connection."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, _LOCK_KEYS[kind]])
-        acquired = cursor.fetchone()[0]
+        (acquired,) = cursor.fetchone()
     if not acquired:
-        raise _already_running(kind)
+        raise already_running(kind)
     try:
         yield lambda: None
     finally:
@@ -84,7 +85,7 @@ def _row_lock(kind: str) -> Iterator[Callable[[], None]]:
         .update(holder=token, heartbeat_at=now)
     )
     if claimed != 1:
-        raise _already_running(kind)
+        raise already_running(kind)
 
     def heartbeat() -> None:
         SyncLock.objects.filter(kind=kind, holder=token).update(heartbeat_at=timezone.now())
@@ -95,5 +96,6 @@ def _row_lock(kind: str) -> Iterator[Callable[[], None]]:
         SyncLock.objects.filter(kind=kind, holder=token).update(holder="", heartbeat_at=None)
 
 
-def _kind_lock(kind: str) -> Any:
+def kind_lock(kind: str) -> Any:
+    """Hold the kind's lock for a run (raises SyncAlreadyRunning); yields a heartbeat to call."""
     return _advisory_lock(kind) if connection.vendor == "postgresql" else _row_lock(kind)

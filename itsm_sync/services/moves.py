@@ -50,7 +50,7 @@ def person_move_company(
             )
         transaction.on_commit(
             partial(
-                _send_robustly,
+                send_robustly,
                 person_company_changed,
                 sender=Person,
                 person_id=person_id,
@@ -61,7 +61,7 @@ def person_move_company(
     return bool(moved)
 
 
-def _send_robustly(signal: Any, **kwargs: Any) -> None:
+def send_robustly(signal: Any, **kwargs: Any) -> None:
     """Send after commit; a failing receiver is logged and must not fail the committed sync."""
     for receiver, response in signal.send_robust(**kwargs):
         if isinstance(response, Exception):

@@ -54,7 +54,7 @@ class _Pages:
 
 
 @contextmanager
-def _read_ahead(
+def read_ahead(
     pages: Iterator[list[Any]], prepare: Callable[[list[Any]], Any] | None = None
 ) -> Iterator[_Pages]:
     """Iterate pages in a helper thread, one page ahead, so fetching overlaps writing.

@@ -1,28 +1,79 @@
-"""Validation of AR values into row tuples, and what differs between companies and people."""
+"""Rows with named fields, validation of AR values into them, and companies versus people."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import models
 
 from ..models import Company, CompanyType, Person, RecordStatus, SyncKind
 
 if TYPE_CHECKING:
-    from .runs import _Context
-
-Row = tuple[Any, ...]
+    from .context import RunContext
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation: AR values -> a row tuple in the spec's column order, or a rejection with a reason.
+# Rows: a record's values in the mirror's column order (what the writers COPY and compare).
 # ---------------------------------------------------------------------------------------------
 
 
-class _Reject(Exception):
+class CompanyRow(NamedTuple):
+    """A company as the mirror stores it, in COMPANY_COLUMNS order."""
+
+    entry_id: str
+    name: str
+    company_type: str
+    status: str
+    abbreviation: str
+    parent_company: str
+    last_modified: datetime
+    is_active: bool
+
+    @property
+    def key(self) -> str:
+        """The source's key of the record (Company Entry ID)."""
+        return self.entry_id
+
+
+class PersonRow(NamedTuple):
+    """A person as the mirror stores it, in PERSON_COLUMNS order."""
+
+    person_id: str
+    remedy_login_id: str
+    first_name: str
+    last_name: str
+    email: str
+    company_id: int
+    organization: str
+    department: str
+    region: str
+    site_group: str
+    site: str
+    client_type: str
+    support_staff: bool
+    vip: bool
+    profile_status: str
+    last_modified: datetime
+    is_active: bool
+
+    @property
+    def key(self) -> str:
+        """The source's key of the record (Person ID)."""
+        return self.person_id
+
+
+Row = CompanyRow | PersonRow
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: AR values -> a row, or a rejection with a reason.
+# ---------------------------------------------------------------------------------------------
+
+
+class Reject(Exception):
     """Control flow of validation: this record goes to RejectedRecord with `reason`."""
 
     def __init__(self, reason: str, key: str = "", modified: datetime | None = None) -> None:
@@ -32,7 +83,7 @@ class _Reject(Exception):
         self.modified = modified
 
 
-class _UnknownCompany(_Reject):
+class UnknownCompany(Reject):
     """A person's company is not in the index: maybe not in the mirror, maybe just created."""
 
     def __init__(self, reason: str, key: str, modified: datetime, name: str) -> None:
@@ -47,21 +98,21 @@ def _max_length(model: type[models.Model], name: str) -> int:
 def _key(values: dict[str, Any], field_name: str, limit: int) -> str:
     raw = values.get(field_name)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise _Reject(f"No {field_name}.")
+        raise Reject(f"No {field_name}.")
     key = raw if isinstance(raw, str) else str(raw)
     if len(key) > limit:
-        raise _Reject(f"{field_name} is longer than {limit} characters.")
+        raise Reject(f"{field_name} is longer than {limit} characters.")
     return key
 
 
 def _modified(values: dict[str, Any], key: str) -> datetime:
     raw = values.get("Last Modified Date")
     if not isinstance(raw, str) or not raw.strip():
-        raise _Reject("No Last Modified Date.", key)
+        raise Reject("No Last Modified Date.", key)
     try:
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise _Reject(f"Malformed Last Modified Date {raw!r}.", key) from None
+        raise Reject(f"Malformed Last Modified Date {raw!r}.", key) from None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
@@ -76,7 +127,7 @@ def _text(values: dict[str, Any], field_name: str, limit: int, key: str, when: d
         # PostgreSQL can't store NUL in text; it is never meaningful in these fields.
         text = text.replace("\x00", "")
     if len(text) > limit:
-        raise _Reject(f"{field_name} is longer than {limit} characters.", key, when)
+        raise Reject(f"{field_name} is longer than {limit} characters.", key, when)
     return text
 
 
@@ -97,7 +148,7 @@ def _flag(values: dict[str, Any], field_name: str, key: str, when: datetime) -> 
         return True
     if text in _NO:
         return False
-    raise _Reject(f"{field_name} must be Yes or No, not {raw!r}.", key, when)
+    raise Reject(f"{field_name} must be Yes or No, not {raw!r}.", key, when)
 
 
 def _choice(
@@ -105,9 +156,9 @@ def _choice(
 ) -> str:
     raw = values.get(field_name)
     if raw is None or raw == "":
-        raise _Reject(f"No {field_name}.", key, when)
+        raise Reject(f"No {field_name}.", key, when)
     if raw not in allowed:
-        raise _Reject(f"Unknown {field_name} {raw!r}.", key, when)
+        raise Reject(f"Unknown {field_name} {raw!r}.", key, when)
     return raw
 
 
@@ -115,8 +166,15 @@ _COMPANY_TYPES = frozenset(CompanyType.values)
 _STATUSES = frozenset(RecordStatus.values)
 
 
-class _CompanyIndex:
-    """Company name -> (id, type) for the people sync.
+class CompanyRef(NamedTuple):
+    """A mirrored company as a person's row refers to it."""
+
+    pk: int
+    company_type: str
+
+
+class CompanyIndex:
+    """Company name -> CompanyRef (id, type) for the people sync.
 
     Loaded whole when a people run starts (one query), so pages can be validated in the
     read-ahead thread without the database; a name it lacks is looked up again on the run's
@@ -124,7 +182,7 @@ class _CompanyIndex:
     """
 
     def __init__(self) -> None:
-        self.by_name: dict[str, tuple[int, str]] = {}
+        self.by_name: dict[str, CompanyRef] = {}
         self._names_by_id: dict[int, str] | None = None
 
     def load_all(self) -> None:
@@ -142,7 +200,7 @@ class _CompanyIndex:
     def _add(self, found: Iterable[tuple[str, int, str]]) -> bool:
         added = False
         for name, pk, company_type in found:
-            self.by_name[name] = (pk, company_type)
+            self.by_name[name] = CompanyRef(pk, company_type)
             if self._names_by_id is not None:
                 self._names_by_id[pk] = name
             added = True
@@ -150,7 +208,7 @@ class _CompanyIndex:
 
     def name_of(self, pk: int) -> str:
         if self._names_by_id is None:
-            self._names_by_id = {v[0]: k for k, v in self.by_name.items()}
+            self._names_by_id = {ref.pk: name for name, ref in self.by_name.items()}
         name = self._names_by_id.get(pk)
         if name is None:
             name = Company.objects.filter(pk=pk).values_list("name", flat=True).first() or str(pk)
@@ -162,35 +220,8 @@ class _CompanyIndex:
 # What differs between companies and people.
 # ---------------------------------------------------------------------------------------------
 
-COMPANY_COLUMNS = (
-    "entry_id",
-    "name",
-    "company_type",
-    "status",
-    "abbreviation",
-    "parent_company",
-    "last_modified",
-    "is_active",
-)
-PERSON_COLUMNS = (
-    "person_id",
-    "remedy_login_id",
-    "first_name",
-    "last_name",
-    "email",
-    "company_id",
-    "organization",
-    "department",
-    "region",
-    "site_group",
-    "site",
-    "client_type",
-    "support_staff",
-    "vip",
-    "profile_status",
-    "last_modified",
-    "is_active",
-)
+COMPANY_COLUMNS = CompanyRow._fields
+PERSON_COLUMNS = PersonRow._fields
 _PERSON_TEXT = tuple(
     (ar_name, _max_length(Person, column))
     for ar_name, column in (
@@ -213,20 +244,20 @@ _PERSON_PLACE = tuple(
 )
 _PERSON_KEY_MAX = _max_length(Person, "person_id")
 _COMPANY_KEY_MAX = _max_length(Company, "entry_id")
-_COMPANY_NAME_MAX = _max_length(Company, "name")
+COMPANY_NAME_MAX = _max_length(Company, "name")
 _ABBREVIATION_MAX = _max_length(Company, "abbreviation")
 _PARENT_MAX = _max_length(Company, "parent_company")
 
 
-def _parse_company(values: dict[str, Any], ctx: _Context) -> Row:
+def _parse_company(values: dict[str, Any], ctx: RunContext) -> CompanyRow:
     key = _key(values, "Company Entry ID", _COMPANY_KEY_MAX)
     when = _modified(values, key)
     name = values.get("Company")
     if not isinstance(name, str) or not name.strip():
-        raise _Reject("No Company name.", key, when)
-    if len(name) > _COMPANY_NAME_MAX:
-        raise _Reject(f"Company is longer than {_COMPANY_NAME_MAX} characters.", key, when)
-    return (
+        raise Reject("No Company name.", key, when)
+    if len(name) > COMPANY_NAME_MAX:
+        raise Reject(f"Company is longer than {COMPANY_NAME_MAX} characters.", key, when)
+    return CompanyRow(
         key,
         name,
         _choice(values, "Company Type", _COMPANY_TYPES, key, when),
@@ -252,26 +283,26 @@ def _texts(
     return texts
 
 
-def _parse_person(values: dict[str, Any], ctx: _Context) -> Row:
+def _parse_person(values: dict[str, Any], ctx: RunContext) -> PersonRow:
     key = _key(values, "Person ID", _PERSON_KEY_MAX)
     when = _modified(values, key)
     name = values.get("Company")
     if not isinstance(name, str) or not name:
-        raise _Reject("No Company.", key, when)
+        raise Reject("No Company.", key, when)
     company = ctx.companies.by_name.get(name)
     if company is None:
-        raise _UnknownCompany(
+        raise UnknownCompany(
             f"Unknown company {name!r}: it is not in the mirror (sync companies first).",
             key,
             when,
             name,
         )
-    if company[1] == CompanyType.MANUFACTURER:
-        raise _Reject(f"Company {name!r} is a Manufacturer; people can't belong to one.", key, when)
-    return (
+    if company.company_type == CompanyType.MANUFACTURER:
+        raise Reject(f"Company {name!r} is a Manufacturer; people can't belong to one.", key, when)
+    return PersonRow(
         key,
         *_texts(values, _PERSON_TEXT, key, when),
-        company[0],
+        company.pk,
         *_texts(values, _PERSON_PLACE, key, when),
         _flag(values, "Support Staff", key, when),
         _flag(values, "VIP", key, when),
@@ -290,14 +321,17 @@ def _listing(
 
 
 @dataclass(frozen=True)
-class _Spec:
+class Spec:
+    """What differs between syncing companies and syncing people."""
+
     kind: str
     model: type[models.Model]
-    columns: tuple[str, ...]
+    # The rows' type: its fields are the mirror's columns.
+    row: type[CompanyRow] | type[PersonRow]
     source_key: str
     noun: str
     plural: str
-    parse: Callable[[dict[str, Any], _Context], Row]
+    parse: Callable[[dict[str, Any], RunContext], Row]
     # The source's listing in pages, after a page's cursor (a full run's later step).
     pages: Callable[[Any, datetime | None, str], Iterator[list[dict[str, Any]]]]
     # The source's records among these keys (those it still has), in pages.
@@ -307,6 +341,10 @@ class _Spec:
     parse_ahead: bool = False
 
     @property
+    def columns(self) -> tuple[str, ...]:
+        return self.row._fields
+
+    @property
     def key(self) -> str:
         return self.columns[0]
 
@@ -314,15 +352,15 @@ class _Spec:
     def table(self) -> str:
         return self.model._meta.db_table
 
-    @property
-    def modified_index(self) -> int:
-        return self.columns.index("last_modified")
+    def row_from(self, values: Iterable[Any]) -> Row:
+        """A row from its values in column order (as the mirror's table returns them)."""
+        return self.row._make(values)
 
 
-COMPANIES = _Spec(
+COMPANIES = Spec(
     kind=SyncKind.COMPANIES,
     model=Company,
-    columns=COMPANY_COLUMNS,
+    row=CompanyRow,
     source_key="Company Entry ID",
     noun="company",
     plural="companies",
@@ -330,10 +368,10 @@ COMPANIES = _Spec(
     pages=lambda source, since, after: _listing(source.iter_company_pages, since, after),
     pages_by_key=lambda source, keys: source.iter_company_pages_by_key(keys),
 )
-PEOPLE = _Spec(
+PEOPLE = Spec(
     kind=SyncKind.PEOPLE,
     model=Person,
-    columns=PERSON_COLUMNS,
+    row=PersonRow,
     source_key="Person ID",
     noun="person",
     plural="people",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 
 from ..models import PlanAction, PlannedChange, SeenKey, SyncRun
-from .records import _Spec
+from .records import Spec
 from .writers import copy_in, csv_text
 
 # ---------------------------------------------------------------------------------------------
@@ -13,7 +13,7 @@ from .writers import copy_in, csv_text
 # ---------------------------------------------------------------------------------------------
 
 
-class _SeenKeys:
+class SeenKeys:
     """The keys one full run has met, as SeenKey rows committed with each page.
 
     They live in the database, not in the process: memory stays flat at any mirror size, and
@@ -21,7 +21,7 @@ class _SeenKeys:
     them by COPY; elsewhere (the SQLite demo) by bulk_create.
     """
 
-    def __init__(self, spec: _Spec, run: SyncRun, *, copy: bool | None = None) -> None:
+    def __init__(self, spec: Spec, run: SyncRun, *, copy: bool | None = None) -> None:
         self.spec = spec
         self.run = run
         self.copy = connection.vendor == "postgresql" if copy is None else copy
@@ -82,11 +82,12 @@ class _SeenKeys:
             return cursor.rowcount
 
 
-def _forget_seen(runs: list[int]) -> None:
+def forget_seen(runs: list[int]) -> None:
     """Drop the seen keys of runs that ended."""
     if runs:
         SeenKey.objects.filter(run_id__in=runs).delete()
 
 
-def _seen_keys(spec: _Spec, run: SyncRun) -> _SeenKeys:
-    return _SeenKeys(spec, run)
+def seen_keys(spec: Spec, run: SyncRun) -> SeenKeys:
+    """The keys this full run has seen so far (none when it starts)."""
+    return SeenKeys(spec, run)

@@ -7,11 +7,11 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
-from .records import Row, _Spec
+from .records import Row, Spec
 
 
 def csv_text(rows: Iterable[Row]) -> str:
@@ -33,8 +33,16 @@ def copy_in(cursor: Any, sql: str, text: str) -> None:
             copy.write(text)
 
 
-def _existing(spec: _Spec, keys: list[str]) -> dict[str, tuple[int, datetime, Row]]:
-    """The mirror's current rows for these keys: {key: (pk, mirrored_at, row)}."""
+class Mirrored(NamedTuple):
+    """A record as the mirror holds it now."""
+
+    pk: int
+    mirrored_at: datetime
+    row: Row
+
+
+def mirrored_rows(spec: Spec, keys: list[str]) -> dict[str, Mirrored]:
+    """The mirror's current rows for these keys, by key."""
     if not keys:
         return {}
     if connection.vendor == "postgresql":
@@ -50,7 +58,11 @@ def _existing(spec: _Spec, keys: list[str]) -> dict[str, tuple[int, datetime, Ro
         rows = spec.model.objects.filter(**{f"{spec.key}__in": keys}).values_list(
             "id", "mirrored_at", *spec.columns
         )
-    return {row[2]: (row[0], row[1], row[2:]) for row in rows}
+    found = {}
+    for pk, mirrored_at, *values in rows:
+        row = spec.row_from(values)
+        found[row.key] = Mirrored(pk, mirrored_at, row)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,17 +70,24 @@ def _existing(spec: _Spec, keys: list[str]) -> dict[str, tuple[int, datetime, Ro
 # ---------------------------------------------------------------------------------------------
 
 
+class Move(NamedTuple):
+    """An updated person whose company changed."""
+
+    person_id: int
+    old_company_id: int
+    new_company_id: int
+
+
 @dataclass
-class _Written:
+class Written:
     """What a writer did to one batch: rows inserted, rows rewritten, people moved."""
 
     created: int = 0
     updated: int = 0
-    # (person pk, old company pk, new company pk) for each updated person whose company changed.
-    moves: list[tuple[int, int, int]] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
 
 
-class _PostgresWriter:
+class PostgresWriter:
     """COPY a batch into a TEMP staging table, then upsert only rows that really differ.
 
     One statement plans and applies: ON CONFLICT … WHERE … IS DISTINCT FROM leaves unchanged
@@ -77,7 +96,7 @@ class _PostgresWriter:
     an updated person's previous company to announce a move.
     """
 
-    def __init__(self, spec: _Spec) -> None:
+    def __init__(self, spec: Spec) -> None:
         self.spec = spec
         cols = ", ".join(spec.columns)
         rest = spec.columns[1:]
@@ -129,10 +148,10 @@ class _PostgresWriter:
         touched_before: datetime | None,
         rendered: str | None = None,
         overlap: Callable[[], None] | None = None,
-    ) -> _Written:
+    ) -> Written:
         """Write the rows; `overlap` is called as the upsert, the long wait, is about to start."""
         if not rows:
-            return _Written()
+            return Written()
         text = self.render(rows) if rendered is None else rendered
         touched, params = "", [now]
         if touched_before is not None:
@@ -147,19 +166,21 @@ class _PostgresWriter:
                 overlap()
             cursor.execute(self.upsert_sql.format(touched=touched), params)
             written = cursor.fetchall()
-        created = sum(1 for row in written if row[0])
+        created = sum(1 for was_created, *_rest in written if was_created)
         moves = []
         if self.tracks_company:
             moves = [
-                (pk, old, new) for _c, pk, old, new in written if old is not None and old != new
+                Move(pk, old, new)
+                for _created, pk, old, new in written
+                if old is not None and old != new
             ]
-        return _Written(created=created, updated=len(written) - created, moves=moves)
+        return Written(created=created, updated=len(written) - created, moves=moves)
 
 
-class _PortableWriter:
+class PortableWriter:
     """Compare with the mirror, then bulk_create(update_conflicts=True) what is new or changed."""
 
-    def __init__(self, spec: _Spec) -> None:
+    def __init__(self, spec: Spec) -> None:
         self.spec = spec
 
     @staticmethod
@@ -174,31 +195,30 @@ class _PortableWriter:
         touched_before: datetime | None,
         rendered: None = None,
         overlap: Callable[[], None] | None = None,
-    ) -> _Written:
+    ) -> Written:
         spec = self.spec
         if overlap is not None:
             overlap()
-        existing = _existing(spec, [row[0] for row in rows])
+        existing = mirrored_rows(spec, [row.key for row in rows])
         changed: list[Row] = []
-        result = _Written()
-        at = spec.columns.index("company_id") if "company_id" in spec.columns else None
+        result = Written()
+        tracks_company = "company_id" in spec.columns
         for row in rows:
-            found = existing.get(row[0])
+            found = existing.get(row.key)
             if found is None:
                 result.created += 1
-            elif found[2] == row or (touched_before is not None and found[1] > touched_before):
+            elif found.row == row or (
+                touched_before is not None and found.mirrored_at > touched_before
+            ):
                 continue
             else:
                 result.updated += 1
-                if at is not None and found[2][at] != row[at]:
-                    result.moves.append((found[0], found[2][at], row[at]))
+                if tracks_company and found.row.company_id != row.company_id:
+                    result.moves.append(Move(found.pk, found.row.company_id, row.company_id))
             changed.append(row)
         if changed:
             spec.model.objects.bulk_create(
-                [
-                    spec.model(**dict(zip(spec.columns, row, strict=True)), mirrored_at=now)
-                    for row in changed
-                ],
+                [spec.model(**row._asdict(), mirrored_at=now) for row in changed],
                 batch_size=500,
                 update_conflicts=True,
                 unique_fields=[spec.key],
@@ -207,5 +227,6 @@ class _PortableWriter:
         return result
 
 
-def _writer(spec: _Spec) -> _PostgresWriter | _PortableWriter:
-    return _PostgresWriter(spec) if connection.vendor == "postgresql" else _PortableWriter(spec)
+def writer_for(spec: Spec) -> PostgresWriter | PortableWriter:
+    """The fastest writer the database allows: COPY and ON CONFLICT on PostgreSQL."""
+    return PostgresWriter(spec) if connection.vendor == "postgresql" else PortableWriter(spec)

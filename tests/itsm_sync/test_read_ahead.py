@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from itsm_sync.services.reading import _read_ahead
+from itsm_sync.services.reading import read_ahead
 
 
 class _Recorder:
@@ -36,7 +36,7 @@ def _pages(count: int) -> list[list[int]]:
 
 def test_every_page_arrives_in_order_prepared_in_the_helper_thread():
     prepare = _Recorder()
-    with _read_ahead(iter(_pages(5)), prepare) as pages:
+    with read_ahead(iter(_pages(5)), prepare) as pages:
         got = list(pages)
     assert got == [[10, 10], [20, 20], [30, 30], [40, 40], [50, 50]]
     assert prepare.threads == {"itsm-sync-read-ahead"}
@@ -44,7 +44,7 @@ def test_every_page_arrives_in_order_prepared_in_the_helper_thread():
 
 def test_the_next_page_is_prepared_only_once_the_writer_allows_it():
     prepare = _Recorder()
-    with _read_ahead(iter(_pages(3)), prepare) as pages:
+    with read_ahead(iter(_pages(3)), prepare) as pages:
         served = iter(pages)
         assert next(served) == [10, 10]
         # While page 1 is being written, page 2 waits: preparing it now would compete with
@@ -67,7 +67,7 @@ def test_an_error_while_preparing_is_raised_in_the_callers_thread():
 
     with (
         pytest.raises(ValueError, match="page 2 is malformed"),
-        _read_ahead(iter(_pages(3)), prepare) as pages,
+        read_ahead(iter(_pages(3)), prepare) as pages,
     ):
         list(pages)
 
@@ -81,7 +81,7 @@ def test_leaving_early_stops_the_reader_waiting_for_a_permit():
         finally:
             closed.set()
 
-    with _read_ahead(source(), _Recorder()) as pages:
+    with read_ahead(source(), _Recorder()) as pages:
         for _page in pages:
             break
     assert closed.wait(5), "the source was not closed when the consumer left"

@@ -20,7 +20,7 @@ from itsm_sync.models import (
     SyncStatus,
     Watermark,
 )
-from itsm_sync.services import locks, runs, writers
+from itsm_sync.services import locks, plans, writers
 from itsm_sync.signals import person_company_changed, sync_run_finished
 from itsm_sync.simulator import COMPANY_FORM, GLOBAL_COMPANY, PEOPLE_FORM, Simulator
 from itsm_sync.sources import ARRestSource, format_ar_datetime, parse_ar_datetime
@@ -305,7 +305,7 @@ def test_an_approved_plan_does_not_undo_a_newer_sync(big_sim: Simulator) -> None
 
 def _fail_first_chunk_commit(monkeypatch) -> None:
     """The first chunk's commit fails after its rows were written: it rolls back whole."""
-    real_save = runs._save_counters
+    real_save = plans.save_counters
     calls = []
 
     def fail_once(run):
@@ -314,7 +314,7 @@ def _fail_first_chunk_commit(monkeypatch) -> None:
             raise DatabaseError("connection lost (simulated)")
         real_save(run)
 
-    monkeypatch.setattr(runs, "_save_counters", fail_once)
+    monkeypatch.setattr(plans, "save_counters", fail_once)
 
 
 def _needs_approval(big_sim: Simulator, **renames: str) -> SyncRun:
@@ -479,7 +479,7 @@ def test_a_500_on_page_3_keeps_earlier_pages_and_the_retry_converges(sim: Simula
 @pytest.mark.django_db(transaction=True)
 def test_a_page_that_fails_to_write_is_rolled_back_whole(sim: Simulator, monkeypatch) -> None:
     company_sync(sim, full=True)
-    real_write = writers._PostgresWriter.write
+    real_write = writers.PostgresWriter.write
     calls = []
 
     def write_then_break(self, rows, **kwargs):
@@ -489,7 +489,7 @@ def test_a_page_that_fails_to_write_is_rolled_back_whole(sim: Simulator, monkeyp
             raise RuntimeError("disk full")  # after the rows went in: they must roll back
         return result
 
-    monkeypatch.setattr(writers._PostgresWriter, "write", write_then_break)
+    monkeypatch.setattr(writers.PostgresWriter, "write", write_then_break)
 
     with pytest.raises(RuntimeError, match="disk full"):
         people_sync(sim)
@@ -601,7 +601,7 @@ def test_two_runs_started_at_once_one_runs(sim: Simulator) -> None:
 
 def test_companies_and_people_may_sync_side_by_side(sim: Simulator) -> None:
     company_sync(sim, full=True)
-    with locks._kind_lock(SyncKind.COMPANIES):
+    with locks.kind_lock(SyncKind.COMPANIES):
         run = people_sync(sim)
     assert run.status == SyncStatus.SUCCEEDED
 

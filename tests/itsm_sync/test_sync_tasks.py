@@ -121,7 +121,7 @@ def test_a_run_already_going_makes_the_task_a_no_op(itsm_env) -> None:
 
     def hold_the_lock() -> None:
         try:
-            with locks._kind_lock(SyncKind.PEOPLE):
+            with locks.kind_lock(SyncKind.PEOPLE):
                 held.set()
                 release.wait(30)
         finally:
@@ -191,7 +191,7 @@ def test_an_incremental_run_stopped_by_the_soft_time_limit_continues_in_a_new_ta
     itsm_env, monkeypatch
 ) -> None:
     tasks.sync_companies.delay(full=True)
-    real_advance = runs._watermark_advance
+    real_advance = runs.watermark_advance
     calls = []
 
     def advance_then_time_out(*args, **kwargs):
@@ -200,7 +200,7 @@ def test_an_incremental_run_stopped_by_the_soft_time_limit_continues_in_a_new_ta
         if len(calls) == 2:
             raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(runs, "_watermark_advance", advance_then_time_out)
+    monkeypatch.setattr(runs, "watermark_advance", advance_then_time_out)
 
     result = tasks.sync_people.delay().get()
 

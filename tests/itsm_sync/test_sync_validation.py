@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from itsm_sync import services
 from itsm_sync.models import Company, Person, RejectedRecord, SyncKind, SyncLock, SyncStatus
-from itsm_sync.services import locks, runs, seen, writers
+from itsm_sync.services import context, locks, runs, seen, writers
 from tests.itsm_sync.sync_helpers import (
     ChangesAfterFirstPage,
     ListSource,
@@ -197,9 +197,9 @@ def test_a_record_rejected_in_a_full_run_is_not_deactivated(companies) -> None:
 
 @pytest.fixture
 def portable(monkeypatch):
-    monkeypatch.setattr(runs, "_writer", writers._PortableWriter)
-    monkeypatch.setattr(runs, "_seen_keys", partial(seen._SeenKeys, copy=False))
-    monkeypatch.setattr(runs, "_kind_lock", locks._row_lock)
+    monkeypatch.setattr(context, "writer_for", writers.PortableWriter)
+    monkeypatch.setattr(runs, "seen_keys", partial(seen.SeenKeys, copy=False))
+    monkeypatch.setattr(runs, "kind_lock", locks._row_lock)
 
 
 def test_the_portable_path_mirrors_the_same_data(sim, portable) -> None:

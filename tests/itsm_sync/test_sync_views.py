@@ -331,7 +331,7 @@ class TestRunStart:
 
         def hold_the_lock() -> None:
             try:
-                with locks._kind_lock(SyncKind.COMPANIES):
+                with locks.kind_lock(SyncKind.COMPANIES):
                     held.set()
                     release.wait(30)
             finally:
