@@ -342,12 +342,19 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         return names
 
     def _entry_json(
-        self, form: str, entry: str, record: Record, projection: list[str] | None
+        self,
+        form: str,
+        entry: str,
+        record: Record,
+        projection: list[str] | None,
+        form_url: str = "",
     ) -> dict[str, Any]:
+        """One entry as AR answers it; form_url is the form's URL when the caller has it (a
+        listing computes it once, not once per entry: the fault settings are copied to read it)."""
         if projection is not None:
             record = {name: record[name] for name in projection if name in record}
-        href = f"{self._base_url()}/api/arsys/v1/entry/{_path(form)}/{_path(entry)}"
-        return {"values": record, "_links": {"self": [{"href": href}]}}
+        form_url = form_url or f"{self._base_url()}/api/arsys/v1/entry/{_path(form)}"
+        return {"values": record, "_links": {"self": [{"href": f"{form_url}/{_path(entry)}"}]}}
 
     def _list(self, form: str, query: dict[str, str]) -> None:
         sim = self.simulator
@@ -362,11 +369,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         sort = query.get("sort", "")
         page, more = sim.list_entries(form, q=q, sort=sort, offset=offset, limit=limit)
         id_field = spec.id_field
+        base = f"{self._base_url()}/api/arsys/v1/entry/{_path(form)}"
         entries = []
         for position, record in enumerate(page):
             entry = record.get(id_field) or f"#{offset + position}"
-            entries.append(self._entry_json(form, str(entry), record, projection))
-        base = f"{self._base_url()}/api/arsys/v1/entry/{_path(form)}"
+            entries.append(self._entry_json(form, str(entry), record, projection, base))
         links: dict[str, Any] = {"self": [{"href": base + _query_string(query)}]}
         if more:
             following = {**query, "offset": str(offset + len(page)), "limit": str(limit)}
