@@ -356,6 +356,19 @@ def _refund(*, actor: User, request: ServiceRequest) -> None:
     )
 
 
+# Rules of the apps above that a transition must also pass (approvals: a request waiting for its
+# approvers is approved or rejected only by their decisions). Each takes (request, status) and
+# returns why the move is refused, or None.
+REQUEST_TRANSITION_GUARDS: list = []
+
+
+def _guard_refusal(request: ServiceRequest, status: str) -> str | None:
+    for guard in REQUEST_TRANSITION_GUARDS:
+        if (refusal := guard(request, status)) is not None:
+            return refusal
+    return None
+
+
 def _may_decide(actor: User | None, request: ServiceRequest) -> bool:
     # None is the system: the ITSM's status read back by fulfilment, along the same transitions.
     return actor is None or may_manage(actor, request.customer)
@@ -365,7 +378,7 @@ def request_transitions_for(*, actor: User, request: ServiceRequest) -> set[str]
     """The statuses this actor may move the request to now (what request_transition accepts)."""
     following = REQUEST_TRANSITIONS.get(request.status, set())
     if _may_decide(actor, request):
-        return set(following)
+        return {s for s in following if _guard_refusal(request, s) is None}
     if request.requester_id == actor.pk and request.requester_may_cancel:
         return following & {RequestStatus.CANCELLED}
     return set()
@@ -405,6 +418,8 @@ def request_transition(
         raise NotAllowed(
             "Only the customer's administrators and catalog administrators can do this."
         )
+    if (refusal := _guard_refusal(request, status)) is not None:
+        raise DomainError(refusal)
     before = {"status": request.status}
     request.status, request.status_note, request.updated_at = status, note.strip(), timezone.now()
     request.save(update_fields=["status", "status_note", "updated_at"])

@@ -43,8 +43,17 @@ def _navigation(prefix: str, urlconf: str | None) -> tuple[tuple[str, str, str, 
 def _nav_for(user, path: str, request=None) -> list[dict]:
     items = []
     for provider in NAV_PROVIDERS:
-        for label, url, icon in provider(request):
-            items.append({"label": label, "url": url, "icon": icon, "active": path.startswith(url)})
+        # An entry may carry a fourth element: the URL its count badge is drawn from (htmx).
+        for label, url, icon, *badge in provider(request):
+            items.append(
+                {
+                    "label": label,
+                    "url": url,
+                    "icon": icon,
+                    "active": path.startswith(url),
+                    "badge_url": badge[0] if badge else "",
+                }
+            )
     # One set for every entry: user.has_perm would ask each authentication backend anew.
     granted = None if user.is_active and user.is_superuser else user.get_all_permissions()
     for label, url, perm, icon in _navigation(get_script_prefix(), get_urlconf()):

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "customers",
     "credits",
     "entitlements",
+    # Approval steps of requests, decided in the portal or from signed e-mail links (R3).
+    "approvals",
     # Approved requests as ITSM work orders or incidents; status and notes back (R4).
     "fulfilment",
     "sso",
@@ -370,6 +372,11 @@ FULFILMENT_DEMO_SIMULATOR_PORT = env.int(
     "FULFILMENT_DEMO_SIMULATOR_PORT", default=8009 if CELERY_TASK_ALWAYS_EAGER else 0
 )
 
+# Approvals (R3, approvals/): e-mailed approve/reject links expire after this many days (the
+# e-mail says so); a step left waiting this many days is reminded once per interval (0: never).
+APPROVAL_LINK_MAX_AGE_DAYS = env.int("APPROVAL_LINK_MAX_AGE_DAYS", default=7)
+APPROVAL_REMINDER_DAYS = env.int("APPROVAL_REMINDER_DAYS", default=3)
+
 # Every periodic job, in one place.
 CELERY_BEAT_SCHEDULE = {
     # M3: find and neutralise external users or collaboration groups that slipped in after
@@ -408,6 +415,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fulfilment.poll",
         "schedule": FULFILMENT_POLL_SECONDS,
         "options": {"expires": FULFILMENT_POLL_SECONDS},
+    },
+    # R3: approvers of steps waiting longer than APPROVAL_REMINDER_DAYS are reminded (once per
+    # interval per step, however often this runs).
+    "approvals-remind": {
+        "task": "approvals.remind",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
     # Follow-up tasks kept while the broker was unreachable (msp_portal.outbox): send them again.
     "flush-pending-tasks": {

@@ -55,6 +55,7 @@ urlpatterns = [
     path("itsm/", include("itsm_sync.urls")),
     path("manage/", include("entitlements.urls_manage")),
     path("portal/", include("entitlements.urls_portal")),
+    path("approvals/", include("approvals.urls")),
     path("fulfilment/", include("fulfilment.urls")),
     path("sso/", include("sso.urls")),
     path("webhooks/", include("webhooks.urls")),

@@ -1,0 +1,55 @@
+"""Reads of approvals, always scoped to the user asking (T1)."""
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from customers.scope import administered_customer, is_msp_staff
+from entitlements.models import RequestStatus, ServiceRequest
+from msp_portal.selectors import capped_count
+from msp_portal.tenancy import CHANGE, NOTHING, visible_to
+
+from .models import ApprovalStep, StepKind, StepStatus
+
+MINE = "mine"
+ALL = "all"
+
+
+def _waiting() -> QuerySet[ApprovalStep]:
+    return ApprovalStep.objects.filter(
+        status=StepStatus.PENDING,
+        waiting_since__isnull=False,
+        request__status=RequestStatus.AWAITING_APPROVAL,
+    )
+
+
+def _theirs(user: User) -> Q:
+    """The waiting steps user decides: a customer administrator their customer's first steps,
+    a catalog administrator the MSP's steps."""
+    if is_msp_staff(user, CHANGE):
+        return Q(kind=StepKind.MSP)
+    customer = administered_customer(user)
+    if customer is not None:
+        return Q(kind=StepKind.CUSTOMER_ADMIN, request__customer=customer)
+    return NOTHING
+
+
+def approval_list(*, user: User, show: str = MINE) -> QuerySet[ApprovalStep]:
+    """Steps waiting for a decision, oldest first: those user decides (MINE), or every one
+    user may see (ALL: catalog administrators follow the customers' steps too)."""
+    steps = visible_to(user, _waiting().filter(_theirs(user) if show == MINE else Q()))
+    return steps.select_related(
+        "request__service",
+        "request__requester",
+        "request__beneficiary",
+        "request__customer__company",
+    ).order_by("waiting_since", "id")
+
+
+def approval_waiting_count(*, user: User) -> tuple[int, bool]:
+    """How many steps wait for user (capped: the navigation's badge never counts a whole table)."""
+    return capped_count(visible_to(user, _waiting().filter(_theirs(user))))
+
+
+def request_steps(*, request: ServiceRequest) -> list[ApprovalStep]:
+    """A request's steps in order (the request is already in the reader's scope)."""
+    return list(ApprovalStep.objects.filter(request=request).select_related("decided_by"))

@@ -1,0 +1,291 @@
+"""Approval use cases (R3): the steps a request waits for, the decisions approvers take in the
+portal or from their e-mail, and the reminders of steps left waiting."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from accounts.models import User
+from credits.notify import catalog_administrators
+from customers.scope import administers, administrator_users, is_msp_staff
+from entitlements.models import RequestStatus, ServiceRequest
+from entitlements.services import request_transition
+from msp_portal.audit import audit_record
+from msp_portal.errors import DomainError, NotAllowed
+from msp_portal.outbox import enqueue_on_commit
+from msp_portal.tenancy import CHANGE, visible_to
+
+from .models import ApprovalLink, ApprovalStep, StepKind, StepStatus
+from .signals import approval_waiting
+
+NOTE_MAX = 2000
+
+
+def step_approvers(*, step: ApprovalStep) -> QuerySet[User]:
+    """Who may decide a step: the customer's active administrators, or the MSP's catalog
+    administrators (R3)."""
+    if step.kind == StepKind.CUSTOMER_ADMIN:
+        return administrator_users(step.request.customer)
+    return catalog_administrators()
+
+
+def step_may_decide(*, actor: User, step: ApprovalStep) -> bool:
+    """Whether actor is one of the step's approvers (any one of them decides)."""
+    if not actor.is_authenticated or not actor.is_active:
+        return False
+    if step.kind == StepKind.CUSTOMER_ADMIN:
+        return administers(actor, step.request.customer)
+    return is_msp_staff(actor, CHANGE)
+
+
+def is_approver(user: User) -> bool:
+    """Whether user may decide some step at all: a customer administrator or a catalog
+    administrator (the pages answer anyone else 403)."""
+    from customers.scope import administered_customer
+
+    return is_msp_staff(user, CHANGE) or administered_customer(user) is not None
+
+
+def _start(step: ApprovalStep) -> None:
+    """Make step the one to decide: it waits from now, its approvers are told once the
+    transaction commits, and approval_waiting is sent inside it."""
+    from . import tasks
+
+    step.waiting_since = timezone.now()
+    step.save(update_fields=["waiting_since"])
+    approval_waiting.send(
+        sender=ApprovalStep,
+        request=step.request,
+        step=step,
+        # The same step under the name the webhooks receiver reads.
+        approval=step,
+        approvers=list(step_approvers(step=step)),
+    )
+    enqueue_on_commit(tasks.notify_waiting, step.pk, 0)
+
+
+def approval_steps_start(*, request: ServiceRequest) -> list[ApprovalStep]:
+    """Create the steps a request awaiting approval needs (its service's policy for its total)
+    and start the first; called inside the submission's transaction."""
+    if request.status != RequestStatus.AWAITING_APPROVAL:
+        return []
+    kinds = request.service.approval_steps(request.total)
+    steps = ApprovalStep.objects.bulk_create(
+        ApprovalStep(request=request, order=i, kind=kind) for i, kind in enumerate(kinds, start=1)
+    )
+    for step in steps:
+        step.request = request
+    if steps:
+        _start(steps[0])
+    return steps
+
+
+def approval_steps_close(*, request: ServiceRequest) -> int:
+    """A request that left awaiting approval otherwise (cancelled): its undecided steps are
+    skipped, so nobody is asked or reminded any more."""
+    return ApprovalStep.objects.filter(request=request, status=StepStatus.PENDING).update(
+        status=StepStatus.SKIPPED
+    )
+
+
+def current_step(request: ServiceRequest) -> ApprovalStep | None:
+    """The step waiting for a decision now, if any."""
+    return (
+        ApprovalStep.objects.filter(
+            request=request, status=StepStatus.PENDING, waiting_since__isnull=False
+        )
+        .order_by("order")
+        .first()
+    )
+
+
+def _when(moment) -> str:
+    return date_format(timezone.localtime(moment), "j M Y, H:i")
+
+
+def _already_decided(request: ServiceRequest) -> DomainError:
+    last = (
+        ApprovalStep.objects.filter(
+            request=request, status__in=[StepStatus.APPROVED, StepStatus.REJECTED]
+        )
+        .order_by("-decided_at", "-order")
+        .first()
+    )
+    if request.status != RequestStatus.AWAITING_APPROVAL and last is not None:
+        return DomainError(
+            f"Request #{request.pk} was decided already: {last.get_status_display().lower()} by "
+            f"{last.decided_by_label} on {_when(last.decided_at)}. Nothing was changed."
+        )
+    return DomainError(
+        f"Request #{request.pk} is {request.get_status_display().lower()}: there is nothing left "
+        "to decide. Nothing was changed."
+    )
+
+
+@transaction.atomic
+def approval_decide(
+    *,
+    actor: User,
+    request: ServiceRequest,
+    approve: bool,
+    note: str = "",
+    link: ApprovalLink | None = None,
+) -> ApprovalStep:
+    """An approver approves or rejects the step a request waits for (R3).
+
+    Outside the actor's scope the request does not exist (Http404); in scope but not theirs to
+    decide, NotAllowed. A rejection rejects the request (and refunds it, once); the last step's
+    approval approves it; an earlier step's approval starts the next. A decision on a request
+    already decided, or through a link used already, changes nothing and says so.
+    """
+    if not visible_to(actor, ServiceRequest).filter(pk=request.pk).exists():
+        raise Http404("No such request.")
+    if not is_approver(actor):
+        raise NotAllowed(
+            "Only customer administrators and catalog administrators approve requests."
+        )
+    request = (
+        ServiceRequest.objects.select_for_update()
+        .select_related("customer__company", "service", "requester", "beneficiary")
+        .get(pk=request.pk)
+    )
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise DomainError(f"Keep the note to {NOTE_MAX:,} characters; it has {len(note):,}.")
+    if link is not None:
+        link = ApprovalLink.objects.select_for_update().get(pk=link.pk)
+        if link.approver_id != actor.pk:
+            raise NotAllowed("This approval link was sent to another approver.")
+        if link.used_at is not None:
+            raise DomainError(
+                f"This approval link was used already, on {_when(link.used_at)}, and works only "
+                "once. Nothing was changed."
+            )
+    step = current_step(request) if request.status == RequestStatus.AWAITING_APPROVAL else None
+    if step is None:
+        awaiting = request.status == RequestStatus.AWAITING_APPROVAL
+        if awaiting and not ApprovalStep.objects.filter(request=request).exists():
+            raise DomainError(
+                f"Request #{request.pk} has no approval steps (it was submitted before "
+                "approvals); move it on from its page."
+            )
+        raise _already_decided(request)
+    if link is not None and link.step_id != step.pk:
+        earlier = ApprovalStep.objects.get(pk=link.step_id)
+        raise DomainError(
+            f"The step this link was sent for was decided already: "
+            f"{earlier.get_status_display().lower()} by {earlier.decided_by_label} on "
+            f"{_when(earlier.decided_at)}. Nothing was changed."
+        )
+    step.request = request
+    if not step_may_decide(actor=actor, step=step):
+        who = (
+            f"an administrator of {request.customer}"
+            if step.kind == StepKind.CUSTOMER_ADMIN
+            else "an MSP catalog administrator"
+        )
+        raise NotAllowed(f"Request #{request.pk} waits for {who}: it is not yours to decide.")
+    if not approve and not note:
+        raise DomainError("Say why you reject the request: the requester sees your note.")
+    now = timezone.now()
+    step.status = StepStatus.APPROVED if approve else StepStatus.REJECTED
+    step.decided_by, step.decided_by_label = actor, actor.display_name[:150]
+    step.decided_at, step.note = now, note
+    step.save(update_fields=["status", "decided_by", "decided_by_label", "decided_at", "note"])
+    if link is not None:
+        link.used_at, link.used_for = now, "approve" if approve else "reject"
+        link.save(update_fields=["used_at", "used_for"])
+    audit_record(
+        actor=actor,
+        action=f"approval.{step.status}",
+        obj=request,
+        before={"step": step.order, "status": StepStatus.PENDING},
+        after={
+            "step": step.order,
+            "kind": step.kind,
+            "status": step.status,
+            "note": note,
+            "by_link": link is not None,
+        },
+    )
+    if not approve:
+        ApprovalStep.objects.filter(request=request, status=StepStatus.PENDING).update(
+            status=StepStatus.SKIPPED
+        )
+        request_transition(actor=actor, request=request, status=RequestStatus.REJECTED, note=note)
+        return step
+    following = (
+        ApprovalStep.objects.filter(
+            request=request, status=StepStatus.PENDING, order__gt=step.order
+        )
+        .order_by("order")
+        .first()
+    )
+    if following is not None:
+        following.request = request
+        _start(following)
+    else:
+        request_transition(actor=actor, request=request, status=RequestStatus.APPROVED, note=note)
+    return step
+
+
+def transition_guard(request: ServiceRequest, status: str) -> str | None:
+    """entitlements.services asks before any transition: a request waiting for its approvers is
+    approved or rejected only by their decisions (approval_decide), never by hand."""
+    if request.status != RequestStatus.AWAITING_APPROVAL or status not in (
+        RequestStatus.APPROVED,
+        RequestStatus.REJECTED,
+    ):
+        return None
+    statuses = list(ApprovalStep.objects.filter(request=request).values_list("status", flat=True))
+    if not statuses:
+        return None  # submitted before approvals existed: decided by hand as before
+    if status == RequestStatus.APPROVED and all(s == StepStatus.APPROVED for s in statuses):
+        return None
+    if status == RequestStatus.REJECTED and StepStatus.REJECTED in statuses:
+        return None
+    return (
+        f"Request #{request.pk} is waiting for its approvers: approve or reject it on the "
+        "Approvals page (or from the approval e-mail), where the decision is recorded with its note."
+    )
+
+
+def approval_links_make(*, step: ApprovalStep, approvers, round: int) -> dict[int, ApprovalLink]:
+    """One link per approver for this mailing of the step (made once, however often it runs)."""
+    ApprovalLink.objects.bulk_create(
+        (ApprovalLink(step=step, approver=user, round=round) for user in approvers),
+        ignore_conflicts=True,
+    )
+    return {
+        link.approver_id: link
+        for link in ApprovalLink.objects.filter(step=step, round=round).select_related("step")
+    }
+
+
+def approval_reminders_due(*, now=None) -> list[tuple[int, int]]:
+    """Claim the reminders due now: each waiting step at most once per APPROVAL_REMINDER_DAYS
+    (a conditional UPDATE that one run alone wins). Returns (step id, reminder number) pairs."""
+    days = settings.APPROVAL_REMINDER_DAYS
+    if days <= 0:
+        return []
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=days)
+    due = ApprovalStep.objects.filter(
+        Q(reminded_at__isnull=True) | Q(reminded_at__lte=cutoff),
+        status=StepStatus.PENDING,
+        waiting_since__lte=cutoff,
+        request__status=RequestStatus.AWAITING_APPROVAL,
+    ).values_list("pk", "reminders_sent")
+    claimed = []
+    for pk, sent in due[:500]:
+        won = ApprovalStep.objects.filter(
+            pk=pk, reminders_sent=sent, status=StepStatus.PENDING
+        ).update(reminded_at=now, reminders_sent=sent + 1)
+        if won:
+            claimed.append((pk, sent + 1))
+    return claimed

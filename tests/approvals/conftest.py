@@ -1,0 +1,51 @@
+"""A customer with credits and a service that needs approval, and a way to submit requests."""
+
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import ApprovalPolicy
+from credits.services import credit_grant
+from customers.services import customer_settings_update
+from entitlements.services import request_submit
+
+
+def set_policy(service, policy, threshold=None):
+    service.approval_policy = policy
+    service.approval_threshold = threshold
+    service.save(update_fields=["approval_policy", "approval_threshold"])
+    return service
+
+
+@pytest.fixture
+def acme(tenant_a, catalog_admin):
+    """Customer A with Credit Management and 100 credits; its Laptop (10 credits) needs a
+    customer administrator's approval."""
+    customer_settings_update(
+        actor=catalog_admin,
+        customer=tenant_a["customer"],
+        credit_management=True,
+        alert_threshold=None,
+    )
+    credit_grant(
+        actor=catalog_admin, customer=tenant_a["customer"], amount=Decimal("100"), reason="PO"
+    )
+    set_policy(tenant_a["service"], ApprovalPolicy.CUSTOMER_ADMIN)
+    return tenant_a
+
+
+@pytest.fixture
+def submit(django_capture_on_commit_callbacks):
+    """Submit a request as an end user, running what its commit sends (the approvers' mail)."""
+
+    def make(tenant, quantity=1, who="eve", **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return request_submit(
+                actor=tenant[who],
+                service=tenant["service"],
+                quantity=quantity,
+                justification="New starter in Finance",
+                **kwargs,
+            )
+
+    return make
