@@ -24,17 +24,21 @@ install: $(STAMP)
 # port it serves, e-mails written to demo-mail/, the ITSM sync reading the shipped export.
 # `make demo-env` prints it: `env $(make -s demo-env) .venv/bin/python manage.py sync_itsm`.
 TWO_FACTOR_REQUIRED ?= false
+# Work orders of the demo go to the AR simulator the server starts on this port (fulfilment/itsm.py).
+FULFILMENT_DEMO_PORT ?= 8009
 DEMO_ENV = DEBUG=true \
 	DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 \
 	CELERY_BROKER_URL= \
 	EMAIL_URL=filemail:///$(CURDIR)/demo-mail \
 	PORTAL_BASE_URL=http://$(HOST):$(PORT) \
 	ITSM_FILE=$(CURDIR)/itsm_sync/demo/demo_itsm.json \
+	FULFILMENT_DEMO_SIMULATOR_PORT=$(FULFILMENT_DEMO_PORT) \
 	TWO_FACTOR_REQUIRED=$(TWO_FACTOR_REQUIRED)
 
 run: $(STAMP)
 	@env $(DEMO_ENV) $(PY) manage.py migrate --no-input -v 0
 	@env $(DEMO_ENV) $(PY) manage.py seed_demo
+	@env $(DEMO_ENV) $(PY) manage.py seed_fulfilment
 	@echo "Serving MSP Portal on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	@env $(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -366,11 +366,9 @@ FULFILMENT_BACKOFF_SECONDS = env.float("FULFILMENT_BACKOFF_SECONDS", default=30.
 FULFILMENT_PUSH_LEASE_SECONDS = env.int("FULFILMENT_PUSH_LEASE_SECONDS", default=120)
 # How often status and public notes are read back (a change shows within one interval).
 FULFILMENT_POLL_SECONDS = env.float("FULFILMENT_POLL_SECONDS", default=30.0)
-# Without ITSM_URL (the demo), tickets go to the AR simulator started in-process on this port
-# (its technician console at /__sim/console); 0: refuse instead.
-FULFILMENT_DEMO_SIMULATOR_PORT = env.int(
-    "FULFILMENT_DEMO_SIMULATOR_PORT", default=8009 if CELERY_TASK_ALWAYS_EAGER else 0
-)
+# Without ITSM_URL, tickets go to the AR simulator started in-process on this port (its technician
+# console at /__sim/console): `make run` sets it; 0 (the default) wants ITSM_URL.
+FULFILMENT_DEMO_SIMULATOR_PORT = env.int("FULFILMENT_DEMO_SIMULATOR_PORT", default=0)
 
 # Approvals (R3, approvals/): e-mailed approve/reject links expire after this many days (the
 # e-mail says so); a step left waiting this many days is reminded once per interval (0: never).

@@ -186,6 +186,7 @@ for _module in (
     "access_credits",
     "access_sso",
     "access_webhooks",
+    "access_fulfilment",
 ):
     ACCESS.update(importlib.import_module(f"tests.security.{_module}").ACCESS)
 
