@@ -58,26 +58,21 @@ between companies and people), `writers` (the upserts), `seen` (keys a full reco
 `reading` (the read-ahead thread), `locks` (one run per kind), `moves` (a person changing
 company), `guard` (S3), `context` (a run in progress and its counters), `pages` (a page
 validated and de-duplicated), `mirror` (rows, rejected records and the watermark written),
-`plans` (planned, kept and applied), `runs` (the reading phase, how a run ends, its steps,
-approval), `refusals` (people a higher layer refused after a run). This package
+`plans` (planned, kept and applied), `listing` (the reading phase), `lifecycle` (how a run
+ends: paused, finished, failed, durably), `steps` (the runs and their steps), `approval`
+(a kept plan approved), `refusals` (people a higher layer refused after a run). This package
 exports the use cases the rest of the portal calls.
 """
 
 from msp_portal.errors import NotAllowed
 
+from .approval import SyncApprovalRefused, sync_run_approve
 from .guard import GUARD_FRACTION, GUARD_MIN, deactivation_limit
+from .lifecycle import RUN_PERMISSION
 from .locks import SyncAlreadyRunning
 from .moves import person_move_company
 from .records import COMPANY_COLUMNS, PERSON_COLUMNS
-from .runs import (
-    RUN_PERMISSION,
-    SyncApprovalRefused,
-    sync_companies,
-    sync_continue,
-    sync_give_up,
-    sync_people,
-    sync_run_approve,
-)
+from .steps import sync_companies, sync_continue, sync_give_up, sync_people
 
 __all__ = [
     "COMPANY_COLUMNS",

@@ -8,7 +8,7 @@ import pytest
 
 from itsm_sync import services
 from itsm_sync.models import Person, PlanAction, SeenKey, SyncKind, SyncRun, SyncStatus
-from itsm_sync.services import context, locks, runs, seen, writers
+from itsm_sync.services import approval, context, listing, locks, seen, steps, writers
 from itsm_sync.simulator import Simulator
 from itsm_sync.sources import ARRestSource
 from tests.itsm_sync.sync_helpers import (
@@ -77,8 +77,9 @@ def test_a_full_run_in_steps_mirrors_what_one_step_would(sim: Simulator) -> None
 
 def test_the_portable_path_goes_in_steps_too(sim: Simulator, monkeypatch) -> None:
     monkeypatch.setattr(context, "writer_for", writers.PortableWriter)
-    monkeypatch.setattr(runs, "seen_keys", partial(seen.SeenKeys, copy=False))
-    monkeypatch.setattr(runs, "kind_lock", locks._row_lock)
+    monkeypatch.setattr(listing, "seen_keys", partial(seen.SeenKeys, copy=False))
+    monkeypatch.setattr(steps, "kind_lock", locks._row_lock)
+    monkeypatch.setattr(approval, "kind_lock", locks._row_lock)
     sync_both(sim, full=True)
     gone = sim.people()[0]["Person ID"]
     sim.delete_person(gone)

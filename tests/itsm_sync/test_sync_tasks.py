@@ -17,7 +17,7 @@ from django.db import connection
 
 from itsm_sync import tasks
 from itsm_sync.models import Person, SyncKind, SyncRun, SyncStatus
-from itsm_sync.services import locks, runs
+from itsm_sync.services import listing, locks
 from msp_portal.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,7 +191,7 @@ def test_an_incremental_run_stopped_by_the_soft_time_limit_continues_in_a_new_ta
     itsm_env, monkeypatch
 ) -> None:
     tasks.sync_companies.delay(full=True)
-    real_advance = runs.watermark_advance
+    real_advance = listing.watermark_advance
     calls = []
 
     def advance_then_time_out(*args, **kwargs):
@@ -200,7 +200,7 @@ def test_an_incremental_run_stopped_by_the_soft_time_limit_continues_in_a_new_ta
         if len(calls) == 2:
             raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(runs, "watermark_advance", advance_then_time_out)
+    monkeypatch.setattr(listing, "watermark_advance", advance_then_time_out)
 
     result = tasks.sync_people.delay().get()
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from itsm_sync import services
 from itsm_sync.models import Company, Person, RejectedRecord, SyncKind, SyncLock, SyncStatus
-from itsm_sync.services import context, locks, runs, seen, writers
+from itsm_sync.services import approval, context, listing, locks, seen, steps, writers
 from tests.itsm_sync.sync_helpers import (
     ChangesAfterFirstPage,
     ListSource,
@@ -198,8 +198,9 @@ def test_a_record_rejected_in_a_full_run_is_not_deactivated(companies) -> None:
 @pytest.fixture
 def portable(monkeypatch):
     monkeypatch.setattr(context, "writer_for", writers.PortableWriter)
-    monkeypatch.setattr(runs, "seen_keys", partial(seen.SeenKeys, copy=False))
-    monkeypatch.setattr(runs, "kind_lock", locks._row_lock)
+    monkeypatch.setattr(listing, "seen_keys", partial(seen.SeenKeys, copy=False))
+    monkeypatch.setattr(steps, "kind_lock", locks._row_lock)
+    monkeypatch.setattr(approval, "kind_lock", locks._row_lock)
 
 
 def test_the_portable_path_mirrors_the_same_data(sim, portable) -> None:
