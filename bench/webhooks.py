@@ -85,6 +85,7 @@ def run(quick: bool = False) -> list[dict]:
         "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
         "WEBHOOK_RETRY_MAX_SECONDS": "2",
         "WEBHOOK_MAX_ATTEMPTS": "20",
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",  # the receiver listens on loopback
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     worker = _worker(env)

@@ -11,9 +11,11 @@ never send one message twice; a delivered row is never claimed again except by R
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -46,8 +48,8 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 USER_AGENT = "MSP-Portal-Webhooks/1.0"
 URL_HELP = (
-    "Give the full address of your receiver, starting with https:// (or http:// inside your "
-    "own network), for example https://hooks.example.com/msp-portal."
+    "Give the full address of your receiver, starting with https://, for example "
+    "https://hooks.example.com/msp-portal."
 )
 
 
@@ -81,7 +83,7 @@ def url_clean(url: str) -> str:
         raise ValidationError(
             {
                 "url": "Deliveries are POSTed over the web: the address must start with "
-                "https:// (or http:// inside your own network)." + hint
+                "https:// (or http://)." + hint
             }
         )
     if parts.username is not None or parts.password is not None:
@@ -99,7 +101,41 @@ def url_clean(url: str) -> str:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         raise ValidationError({"url": "This is not a valid web address. " + URL_HELP}) from None
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES and (
+        host == "localhost" or host.endswith(".localhost") or (literal and not literal.is_global)
+    ):
+        raise ValidationError({"url": PRIVATE_REFUSED.format(host=host)})
     return url
+
+
+PRIVATE_REFUSED = (
+    "{host} is a local or private address, which deliveries never go to: give your receiver's "
+    "public address (your operator can allow private ones with WEBHOOK_ALLOW_PRIVATE_ADDRESSES)."
+)
+
+
+def address_refusal(url: str) -> str:
+    """Why a delivery may not go to url's host now (it resolves to a local, private or reserved
+    address, which would let an endpoint reach inside the MSP's network), or "" when it may."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        return ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return f"The host name {host} does not resolve: check the address (it is tried again)."
+    for info in found:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            return PRIVATE_REFUSED.format(host=f"{host} ({address})")
+    return ""
 
 
 def events_clean(events: Iterable[str], *, customer: Customer | None) -> list[str]:
@@ -368,7 +404,7 @@ def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
             f"The receiver answered {code} (a redirect{' to ' + where if where else ''}): "
             "deliveries don't follow redirects, so give the final address."
         )
-    text = response.text[:300].strip()
+    text = response.text[:200].strip()
     return code, f"The receiver answered {code} {response.reason_phrase}" + (
         f": {text}" if text else "."
     )
@@ -390,7 +426,9 @@ def delivery_attempt(*, delivery_id: int) -> str:
         final = True
     else:
         body, headers = signed_request(delivery, secret=endpoint.secret, sent_at=datetime.now(UTC))
-        code, error = _post(endpoint.url, body, headers)
+        code, error = None, address_refusal(endpoint.url)
+        if not error:
+            code, error = _post(endpoint.url, body, headers)
         final = delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
     done = timezone.now()
     mine = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING)

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the receiver listens on loopback
     # Fails while `down` is set, as a receiver being deployed would.
     state = {"down": False}
     receiver = Receiver(answer=lambda n: 503 if state["down"] else 200).start()

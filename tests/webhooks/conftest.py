@@ -3,6 +3,13 @@ import pytest
 from .receiver import Receiver
 
 
+@pytest.fixture(autouse=True)
+def receivers_on_loopback(settings):
+    """The receivers of these tests listen on 127.0.0.1, a private address deliveries otherwise
+    refuse (tests/webhooks/test_private_addresses.py covers the refusal)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+
 @pytest.fixture
 def receiver_factory():
     started = []
