@@ -19,7 +19,7 @@ from tests.itsm_sync.factories import CompanyFactory
 pytestmark = pytest.mark.django_db
 
 # Every model whose rows belong to one customer must have a scope rule.
-TENANT_APPS = ("customers", "credits", "entitlements")
+TENANT_APPS = ("customers", "credits", "entitlements", "webhooks")
 NOT_TENANT_OWNED = {"customers.MspModeRequest"}  # the MSP's own tickets, system administrators'
 
 
