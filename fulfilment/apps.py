@@ -12,11 +12,15 @@ class FulfilmentConfig(AppConfig):
 
         scope.register()
         from entitlements.views_portal import REQUEST_PANELS
+        from msp_portal.context_processors import NAV_PROVIDERS
 
+        from .navigation import nav_items
         from .views import request_panel
 
         if request_panel not in REQUEST_PANELS:
             REQUEST_PANELS.append(request_panel)
+        if nav_items not in NAV_PROVIDERS:
+            NAV_PROVIDERS.append(nav_items)
         request_submitted.connect(
             receivers.on_request_submitted, sender=ServiceRequest, dispatch_uid="fulfilment.submit"
         )

@@ -853,7 +853,7 @@ class ARRestSource:
                 raise SourceError(
                     f"ITSM {method} {response.url.path} failed with {reason} after "
                     f"{attempt + 1} attempt(s). The server at {self.config.url}, or a proxy in "
-                    "front of it, may be down or overloaded; the sync is retried later.",
+                    "front of it, may be down or overloaded; it is tried again later.",
                     status=response.status_code,
                     ar_number=_ar_message(response)[0],
                     retryable=True,

@@ -421,7 +421,8 @@ def console_page(tickets: list[Record]) -> str:
         )
     body = "".join(rows) or "<p>No tickets yet.</p>"
     return (
-        "<!doctype html><html><head><title>AR simulator: technician console</title></head>"
+        "<!doctype html><html><head><title>AR simulator: technician console</title>"
+        '<link rel="icon" href="data:,"></head>'
         f"<body><h1>Technician console</h1>{body}</body></html>"
     )
 
