@@ -9,6 +9,7 @@ NotAllowed a 403; outside the caller's scope is a 404, exactly as on the pages (
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -166,3 +167,23 @@ def document_problems(result, generator, request, public):
                     code, {"description": description, "content": {PROBLEM_TYPE: {"schema": ref}}}
                 )
     return result
+
+
+@csrf_exempt  # no session, no form: nothing for a forged request to do here
+def not_found(request, *args, **kwargs):
+    """Any address under /api/v1/ that no route takes (an id that is not a number, a typo): the
+    API's 404, as problem details rather than the pages' HTML."""
+    from django.http import JsonResponse
+
+    slug, title = TITLES[404]
+    return JsonResponse(
+        {
+            "type": f"{TYPE_BASE}{slug}",
+            "title": title,
+            "status": 404,
+            "detail": "No API route has this address: the reference at /api/v1/docs/ lists them "
+            "(ids are whole numbers).",
+        },
+        status=404,
+        content_type=PROBLEM_TYPE,
+    )

@@ -19,7 +19,8 @@ class TokenThrottle(_SettingsRate):
     def get_cache_key(self, request, view) -> str | None:
         if not isinstance(request.auth, ApiToken):
             return None
-        return f"api-throttle:token:{request.auth.pk}"
+        # The digest, not the id: unique across databases sharing one cache.
+        return f"api-throttle:token:{request.auth.digest[:24]}"
 
 
 class AddressThrottle(_SettingsRate):

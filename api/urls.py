@@ -1,13 +1,13 @@
 """/api/: the token page, and the JSON API, version 1, with its schema and reference page."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
-from . import audit, catalog, credits, customers, requests, sync, views
+from . import audit, catalog, credits, customers, problems, requests, sync, views
 
 v1 = [
     path(
@@ -95,6 +95,8 @@ v1 = [
     path("sync/runs/<int:pk>/", sync.RunDetail.as_view(), name="sync_run_detail"),
     path("sync/runs/<int:pk>/approve/", sync.RunApprove.as_view(), name="sync_run_approve"),
     path("audit/", audit.AuditEventList.as_view(), name="audit_event_list"),
+    # Last: whatever no route above takes answers a problem, not the pages' HTML 404.
+    re_path(r"^", problems.not_found),
 ]
 
 app_name = "api"

@@ -185,6 +185,7 @@ for _module in (
     "access_itsm_sync",
     "access_credits",
     "access_sso",
+    "access_api",
     "access_webhooks",
     "access_fulfilment",
 ):
@@ -192,3 +193,5 @@ for _module in (
 
 # The Django admin is one area: staff only, guarded by Django's own admin_view.
 NAMESPACES_STAFF_ONLY = {"admin"}
+# The JSON API has a harness of its own, called with tokens (test_api_isolation.py).
+NAMESPACES_ELSEWHERE = {"api:v1"}
