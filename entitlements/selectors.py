@@ -35,17 +35,47 @@ def request_list_for_requester(*, user: User) -> QuerySet[ServiceRequest]:
 
 @dataclass
 class HistoryEntry:
-    """One status change of a request, as the audit trail recorded it."""
+    """One moment of a request's timeline, as the audit trail and the ledger recorded it: its
+    status after a change (empty when the status did not change) and the moment in words."""
 
     at: datetime
     actor: str
     acting_as: str
     status: str
     note: str
+    what: str = ""
+
+
+STEP_ROLES = {"customer_admin": "customer administrator", "msp": "MSP catalog administrator"}
+
+
+def _audit_entry(event: AuditEvent) -> HistoryEntry:
+    after = event.after or {}
+    actor = event.actor.display_name if event.actor else event.actor_label
+    note = after.get("note", "") or ""
+    if event.action == "request.submit":
+        status, what = after.get("status", RequestStatus.APPROVED), "Submitted"
+    elif event.action.startswith("approval."):
+        decided = "Approved" if after.get("status") == "approved" else "Rejected"
+        role = STEP_ROLES.get(after.get("kind", ""), "approver")
+        status, what = "", f"{decided} as {role} (approval step {after.get('step', '?')})"
+    else:
+        status, what = after.get("status", event.action.removeprefix("request.")), ""
+    return HistoryEntry(
+        at=event.at,
+        actor=actor,
+        acting_as=event.acting_as_label,
+        status=status,
+        note=note,
+        what=what,
+    )
 
 
 def request_history(*, request: ServiceRequest) -> list[HistoryEntry]:
-    """The request's audited status changes, oldest first (the request is already in scope)."""
+    """The request's timeline, oldest first: its submission, each approval decision, each status
+    change and its credits charged and refunded (the request is already in scope)."""
+    from credits.models import CreditEntry
+
     events = (
         AuditEvent.objects.filter(
             object_type=ServiceRequest._meta.label_lower, object_id=str(request.pk)
@@ -55,19 +85,28 @@ def request_history(*, request: ServiceRequest) -> list[HistoryEntry]:
     )
     entries = []
     for event in events:
-        after = event.after or {}
-        status = (
-            after.get("status", RequestStatus.APPROVED)
-            if event.action == "request.submit"
-            else after.get("status", event.action.removeprefix("request."))
-        )
+        entry = _audit_entry(event)
+        # A status change made by an approval repeats the decision's note: shown once.
+        if entries and entry.what == "" and entries[-1].what and entries[-1].note == entry.note:
+            entry.note = ""
+        entries.append(entry)
+    money = CreditEntry.objects.filter(
+        account__customer_id=request.customer_id, request_id=request.pk
+    ).order_by("created_at", "id")[:10]
+    for credit in money:
+        amount = f"{abs(credit.amount):.2f}".rstrip("0").rstrip(".")
         entries.append(
             HistoryEntry(
-                at=event.at,
-                actor=event.actor.display_name if event.actor else event.actor_label,
-                acting_as=event.acting_as_label,
-                status=status,
-                note=after.get("note", ""),
+                at=credit.created_at,
+                actor=credit.actor_label,
+                acting_as=credit.acting_as_label,
+                status="",
+                note="",
+                what=(
+                    f"Charged {amount} credits"
+                    if credit.amount < 0
+                    else f"Refunded {amount} credits"
+                ),
             )
         )
-    return entries
+    return sorted(entries, key=lambda e: e.at)
