@@ -346,6 +346,8 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # Deliveries never go to local, private or reserved addresses (an endpoint must not reach inside
 # the MSP's network) unless this is on, for receivers inside it.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# The delivery log keeps finished deliveries this many days (the sweep drops older ones).
+WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)
 # The sweep leaves a due delivery this long to its own queued task before enqueueing another, and
 # takes an attempt still "sending" after WEBHOOK_STALE_SENDING_SECONDS as cut off by a stopped worker.
 WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=60.0)

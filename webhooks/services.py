@@ -471,7 +471,21 @@ def deliveries_sweep(*, limit: int = 1000) -> int:
     ids = list(due.values_list("pk", flat=True)[:limit])
     for pk in ids:
         enqueue_on_commit(tasks.deliver, pk)
+    deliveries_forget(limit=limit * 10)
     return len(ids)
+
+
+def deliveries_forget(*, limit: int = 10_000) -> int:
+    """Drop the log's finished deliveries (delivered or given up) older than WEBHOOK_LOG_DAYS,
+    oldest first, at most limit at a time; waiting ones are kept whatever their age."""
+    cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_LOG_DAYS)
+    old = WebhookDelivery.objects.filter(
+        status__in=[DeliveryStatus.DELIVERED, DeliveryStatus.FAILED], created_at__lt=cutoff
+    ).order_by("created_at", "id")
+    deleted, _ = WebhookDelivery.objects.filter(
+        pk__in=list(old.values_list("pk", flat=True)[:limit])
+    ).delete()
+    return deleted
 
 
 def webhook_delivery_resend(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:

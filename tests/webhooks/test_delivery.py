@@ -357,3 +357,26 @@ def test_retry_delay_doubles_up_to_the_cap(settings):
 def _wait_until(moment) -> None:
     while timezone.now() < moment:
         time.sleep(0.05)
+
+
+def test_the_sweep_forgets_finished_deliveries_past_the_log_days_but_never_waiting_ones(
+    settings, tenant_a
+):
+    from .factories import WebhookDeliveryFactory
+
+    settings.WEBHOOK_LOG_DAYS = 30
+    endpoint = WebhookEndpointFactory(customer=tenant_a["customer"])
+    long_ago = timezone.now() - timedelta(days=31)
+    old_delivered = WebhookDeliveryFactory(endpoint=endpoint, created_at=long_ago)
+    old_failed = WebhookDeliveryFactory(endpoint=endpoint, created_at=long_ago, status="failed")
+    old_waiting = WebhookDeliveryFactory(
+        endpoint=endpoint,
+        created_at=long_ago,
+        status="pending",
+        next_attempt_at=timezone.now() + timedelta(hours=1),
+    )
+    recent = WebhookDeliveryFactory(endpoint=endpoint)
+    services.deliveries_sweep()
+    kept = set(WebhookDelivery.objects.values_list("pk", flat=True))
+    assert kept == {old_waiting.pk, recent.pk}
+    assert not {old_delivered.pk, old_failed.pk} & kept
