@@ -10,9 +10,9 @@ Contracts of the signals webhooks listens to (kwargs beside `sender`):
 - entitlements.signals.request_status_changed(request, old_status, new_status, actor, note)
   → request.status_changed
 - approvals.signals.approval_waiting(request, approval, approvers) → approval.waiting
-  (`approval` optional: an object whose pk and, if any, `step` name it; `approvers` optional)
+  (`approval`: the ApprovalStep, its pk, order and kind; `approvers`: the accounts that may decide)
 - fulfilment.signals.public_note_added(request, note, actor) → request.note_added
-  (`note`: an object with pk and `body` or `text`, or a string)
+  (`note`: the TicketNote, its pk and `text`)
 - credits.signals.balance_line_crossed(entry, customer, line, threshold)
   → credits.low_balance ("threshold") / credits.below_zero ("zero")
 - itsm_sync.signals.sync_run_finished(run) → sync_run.finished (catalog-wide endpoints only)
@@ -20,21 +20,17 @@ Contracts of the signals webhooks listens to (kwargs beside `sender`):
 
 from __future__ import annotations
 
-import logging
-from importlib import import_module
-
-from django.apps import apps
 from django.db import transaction
 
+from approvals.signals import approval_waiting
 from credits.signals import balance_line_crossed
 from entitlements.signals import request_status_changed, request_submitted
+from fulfilment.signals import public_note_added
 from itsm_sync.signals import sync_run_finished
 
 from . import payloads
 from .models import Event
 from .services import event_record
-
-logger = logging.getLogger(__name__)
 
 
 def on_request_submitted(sender, *, request, actor=None, **kwargs) -> None:
@@ -64,7 +60,11 @@ def on_approval_waiting(sender, *, request, approval=None, approvers=(), **kwarg
     def data() -> dict:
         body = {"request": payloads.request_data(request)}
         if approval is not None:
-            body["approval"] = {"id": approval.pk, "step": str(getattr(approval, "step", "") or "")}
+            body["approval"] = {
+                "id": approval.pk,
+                "order": getattr(approval, "order", None),
+                "kind": str(getattr(approval, "kind", "") or ""),
+            }
         if approvers:
             body["approvers"] = [payloads._username(u) for u in approvers]
         return body
@@ -111,14 +111,6 @@ def on_sync_run_finished(sender, *, run, **kwargs) -> None:
         )
 
 
-# Signals of the apps above entitlements that may not be installed (yet): connected when they
-# are (the layers contract orders them below webhooks).
-OPTIONAL = [
-    ("approvals", "approval_waiting", on_approval_waiting),
-    ("fulfilment", "public_note_added", on_public_note_added),
-]
-
-
 def connect() -> None:
     balance_line_crossed.connect(on_balance_line_crossed, dispatch_uid="webhooks.credits")
     sync_run_finished.connect(on_sync_run_finished, dispatch_uid="webhooks.sync_run")
@@ -126,12 +118,5 @@ def connect() -> None:
     request_status_changed.connect(
         on_request_status_changed, dispatch_uid="webhooks.request_status_changed"
     )
-    for app, name, receiver in OPTIONAL:
-        if not apps.is_installed(app):
-            continue
-        try:
-            signal = getattr(import_module(f"{app}.signals"), name)
-        except (ImportError, AttributeError):
-            logger.debug("%s.signals.%s is missing: webhooks cannot send its event", app, name)
-            continue
-        signal.connect(receiver, dispatch_uid=f"webhooks.{name}")
+    approval_waiting.connect(on_approval_waiting, dispatch_uid="webhooks.approval_waiting")
+    public_note_added.connect(on_public_note_added, dispatch_uid="webhooks.public_note_added")

@@ -82,41 +82,43 @@ def test_another_customers_request_never_reaches_the_endpoint(
 def test_approval_waiting_and_a_public_note_reach_the_customers_endpoint(
     tenant_a, tenant_b, receiver_factory, django_capture_on_commit_callbacks
 ):
-    """The receivers approvals and fulfilment connect to, with the signals' agreed arguments."""
+    """approval.waiting through the approvals service (a service needing an administrator's
+    approval); request.note_added through fulfilment's signal as its poll sends it."""
     from types import SimpleNamespace
 
-    from django.dispatch import Signal
+    from catalog.models import ApprovalPolicy
+    from fulfilment.models import TicketNote
+    from fulfilment.signals import public_note_added
 
-    from webhooks import receivers
-
-    approval_waiting, public_note_added = Signal(), Signal()
-    approval_waiting.connect(receivers.on_approval_waiting)
-    public_note_added.connect(receivers.on_public_note_added)
+    service = tenant_a["service"]
+    service.approval_policy = ApprovalPolicy.CUSTOMER_ADMIN
+    service.save(update_fields=["approval_policy"])
     a_receiver, b_receiver = receiver_factory(), receiver_factory()
     events = [Event.APPROVAL_WAITING, Event.REQUEST_NOTE_ADDED]
     endpoint = WebhookEndpointFactory(
         customer=tenant_a["customer"], url=a_receiver.url, events=events
     )
     WebhookEndpointFactory(customer=tenant_b["customer"], url=b_receiver.url, events=events)
-    request = request_submit(
-        actor=tenant_a["eve"], service=tenant_a["service"], quantity=1, justification="New starter"
-    )
     with django_capture_on_commit_callbacks(execute=True):
-        approval_waiting.send(
-            sender=None,
-            request=request,
-            approval=SimpleNamespace(pk=7, step="Customer administrator"),
-            approvers=[tenant_a["admin"]],
+        request = request_submit(
+            actor=tenant_a["eve"], service=service, quantity=1, justification="New starter"
         )
+    with django_capture_on_commit_callbacks(execute=True):
         public_note_added.send(
-            sender=None, request=request, note=SimpleNamespace(pk=3, body="Shipped today")
+            sender=TicketNote,
+            request=request,
+            note=SimpleNamespace(pk=3, text="Shipped today"),
+            actor=None,
         )
 
     waiting, note = (
         Webhook(endpoint.secret).verify(post.body, post.headers) for post in a_receiver.accepted
     )
     assert waiting["type"] == "approval.waiting"
-    assert waiting["data"]["approval"] == {"id": 7, "step": "Customer administrator"}
+    assert waiting["data"]["request"]["id"] == request.pk
+    assert waiting["data"]["request"]["status"] == "awaiting_approval"
+    assert waiting["data"]["approval"]["order"] == 1
+    assert waiting["data"]["approval"]["kind"] == "customer_admin"
     assert waiting["data"]["approvers"] == ["acme-admin"]
     assert note["type"] == "request.note_added"
     assert note["data"]["note"] == {"id": 3, "text": "Shipped today"}
