@@ -187,6 +187,7 @@ for _module in (
     "access_sso",
     "access_api",
     "access_webhooks",
+    "access_approvals",
     "access_fulfilment",
 ):
     ACCESS.update(importlib.import_module(f"tests.security.{_module}").ACCESS)
