@@ -532,9 +532,14 @@ def webhook_delivery_resend(*, actor: User, delivery: WebhookDelivery) -> Webhoo
     return found
 
 
+# Longer waits are left to the sweep: a worker holds a countdown task in memory, and Redis hands
+# one still unacknowledged after its visibility timeout to another worker.
+RETRY_COUNTDOWN_MAX = 300
+
+
 def retry_schedule(*, delivery_id: int) -> None:
-    """Enqueue a delivery's next attempt for when it is due; if the broker refuses, the sweep
-    finds it due later."""
+    """Enqueue a delivery's next attempt for when it is due (short waits only; the sweep sends
+    the others, and those the broker refused, once due)."""
     from msp_portal.outbox import BROKER_ERRORS
 
     from . import tasks
@@ -547,6 +552,8 @@ def retry_schedule(*, delivery_id: int) -> None:
     if due is None:
         return
     countdown = max((due - timezone.now()).total_seconds(), 0)
+    if countdown > RETRY_COUNTDOWN_MAX:
+        return  # the sweep sends it when due
     try:
         tasks.deliver.apply_async(args=[delivery_id], countdown=countdown)
     except BROKER_ERRORS:

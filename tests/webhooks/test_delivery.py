@@ -380,3 +380,25 @@ def test_the_sweep_forgets_finished_deliveries_past_the_log_days_but_never_waiti
     kept = set(WebhookDelivery.objects.values_list("pk", flat=True))
     assert kept == {old_waiting.pk, recent.pk}
     assert not {old_delivered.pk, old_failed.pk} & kept
+
+
+def test_a_long_wait_is_left_to_the_sweep_instead_of_a_countdown_task(
+    settings,
+    catalog_admin,
+    tenant_a,
+    credits_on,
+    receiver_factory,
+    django_capture_on_commit_callbacks,
+):
+    from unittest import mock
+
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 3600
+    receiver = receiver_factory(answer=lambda n: 500)
+    WebhookEndpointFactory(customer=tenant_a["customer"], url=receiver.url)
+    with (
+        mock.patch.object(tasks.deliver, "apply_async", wraps=tasks.deliver.apply_async) as sent,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        _below_zero(catalog_admin, tenant_a["customer"])
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PENDING
+    assert sent.call_count == 1  # the first send only; no countdown task for the hour's wait
