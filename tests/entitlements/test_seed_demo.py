@@ -7,7 +7,7 @@ from accounts.models import User
 from credits.models import CreditEntry
 from customers.models import Customer
 from entitlements.access import visible_services
-from entitlements.models import Marketplace
+from entitlements.models import Marketplace, RequestStatus, ServiceRequest
 from itsm_sync.models import Company, CompanyType, Person
 from msp_portal.selectors import msp_mode_enabled
 
@@ -33,13 +33,34 @@ def test_seed_demo_builds_the_demo_and_is_idempotent(capsys):
     assert Company.objects.filter(company_type=CompanyType.MANUFACTURER).exists()
     assert Company.objects.filter(name="Global").exists()
     assert Customer.objects.count() == 2
-    for customer in Customer.objects.all():
-        assert customer.administrators.exists() and customer.assignments.count() == 4
+    assigned = {"Pacific Capital S.A.": 5, "Bright Media LLC": 4}
+    for customer in Customer.objects.select_related("company"):
+        assert customer.administrators.exists()
+        assert customer.assignments.count() == assigned[customer.company.name]
     end_user = User.objects.get(username="ajensen")
     assert visible_services(user=end_user)
     before = _counts()
     call_command("seed_demo")
     assert _counts() == before
+
+
+def test_the_demo_has_a_request_waiting_for_approval(capsys):
+    from approvals.models import ApprovalStep, StepKind
+
+    call_command("seed_demo")
+    waiting = ServiceRequest.objects.get(status=RequestStatus.AWAITING_APPROVAL)
+    assert waiting.service.name == "Developer workstation"
+    assert waiting.requester.username == "ajensen"
+    assert list(ApprovalStep.objects.filter(request=waiting).values_list("kind", flat=True)) == [
+        StepKind.CUSTOMER_ADMIN,
+        StepKind.MSP,
+    ]
+    assert (
+        f"Request #{waiting.pk} (1 × Developer workstation, by ajensen) is awaiting approval"
+        in (capsys.readouterr().out)
+    )
+    call_command("seed_demo")
+    assert ServiceRequest.objects.filter(service=waiting.service).count() == 1
 
 
 def test_seed_demo_can_leave_msp_mode_off(capsys):

@@ -14,14 +14,24 @@ from django.db import transaction
 
 from accounts.roles import CATALOG_ADMIN, SYSTEM_ADMIN
 from accounts.services import user_role_grant
-from catalog.models import Category, Service, ServiceStatus
+from catalog.models import ApprovalPolicy, Category, Service, ServiceStatus
 from catalog.services import category_create, service_create, service_publish
 from credits.services import credit_grant
 from customers.models import Customer
 from customers.readiness import msp_readiness
-from customers.services import customer_add, end_user_filter_save, msp_enable
-from entitlements.models import AudienceKind, Marketplace
-from entitlements.services import audience_rule_add, marketplace_create, marketplace_services_add
+from customers.services import (
+    customer_add,
+    customer_services_add,
+    end_user_filter_save,
+    msp_enable,
+)
+from entitlements.models import AudienceKind, Marketplace, ServiceRequest
+from entitlements.services import (
+    audience_rule_add,
+    marketplace_create,
+    marketplace_services_add,
+    request_submit,
+)
 from itsm_sync.models import Company, Person, RecordStatus
 from itsm_sync.services import sync_companies, sync_people
 from itsm_sync.sources import FileSource
@@ -44,6 +54,14 @@ CATALOG = [
             ("Laptop", "A standard business laptop with docking station.", "250", 1, 3),
             ("Monitor", "A 27-inch monitor.", "80", 1, 4),
             ("Mobile phone", "A company smartphone with a data plan.", "120", 1, 1),
+            (
+                "Developer workstation",
+                "A high-end workstation for engineering work. Your administrator approves it, "
+                "then the MSP.",
+                "900",
+                1,
+                2,
+            ),
         ],
     ),
     (
@@ -95,6 +113,18 @@ CUSTOMERS = [
 ]
 
 
+# A service that needs approval (R3) and a request waiting for it: Pacific Capital's
+# administrator decides first, then an MSP catalog administrator. (customer, service, policy,
+# marketplace offering it, the request's justification)
+APPROVAL_DEMO = (
+    "Pacific Capital S.A.",
+    "Developer workstation",
+    ApprovalPolicy.CUSTOMER_ADMIN_THEN_MSP,
+    "Standard",
+    "New data engineer starting Monday; the standard laptop can't run the models.",
+)
+
+
 class Command(BaseCommand):
     help = "Load the demo data (idempotent) and print the demo logins."
 
@@ -115,6 +145,7 @@ class Command(BaseCommand):
         )
         staff = self._staff()
         logins = [(role, username, password) for username, _, _, role, password in STAFF]
+        waiting = None
         if not without_msp and not msp_mode_enabled() and msp_readiness().ready:
             msp_enable(actor=None, actor_label="seed_demo")
         customers_before = Customer.objects.count()
@@ -123,6 +154,7 @@ class Command(BaseCommand):
             services = self._catalog(catalog_admin)
             for spec in CUSTOMERS:
                 logins += self._customer(catalog_admin, services, *spec)
+            waiting = self._approval_demo(catalog_admin, services)
         else:
             self.stdout.write(
                 "MSP mode is off: no customers were created (sign in as sysadmin to switch it on)."
@@ -131,6 +163,14 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo logins ({base}/):"))
         for role, username, password in logins:
             self.stdout.write(f"  {role:<48} {username} / {password}")
+        if msp_mode_enabled() and waiting is not None:
+            admin = waiting.customer.administrators.select_related("user").first().user
+            self.stdout.write(
+                f"Request #{waiting.pk} ({waiting.quantity} × {waiting.service.name}, by "
+                f"{waiting.requester.username}) is {waiting.get_status_display().lower()}: "
+                f"{admin.username} decides it on the Approvals page, or from the e-mail "
+                "written with its links, then catadmin."
+            )
         if Customer.objects.exists():
             self._sso_note(base)
         file_mail = settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend"
@@ -202,6 +242,37 @@ class Command(BaseCommand):
                     service = service_publish(actor=actor, service=service)
                 services[name] = service
         return services
+
+    def _approval_demo(self, actor, services) -> ServiceRequest | None:
+        """The approval policy on its service, the service offered to Pacific Capital's people, and
+        one request of theirs waiting for approval (made once; later runs find it)."""
+        company_name, service_name, policy, market_name, justification = APPROVAL_DEMO
+        service = services[service_name]
+        if service.approval_policy != policy:
+            Service.objects.filter(pk=service.pk).update(approval_policy=policy)
+            service.refresh_from_db()
+        customer = Customer.objects.filter(company__name=company_name).first()
+        if customer is None:
+            return None
+        customer_services_add(actor=actor, customer=customer, services=[service])
+        admin = customer.administrators.select_related("user").first().user
+        market = Marketplace.objects.get(customer=customer, name=market_name)
+        if not market.offers.filter(assignment__service=service).exists():
+            marketplace_services_add(actor=admin, marketplace=market, services=[service])
+        made = ServiceRequest.objects.filter(customer=customer, service=service).first()
+        if made is not None:
+            return made
+        end_user = (
+            get_user_model()
+            .objects.filter(company=customer.company, is_active=True, person__isnull=False)
+            .exclude(pk=admin.pk)
+            .order_by("username")
+            .first()
+        )
+        request = request_submit(
+            actor=end_user, service=service, quantity=1, justification=justification
+        )
+        return request
 
     def _customer(self, actor, services, company_name, names, criteria, marketplaces, credits):
         company = Company.objects.get(name=company_name)
