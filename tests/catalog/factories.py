@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import factory
 
-from catalog.models import Category, Service, ServiceStatus
+from catalog.models import Category, Question, QuestionKind, Service, ServiceStatus
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -25,3 +25,15 @@ class ServiceFactory(factory.django.DjangoModelFactory):
     category = factory.SubFactory(CategoryFactory)
     status = ServiceStatus.PUBLISHED
     price = Decimal("10.00")
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    """A question of a service, at the end of its form (short text unless told)."""
+
+    class Meta:
+        model = Question
+
+    service = factory.SubFactory(ServiceFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    kind = QuestionKind.SHORT_TEXT
+    label = factory.Sequence(lambda n: f"Question {n}")

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Issue 13's target for a priced service with Credit Management on (the costliest path): the
 # session and user, the MSP flag, access resolution, the request, the debit with its ledger row
-# and balance, and the audit event.
-SUBMIT_QUERIES = 15
+# and balance, and the audit event; since issue 15 the service's questions (one read, however
+# many), and the signal receivers of the apps above (fulfilment settings, webhook endpoints).
+SUBMIT_QUERIES = 18
 
 
 def _priced(tenant, catalog_admin, extra_services: int):
@@ -85,3 +86,74 @@ def test_the_submission_costs_the_same_with_10_or_2000_services(client, tenant_a
         _post(client, service, "submission-key-large")
     assert ServiceRequest.objects.count() == 3
     assert len(large) == len(small)
+
+
+# --- Questions (issue 15): a form of 20 questions costs what a form of none does ---------------
+
+
+def _ask_twenty(tenant) -> dict[str, object]:
+    """20 questions of every kind but colleague (one condition among them), and their answers."""
+    from catalog.models import Question, QuestionKind
+
+    service = tenant["service"]
+    kinds = [
+        (QuestionKind.SHORT_TEXT, [], "Desk 4"),
+        (QuestionKind.LONG_TEXT, [], "Long\ntext"),
+        (QuestionKind.NUMBER, [], "3"),
+        (QuestionKind.DATE, [], "2026-03-02"),
+        (QuestionKind.SINGLE_CHOICE, ["A", "B"], "B"),
+        (QuestionKind.MULTIPLE_CHOICE, ["A", "B", "C"], ["A", "C"]),
+        (QuestionKind.YES_NO, [], "yes"),
+    ]
+    questions = Question.objects.bulk_create(
+        Question(
+            service=service,
+            position=i + 1,
+            kind=kinds[i % len(kinds)][0],
+            label=f"Question {i + 1}",
+            choices=kinds[i % len(kinds)][1],
+            required=True,
+        )
+        for i in range(20)
+    )
+    # The last one is shown only when the first yes/no question is "yes".
+    last = questions[-1]
+    last.condition_question = questions[6]
+    last.condition_operator, last.condition_value = "is", "yes"
+    last.save()
+    return {f"q_{q.pk}": kinds[i % len(kinds)][2] for i, q in enumerate(questions)}
+
+
+def _count(client, method: str, url: str, data: dict) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(client, method)(url, data)
+    assert response.status_code in (200, 302), response.content[:500]
+    return len(queries)
+
+
+def test_a_form_of_20_questions_renders_with_the_queries_of_none(client, tenant_a):
+    client.force_login(tenant_a["eve"])
+    url = reverse("portal:service_detail", args=[tenant_a["service"].pk])
+    client.get(url)  # warm-up: the session's first page
+    none = _count(client, "get", url, {})
+    _ask_twenty(tenant_a)
+    twenty = _count(client, "get", url, {})
+    assert twenty == none
+    assert "Question 20" in client.get(url).content.decode()
+
+
+def test_a_form_of_20_questions_submits_with_one_query_more_than_none(
+    client, tenant_a, catalog_admin
+):
+    service = _priced(tenant_a, catalog_admin, 0)
+    client.force_login(tenant_a["eve"])
+    url = reverse("portal:request_create", args=[service.pk])
+    base = {"quantity": 2, "justification": "New starter"}
+    _post(client, service, "submission-key-warm-up")
+    none = _count(client, "post", url, {**base, "submission_key": "submission-key-none"})
+    answers = _ask_twenty(tenant_a)
+    twenty = _count(client, "post", url, {**base, **answers, "submission_key": "submission-key-20"})
+    # The one more is the single INSERT of all 20 answers; reading the questions costs both one.
+    assert twenty == none + 1
+    assert twenty <= SUBMIT_QUERIES + 1
+    assert ServiceRequest.objects.order_by("-id").first().answers.count() == 20

@@ -58,6 +58,18 @@ class Access:
 POSTED = frozenset({200, 302})
 
 
+def _question(world) -> dict:
+    """A question of the planted service, made the way a catalog administrator would."""
+    from catalog.models import Question
+
+    question = Question.objects.filter(service=world["service"]).first()
+    if question is None:
+        question = Question.objects.create(
+            service=world["service"], position=1, kind="short_text", label="Cost centre"
+        )
+    return {"pk": world["service"].pk, "question_pk": question.pk}
+
+
 ACCESS: dict[str, Access] = {
     # Customer administrators and end users are sent on to their own landing page (which one:
     # test_home_lands_each_persona_on_its_own_page).
@@ -90,6 +102,29 @@ ACCESS: dict[str, Access] = {
     "catalog:service_list": Access(frozenset({CATALOG_ADMIN})),
     "catalog:service_create": Access(frozenset({CATALOG_ADMIN})),
     "catalog:service_edit": Access(
+        frozenset({CATALOG_ADMIN}), kwargs=lambda world: {"pk": world["service"].pk}
+    ),
+    # A service's questions (issue 15): the catalog administrators' editor and its preview.
+    "catalog:question_add": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda world: {"pk": world["service"].pk},
+        method="post",
+        ok=frozenset({200, 302}),
+    ),
+    "catalog:question_edit": Access(frozenset({CATALOG_ADMIN}), kwargs=lambda w: _question(w)),
+    "catalog:question_delete": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: _question(w),
+        method="post",
+        ok=frozenset({302}),
+    ),
+    "catalog:question_move": Access(
+        frozenset({CATALOG_ADMIN}),
+        kwargs=lambda w: _question(w),
+        method="post",
+        ok=frozenset({302}),
+    ),
+    "catalog:question_preview": Access(
         frozenset({CATALOG_ADMIN}), kwargs=lambda world: {"pk": world["service"].pk}
     ),
     "catalog:category_list": Access(frozenset({CATALOG_ADMIN})),

@@ -47,6 +47,12 @@ ACCESS: dict[str, Access] = {
         owner="a",
         ok=POSTED,
     ),
+    # The questions drawn again as answers change, and the colleague search (issue 15): an end
+    # user's own service and own colleagues only.
+    "portal:request_questions": Access(
+        frozenset({CUSTOMER_ADMIN, END_USER}), kwargs=_a_service, owner="a"
+    ),
+    "portal:colleague_options": Access(END_USERS),
     "portal:my_requests": Access(END_USERS),
     "portal:request_cancel": Access(
         frozenset({END_USER}), kwargs=_eve_request, method="post", owner="a", ok=POSTED
