@@ -214,3 +214,89 @@ class Service(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class QuestionKind(models.TextChoices):
+    SHORT_TEXT = "short_text", "Short text"
+    LONG_TEXT = "long_text", "Long text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    SINGLE_CHOICE = "single_choice", "Single choice"
+    MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+    YES_NO = "yes_no", "Yes or no"
+    COLLEAGUE = "colleague", "A colleague"
+
+
+# Kinds whose answer is one of a list the catalog administrator writes.
+CHOICE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+# Kinds another question's condition may test ("show when X is / is not Y").
+CONDITION_KINDS = (*CHOICE_KINDS, QuestionKind.YES_NO)
+
+
+class ConditionOperator(models.TextChoices):
+    IS = "is", "is"
+    IS_NOT = "is_not", "is not"
+
+
+class Question(models.Model):
+    """One question a service asks its requesters (R1), in the order of position.
+
+    A choice question has its choices; a number question's minimum is never above its maximum;
+    a condition names an earlier question of the same service and one of its possible answers
+    (catalog.questions checks the definitions, the request form evaluates them).
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=20, choices=QuestionKind.choices)
+    label = models.CharField(max_length=200)
+    help_text = models.CharField(max_length=300, blank=True)
+    required = models.BooleanField(default=False)
+    choices = models.JSONField(default=list, blank=True)
+    min_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    max_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # "Show when <condition_question> <operator> <condition_value>"; empty: always shown.
+    condition_question = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependents"
+    )
+    condition_operator = models.CharField(
+        max_length=8, choices=ConditionOperator.choices, blank=True
+    )
+    condition_value = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["service", "position", "id"], name="catalog_question_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_value__isnull=True)
+                | models.Q(max_value__isnull=True)
+                | models.Q(max_value__gte=models.F("min_value")),
+                name="catalog_question_max_not_below_min",
+                violation_error_message="The largest number can't be below the smallest.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(condition_question__isnull=True)
+                | ~models.Q(condition_operator=""),
+                name="catalog_question_condition_complete",
+                violation_error_message="Say whether the answer must be or must not be the value.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def has_condition(self) -> bool:
+        return self.condition_question_id is not None
+
+    def condition_label(self, label_of: dict[int, str]) -> str:
+        """The condition in words, naming the other question by label (from label_of)."""
+        if not self.has_condition:
+            return ""
+        label = label_of.get(self.condition_question_id, "an earlier question")
+        return (
+            f"Shown when “{label}” {self.get_condition_operator_display()} “{self.condition_value}”"
+        )

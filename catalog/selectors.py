@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 
 from msp_portal.models import AuditEvent
 
-from .models import Category, Service, ServiceStatus
+from .models import Category, Question, Service, ServiceStatus
 
 HISTORY_SIZE = 10
 
@@ -49,6 +49,11 @@ def service_published_list(query: str = "") -> QuerySet[Service]:
     return _search(services, query)
 
 
+def question_list(*, service: Service) -> list[Question]:
+    """A service's questions in the order the form asks them (one query)."""
+    return list(Question.objects.filter(service=service).order_by("position", "id"))
+
+
 def category_list(*, user) -> QuerySet[Category]:
     """Categories the user may see (all of them for catalog staff, none otherwise), by name."""
     if not user.has_perm("catalog.view_category"):
@@ -79,6 +84,10 @@ HISTORY_VERBS = {
     "service.update": "Edited",
     "service.publish": "Published",
     "service.retire": "Retired",
+    "service.question_add": "Question added",
+    "service.question_update": "Question changed",
+    "service.question_delete": "Question deleted",
+    "service.question_move": "Question moved",
 }
 FIELD_LABELS = {
     "name": "Name",
@@ -88,6 +97,8 @@ FIELD_LABELS = {
     "price": "Price",
     "min_quantity": "Minimum quantity",
     "max_quantity": "Maximum quantity",
+    "approval_policy": "Approval",
+    "approval_threshold": "Approval above",
 }
 
 

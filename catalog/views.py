@@ -2,19 +2,22 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
 
 from msp_portal.auth import permission_required
-from msp_portal.forms import form_add_error
+from msp_portal.forms import form_add_error, form_errors_text
 from msp_portal.pagination import keyset_page
-from msp_portal.tenancy import get_visible_or_404
+from msp_portal.tenancy import CHANGE, get_visible_or_404
 
 from . import selectors, services
-from .forms import CategoryForm, ServiceFilterForm, ServiceForm
-from .models import Service
+from .forms import CategoryForm, QuestionForm, ServiceFilterForm, ServiceForm, question_initial
+from .models import Question, Service
+from .questions import answers_from_post, questions_asked
 
 TRANSITIONS = {
     "publish": (
@@ -86,6 +89,8 @@ def _service_initial(service: Service) -> dict:
         "price": service.price,
         "min_quantity": service.min_quantity,
         "max_quantity": service.max_quantity,
+        "approval_policy": service.approval_policy,
+        "approval_threshold": service.approval_threshold,
     }
 
 
@@ -116,7 +121,186 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(
         request,
         "catalog/service_edit.html",
-        {"form": form, "service": service, "history": selectors.service_history(service=service)},
+        {
+            "form": form,
+            "service": service,
+            "history": selectors.service_history(service=service),
+            **_questions_context(request, service),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Questions (R1): the service's form, edited in place with htmx (each change draws the questions
+# card again, preview included); without scripts each change goes back to the service's page.
+# ---------------------------------------------------------------------------------------------
+
+
+def _questions_context(
+    request: HttpRequest,
+    service: Service,
+    *,
+    questions: list[Question] | None = None,
+    add_form: QuestionForm | None = None,
+    editing: Question | None = None,
+    edit_form: QuestionForm | None = None,
+) -> dict:
+    if questions is None:
+        questions = selectors.question_list(service=service)
+    label_of = {q.pk: q.label for q in questions}
+    rows = [
+        {
+            "question": q,
+            "condition": q.condition_label(label_of),
+            "first": i == 0,
+            "last": i == len(questions) - 1,
+        }
+        for i, q in enumerate(questions)
+    ]
+    if edit_form is None and editing is not None:
+        edit_form = QuestionForm(
+            initial=question_initial(editing),
+            before=[q for q in questions if (q.position, q.pk) < (editing.position, editing.pk)],
+            prefix="edit",
+        )
+    preview_answers = answers_from_post(request.GET, questions) if request.method == "GET" else {}
+    return {
+        "service": service,
+        "question_rows": rows,
+        "add_form": add_form or QuestionForm(before=questions, prefix="add"),
+        "editing": editing,
+        "edit_form": edit_form,
+        "asked": questions_asked(questions, preview_answers),
+        "refresh_url": reverse("catalog:question_preview", args=[service.pk]),
+        "colleague_url": None,
+    }
+
+
+def _questions_card(request: HttpRequest, service: Service, **context) -> HttpResponse:
+    """The questions card alone (htmx), or back to the service's page."""
+    if _wants_partial(request):
+        return TemplateResponse(
+            request,
+            "catalog/service_edit.html#questions",
+            _questions_context(request, service, **context),
+        )
+    return redirect(reverse("catalog:service_edit", args=[service.pk]) + "#questions")
+
+
+def _editable_service(request: HttpRequest, pk: int) -> Service:
+    return get_visible_or_404(
+        request.user, selectors.service_list(user=request.user), action=CHANGE, pk=pk
+    )
+
+
+def _question(service: Service, question_pk: int) -> Question:
+    question = service.questions.filter(pk=question_pk).first()
+    if question is None:
+        raise Http404("No such question in this service.")
+    return question
+
+
+def _refused(request: HttpRequest, error: ValidationError) -> None:
+    messages.error(request, " ".join(error.messages))
+
+
+@permission_required("catalog.change_service")
+@require_POST
+def question_add(request: HttpRequest, pk: int) -> HttpResponse:
+    service = _editable_service(request, pk)
+    questions = selectors.question_list(service=service)
+    form = QuestionForm(request.POST, before=questions, prefix="add")
+    if form.is_valid():
+        try:
+            question = services.question_add(
+                actor=request.user, service=service, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, f"Question “{question.label}” added at the end of the form.")
+            return _questions_card(request, service)
+    if not _wants_partial(request):
+        messages.error(request, "The question was not added: " + form_errors_text(form))
+    return _questions_card(request, service, questions=questions, add_form=form)
+
+
+@permission_required("catalog.change_service")
+def question_edit(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    service = _editable_service(request, pk)
+    question = _question(service, question_pk)
+    if request.method != "POST":
+        if _wants_partial(request):
+            return _questions_card(request, service, editing=question)
+        return TemplateResponse(
+            request,
+            "catalog/service_edit.html",
+            {
+                "form": ServiceForm(initial=_service_initial(service), user=request.user),
+                "service": service,
+                "history": selectors.service_history(service=service),
+                **_questions_context(request, service, editing=question),
+            },
+        )
+    questions = selectors.question_list(service=service)
+    before = [q for q in questions if (q.position, q.pk) < (question.position, question.pk)]
+    form = QuestionForm(request.POST, before=before, prefix="edit")
+    if form.is_valid():
+        try:
+            services.question_update(actor=request.user, question=question, **form.cleaned_data)
+        except ValidationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, f"Question “{form.cleaned_data['label'].strip()}” saved.")
+            return _questions_card(request, service)
+    if not _wants_partial(request):
+        messages.error(request, "The question was not saved: " + form_errors_text(form))
+    return _questions_card(request, service, questions=questions, editing=question, edit_form=form)
+
+
+@permission_required("catalog.change_service")
+@require_POST
+def question_delete(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    service = _editable_service(request, pk)
+    question = _question(service, question_pk)
+    try:
+        services.question_delete(actor=request.user, question=question)
+    except ValidationError as error:
+        _refused(request, error)
+    else:
+        messages.success(
+            request,
+            f"Question “{question.label}” deleted. Requests already made keep their answers.",
+        )
+    return _questions_card(request, service)
+
+
+@permission_required("catalog.change_service")
+@require_POST
+def question_move(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    service = _editable_service(request, pk)
+    question = _question(service, question_pk)
+    direction = request.POST.get("direction", "")
+    try:
+        services.question_move(actor=request.user, question=question, direction=direction)
+    except ValidationError as error:
+        _refused(request, error)
+    return _questions_card(request, service)
+
+
+@permission_required("catalog.view_service")
+def question_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the preview drawn again for the answers tried in it (conditions shown or hidden)."""
+    service = get_visible_or_404(request.user, selectors.service_list(user=request.user), pk=pk)
+    questions = selectors.question_list(service=service)
+    return TemplateResponse(
+        request,
+        "catalog/question_fields.html",
+        {
+            "asked": questions_asked(questions, answers_from_post(request.GET, questions)),
+            "refresh_url": reverse("catalog:question_preview", args=[service.pk]),
+            "colleague_url": None,
+        },
     )
 
 

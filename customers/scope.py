@@ -136,14 +136,29 @@ def by_customer(path: str) -> ScopeRule:
     return rule
 
 
+def requests_rule_at(path: str) -> ScopeRule:
+    """Requests (reached through path, "" for ServiceRequest itself): staff all, an administrator
+    their customer's, a requester their own, and the colleague a request is for theirs (R2)."""
+
+    def rule(user: User, action: str) -> Q:
+        if is_msp_staff(user, action):
+            return Q()
+        if not user.is_authenticated:
+            return NOTHING
+        # A requester keeps their requests after losing access or leaving the customer.
+        return (
+            _administers_q(user, f"{path}customer__")
+            | Q(**{f"{path}requester": user})
+            | Q(**{f"{path}beneficiary": user})
+        )
+
+    return rule
+
+
 def requests_rule(user: User, action: str) -> Q:
-    """Requests: staff all, an administrator their customer's, a requester their own."""
-    if is_msp_staff(user, action):
-        return Q()
-    if not user.is_authenticated:
-        return NOTHING
-    # A requester keeps their requests after losing access or leaving the customer.
-    return _administers_q(user, "customer__") | Q(requester=user)
+    """Requests: staff all, an administrator their customer's, a requester and the person a
+    request is for their own."""
+    return requests_rule_at("")(user, action)
 
 
 def _people_accounts(user: User, action: str) -> Q:

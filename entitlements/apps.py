@@ -5,16 +5,23 @@ class EntitlementsConfig(AppConfig):
     name = "entitlements"
 
     def ready(self) -> None:
-        from customers.scope import by_customer, requests_rule
+        from customers.scope import by_customer, requests_rule, requests_rule_at
         from customers.services import REMOVAL_IMPACT_PROVIDERS
         from msp_portal.tenancy import scope_register
 
-        from .models import AudienceRule, Marketplace, MarketplaceService, ServiceRequest
+        from .models import (
+            AudienceRule,
+            Marketplace,
+            MarketplaceService,
+            RequestAnswer,
+            ServiceRequest,
+        )
 
         scope_register(Marketplace, by_customer("customer__"))
         scope_register(MarketplaceService, by_customer("marketplace__customer__"))
         scope_register(AudienceRule, by_customer("marketplace__customer__"))
         scope_register(ServiceRequest, requests_rule)
+        scope_register(RequestAnswer, requests_rule_at("request__"))
 
         # The customers list flags a customer without a marketplace (one correlated count).
         from customers.models import Customer

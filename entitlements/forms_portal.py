@@ -4,9 +4,13 @@ import re
 import secrets
 from decimal import Decimal
 
+from crispy_forms.layout import Layout
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from catalog.models import Service
+from accounts.models import User
+from catalog.models import Question, Service
+from catalog.questions import answers_from_post
 from msp_portal.forms import PortalForm
 from msp_portal.limits import people_limits
 
@@ -34,11 +38,35 @@ class RequestForm(PortalForm):
     )
     # A plain Field: a crafted value (NUL bytes, any length) is dropped by the clean, not an error.
     submission_key = forms.Field(widget=forms.HiddenInput, required=False)
+    # Whom the request is for: empty for the requester, else a colleague picked with the search
+    # (drawn by the template, not by crispy); the queryset is the requester's own customer's.
+    beneficiary = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid_choice": "Pick the colleague the request is for from the search: only active "
+            "people of your own company can be chosen.",
+        },
+    )
 
-    def __init__(self, *args, service: Service, **kwargs):
+    def __init__(
+        self,
+        *args,
+        service: Service,
+        questions: list[Question] | None = None,
+        colleagues=None,
+        **kwargs,
+    ):
         kwargs.setdefault("initial", {}).setdefault("submission_key", secrets.token_urlsafe(24))
         super().__init__(*args, **kwargs)
         self.service = service
+        self.questions = questions or []
+        self.answer_errors: dict[str, str] = {}
+        if colleagues is not None:
+            self.fields["beneficiary"].queryset = colleagues
+        # The colleague picker is drawn by the template; crispy draws the rest.
+        self.helper.layout = Layout("quantity", "justification", "submission_key")
         low = max(service.min_quantity or 1, 1)
         high = service.max_quantity or QUANTITY_CEILING
         self.fields["quantity"] = forms.IntegerField(
@@ -76,6 +104,32 @@ class RequestForm(PortalForm):
             if self.justification_required
             else "Optional: anything your administrator should know."
         ) + f" At most {JUSTIFICATION_MAX:,} characters."
+
+    def clean(self) -> dict:
+        data = super().clean()
+        # The answers go to request_submit as plain data; it checks them against the service's
+        # questions (catalog.questions.answers_clean) and refuses what doesn't fit.
+        data["answers"] = answers_from_post(self.data, self.questions) if self.is_bound else {}
+        return data
+
+    def add_submit_error(self, error: ValidationError) -> None:
+        """Show request_submit's refusal: an answer's problem next to its question, the rest on
+        its field or on top."""
+        if not hasattr(error, "error_dict"):
+            for message in error.messages:
+                self.add_error(None, message)
+            return
+        for key, messages in error.message_dict.items():
+            if key.startswith("q_"):
+                self.answer_errors[key] = " ".join(messages)
+            else:
+                self.add_error(
+                    key if key in self.fields and key != NON_FIELD_ERRORS else None, messages
+                )
+        if self.answer_errors:
+            self.add_error(
+                None, "Some answers need your attention: see the questions marked below."
+            )
 
     def clean_submission_key(self) -> str:
         # Only what the page draws (URL-safe base64); anything else counts as no key.

@@ -233,3 +233,35 @@ class ServiceRequest(models.Model):
     @property
     def is_for_colleague(self) -> bool:
         return self.beneficiary_id != self.requester_id
+
+    @property
+    def people_label(self) -> str:
+        """Who made the request, and for whom when that is a colleague (notifications name both)."""
+        if self.is_for_colleague:
+            return f"{self.requester.display_name} for {self.beneficiary.display_name}"
+        return self.requester.display_name
+
+
+class RequestAnswer(models.Model):
+    """One answer of a request, kept as it was asked (R1): the question's label and kind at the
+    time, the value and the text shown; question_id is a plain number, so editing or deleting the
+    service's questions never changes or breaks a request."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="answers")
+    position = models.PositiveIntegerField()
+    question_id = models.IntegerField(null=True, blank=True)
+    label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20)
+    value = models.JSONField(null=True, blank=True)
+    display = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["request", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "position"], name="request_answer_position_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.display}"

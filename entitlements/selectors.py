@@ -3,14 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from customers.models import Customer
 from msp_portal.models import AuditEvent
 from msp_portal.tenancy import visible_to
 
-from .models import Marketplace, RequestStatus, ServiceRequest
+from .models import Marketplace, RequestAnswer, RequestStatus, ServiceRequest
 
 
 def marketplace_list(*, user: User, customer: Customer) -> QuerySet[Marketplace]:
@@ -23,14 +23,21 @@ def request_list(*, user: User, customer: Customer | None = None) -> QuerySet[Se
     requests = ServiceRequest.objects.all() if customer is None else customer.requests.all()
     return (
         visible_to(user, requests)
-        .select_related("service", "requester", "customer__company")
+        .select_related("service", "requester", "beneficiary", "customer__company")
         .order_by("-submitted_at", "-id")
     )
 
 
 def request_list_for_requester(*, user: User) -> QuerySet[ServiceRequest]:
-    """A person's own requests, newest first (they stay visible after access is lost)."""
-    return request_list(user=user).filter(requester=user)
+    """A person's own requests, those they made and those made for them by a colleague (R2),
+    newest first (they stay visible after access is lost)."""
+    return request_list(user=user).filter(Q(requester=user) | Q(beneficiary=user))
+
+
+def request_answers(*, request: ServiceRequest) -> list[RequestAnswer]:
+    """The answers kept with a request, in the order they were asked (the request is already in
+    scope: its reader may read its answers)."""
+    return list(RequestAnswer.objects.filter(request=request).order_by("position", "id"))
 
 
 @dataclass

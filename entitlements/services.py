@@ -6,22 +6,25 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from catalog.models import Service, ServiceStatus
+from catalog.models import QuestionKind, Service, ServiceStatus
+from catalog.questions import Answer, answers_clean
+from catalog.selectors import question_list
 from credits.models import CreditEntry
 from credits.services import credit_debit, credit_refund
 from customers.models import Customer, CustomerService
-from customers.scope import end_user_customer, may_manage
+from customers.scope import customer_accounts, end_user_customer, may_manage
 from customers.services import criteria_clean, msp_mode_required_check
 from msp_portal.audit import audit_record
 from msp_portal.errors import DomainError, NotAllowed
 
-from .access import VisibleService, visible_service
+from .access import VisibleService, access_resolve, visible_service
 from .models import (
     REQUEST_TRANSITIONS,
     AudienceKind,
     AudienceRule,
     Marketplace,
     MarketplaceService,
+    RequestAnswer,
     RequestStatus,
     ServiceRequest,
 )
@@ -228,8 +231,18 @@ def request_submit(
     justification: str = "",
     submission_key: str = "",
     access: VisibleService | None = None,
+    answers: dict | None = None,
+    beneficiary: User | None = None,
 ) -> ServiceRequest:
-    """An end user requests a service entitled to them (E2), within its quantity limits.
+    """An end user requests a service entitled to them (E2), within its quantity limits, for
+    themself or for a colleague of the same customer who is entitled to it too (R2), answering
+    the service's questions (R1).
+
+    answers maps a question's id to its answer as plain data (catalog.questions.answers_clean
+    says which); they are checked against the service's current questions and kept with the
+    request as asked. Anything refused (an answer of the wrong kind, a missing required one, one
+    to a question the service doesn't ask, a colleague of another customer or not entitled)
+    raises ValidationError before anything is written.
 
     access is the actor's entry for the service when the caller resolved it already in this
     request (the request form's page does, to draw the form); otherwise it is resolved here.
@@ -248,6 +261,8 @@ def request_submit(
             justification=justification,
             submission_key=submission_key,
             access=access,
+            answers=answers,
+            beneficiary=beneficiary,
         )
     except IntegrityError:
         first = _submitted_with(actor, submission_key)
@@ -265,6 +280,8 @@ def _request_submit(
     justification: str,
     submission_key: str,
     access: VisibleService | None,
+    answers: dict | None,
+    beneficiary: User | None,
 ) -> ServiceRequest:
     msp_mode_required_check()
     entry = access
@@ -289,11 +306,20 @@ def _request_submit(
             f"{service.name} costs credits: say what it is for, so your administrator can approve it."
         )
     customer = end_user_customer(actor)
+    beneficiary = _beneficiary_check(
+        actor=actor, customer=customer, service=service, beneficiary=beneficiary
+    )
+    questions = question_list(service=service)
+    kept = answers_clean(
+        questions=questions,
+        data=answers,
+        colleagues=_colleagues(customer=customer, questions=questions, answers=answers),
+    )
     total = (service.price * quantity).quantize(Decimal("0.01"))
     request = ServiceRequest(
         customer=customer,
         requester=actor,
-        beneficiary=actor,
+        beneficiary=beneficiary,
         service=service,
         quantity=quantity,
         unit_price=service.price,
@@ -312,6 +338,8 @@ def _request_submit(
         exclude=["customer", "requester", "beneficiary", "service"], validate_constraints=False
     )
     request.save()
+    if kept:
+        RequestAnswer.objects.bulk_create(_answer_rows(request, kept))
     if customer.credit_management and request.total > 0:
         credit_debit(
             actor=actor,
@@ -330,10 +358,69 @@ def _request_submit(
             "quantity": quantity,
             "total": str(request.total),
             "status": request.status,
+            **({"for": beneficiary.username} if beneficiary.pk != actor.pk else {}),
+            **({"answers": {a.label: a.display for a in kept}} if kept else {}),
         },
     )
     request_submitted.send(sender=ServiceRequest, request=request, actor=actor)
     return request
+
+
+def _beneficiary_check(
+    *, actor: User, customer: Customer, service: Service, beneficiary: User | None
+) -> User:
+    """Whom the request is for: the actor, or an active colleague of the same customer who is
+    entitled to the service (R2, E2 for them)."""
+    if beneficiary is None or beneficiary.pk == actor.pk:
+        return actor
+    colleague = customer_accounts(customer).filter(pk=beneficiary.pk).first()
+    if colleague is None:
+        raise DomainError(
+            "You can request only for yourself or an active colleague of "
+            f"{customer.company.name}: pick one from the search."
+        )
+    access = access_resolve(customer=customer, users=[colleague], service_ids=[service.pk])
+    if not access.grants(colleague.pk).get(service.pk):
+        raise DomainError(
+            f"{colleague.display_name} can't have {service.name}: it isn't offered to them. Ask "
+            "your administrator to give them access, or request it for someone who has it."
+        )
+    return colleague
+
+
+def _colleagues(*, customer: Customer, questions: list, answers: dict | None) -> dict[int, str]:
+    """The accounts the answers to colleague questions name that are the customer's active
+    people, with the name shown for each (one query, none without a colleague answer)."""
+    if not answers or not isinstance(answers, dict):
+        return {}
+    asked = {q.pk for q in questions if q.kind == QuestionKind.COLLEAGUE}
+    ids = set()
+    for key, value in answers.items():
+        if str(key).removeprefix("q_") in {str(pk) for pk in asked}:
+            for item in value if isinstance(value, list | tuple) else [value]:
+                if str(item).strip().isdigit() and len(str(item).strip()) < 12:
+                    ids.add(int(str(item).strip()))
+    if not ids:
+        return {}
+    return {
+        user.pk: f"{user.display_name} ({user.username})"
+        for user in customer_accounts(customer).filter(pk__in=ids)
+    }
+
+
+def _answer_rows(request: ServiceRequest, kept: list[Answer]) -> list[RequestAnswer]:
+    return [
+        RequestAnswer(
+            request=request,
+            position=a.position,
+            question_id=a.question_id,
+            label=a.label,
+            kind=a.kind,
+            value=a.value,
+            display=a.display,
+        )
+        for a in kept
+    ]
 
 
 # A request that ends in one of these gives its credits back, exactly once (K3).

@@ -11,7 +11,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -20,17 +20,18 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from catalog.models import Service
-from catalog.selectors import service_list
+from catalog.models import QuestionKind, Service
+from catalog.questions import answer_field, answers_from_post, questions_asked
+from catalog.selectors import question_list, service_list
 from customers.models import Customer, CustomerService
-from customers.scope import end_user_customer, is_msp_staff, managed_customer
+from customers.scope import customer_accounts, end_user_customer, is_msp_staff, managed_customer
 from customers.selectors import customer_admin_list, customer_list
 from customers.views import msp_mode_page
 from msp_portal.errors import NotAllowed
 from msp_portal.exports import csv_response
-from msp_portal.forms import form_add_error, form_errors_text
+from msp_portal.forms import form_errors_text
 from msp_portal.pagination import KeysetPage, keyset_page
-from msp_portal.params import id_param, search_param
+from msp_portal.params import id_param, search_param, value_param
 from msp_portal.tenancy import get_visible_or_404, visible_to
 
 from . import selectors, services
@@ -42,7 +43,7 @@ from .access import (
 )
 from .filters import OPEN_STATUSES, RequestFilterSet
 from .forms_portal import RequestForm, TransitionForm
-from .models import RequestStatus, ServiceRequest
+from .models import RequestAnswer, RequestStatus, ServiceRequest
 
 CATALOG_PAGE_SIZE = 24
 REQUEST_ORDERING = ("-submitted_at", "-id")
@@ -147,6 +148,38 @@ def _visible_or_404(request: HttpRequest, pk: int):
     return entry
 
 
+def _colleagues(request: HttpRequest):
+    """The people a request may be for or name: the requester's own customer's active people,
+    never the requester (customers.scope decides who they are)."""
+    return customer_accounts(request.end_user_customer).exclude(pk=request.user.pk)
+
+
+def _named_colleagues(request: HttpRequest, questions, answers: dict) -> dict[int, str]:
+    """The colleagues chosen in colleague answers, by id, to draw them again (a query only when
+    a colleague question was answered)."""
+    ids = set()
+    for question in questions:
+        raw = answers.get(answer_field(question.pk))
+        if question.kind == QuestionKind.COLLEAGUE and isinstance(raw, str) and raw.isdigit():
+            ids.add(int(raw[:11]))
+    if not ids:
+        return {}
+    return {
+        u.pk: f"{u.display_name} ({u.username})"
+        for u in customer_accounts(request.end_user_customer).filter(pk__in=ids)
+    }
+
+
+def _asked(request: HttpRequest, form: RequestForm) -> list:
+    answers = answers_from_post(form.data, form.questions) if form.is_bound else {}
+    return questions_asked(
+        form.questions,
+        answers,
+        errors=form.answer_errors,
+        colleagues=_named_colleagues(request, form.questions, answers),
+    )
+
+
 def _service_page(request: HttpRequest, entry, form: RequestForm) -> TemplateResponse:
     # The total follows the quantity as it is typed, computed by the server (no inline script).
     form.fields["quantity"].widget.attrs.update(
@@ -167,6 +200,10 @@ def _service_page(request: HttpRequest, entry, form: RequestForm) -> TemplateRes
             "form": form,
             "total": form.total(),
             "credits_on": request.end_user_customer.credit_management,
+            "asked": _asked(request, form),
+            "refresh_url": reverse("portal:request_questions", args=[entry.service.pk]),
+            "colleague_url": reverse("portal:colleague_options"),
+            "beneficiary": getattr(form, "cleaned_data", {}).get("beneficiary"),
         },
     )
 
@@ -190,7 +227,73 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "credits_on": request.end_user_customer.credit_management,
             },
         )
-    return _service_page(request, entry, RequestForm(service=entry.service))
+    return _service_page(
+        request,
+        entry,
+        RequestForm(service=entry.service, questions=question_list(service=entry.service)),
+    )
+
+
+@login_required
+@msp_mode_page
+@end_user_required
+def request_questions(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: a service's questions drawn again for the answers so far (conditions shown or
+    hidden); without scripts the form shows every question with its condition in words."""
+    entry = _visible_or_404(request, pk)
+    questions = question_list(service=entry.service)
+    answers = answers_from_post(request.GET, questions)
+    return TemplateResponse(
+        request,
+        "catalog/question_fields.html",
+        {
+            "asked": questions_asked(
+                questions, answers, colleagues=_named_colleagues(request, questions, answers)
+            ),
+            "refresh_url": reverse("portal:request_questions", args=[pk]),
+            "colleague_url": reverse("portal:colleague_options"),
+        },
+    )
+
+
+PICKER_LIMIT = 20
+
+
+@login_required
+@msp_mode_page
+@end_user_required
+def colleague_options(request: HttpRequest) -> HttpResponse:
+    """htmx: the requester's colleagues (their own customer's active people) matching a search,
+    as radio choices named for the field that asked (the request's beneficiary or a colleague
+    question); the one already chosen stays first."""
+    name = value_param(request.GET, "name")
+    if name != "beneficiary" and not (
+        name.startswith("q_") and name[2:].isdigit() and len(name) < 14
+    ):
+        name = "beneficiary"
+    people = _colleagues(request)
+    chosen = id_param(request.GET, name)
+    chosen_person = people.filter(pk=chosen).first() if chosen else None
+    found = people
+    for word in search_param(request.GET, "colleague_q").split()[:4]:
+        found = found.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(username__icontains=word)
+            | Q(email__icontains=word)
+        )
+    if chosen_person is not None:
+        found = found.exclude(pk=chosen_person.pk)
+    return TemplateResponse(
+        request,
+        "entitlements/portal/colleague_options.html",
+        {
+            "name": name,
+            "chosen": chosen_person,
+            "people": found.order_by("last_name", "first_name", "id")[:PICKER_LIMIT],
+            "searched": bool(search_param(request.GET, "colleague_q")),
+        },
+    )
 
 
 @login_required
@@ -199,7 +302,8 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def request_create(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _visible_or_404(request, pk)
-    form = RequestForm(request.POST, service=entry.service)
+    # The questions are read by request_submit; the form needs them only to be drawn again.
+    form = RequestForm(request.POST, service=entry.service, colleagues=_colleagues(request))
     if form.is_valid():
         try:
             service_request = services.request_submit(
@@ -209,12 +313,18 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, str(replay))
             return redirect("portal:request_detail", pk=replay.request.pk)
         except ValidationError as error:
-            form_add_error(form, error)
+            form.add_submit_error(error)
         else:
             messages.success(
                 request,
                 f"Request #{service_request.pk} for {service_request.quantity} × "
-                f"{entry.service.name} is submitted: "
+                f"{entry.service.name}"
+                + (
+                    f" for {service_request.beneficiary.display_name}"
+                    if service_request.is_for_colleague
+                    else ""
+                )
+                + " is submitted: "
                 + (
                     "it waits for approval; "
                     if service_request.status == RequestStatus.AWAITING_APPROVAL
@@ -223,6 +333,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
                 + "you can cancel it here until work on it starts.",
             )
             return redirect("portal:my_requests")
+    form.questions = question_list(service=entry.service)
     return _service_page(request, entry, form)
 
 
@@ -382,6 +493,7 @@ EXPORT_HEADER = [
     "Customer",
     "Requester",
     "Login",
+    "Requested for",
     "Service",
     "Quantity",
     "Unit price",
@@ -389,11 +501,21 @@ EXPORT_HEADER = [
     "Status",
     "Status note",
     "Justification",
+    "Answers",
     "Last change",
 ]
 
 
+def _answers_text(answers) -> str:
+    """A request's answers in one cell, one "label: answer" per line, in the order asked."""
+    return "\n".join(f"{a.label}: {a.display}" for a in answers)
+
+
 def _export_rows(rows: QuerySet[ServiceRequest]) -> Iterator[tuple]:
+    # Answers come with each chunk of requests (one more query per 1,000 rows, not per row).
+    rows = rows.prefetch_related(
+        Prefetch("answers", queryset=RequestAnswer.objects.order_by("position", "id"))
+    )
     for r in rows.iterator(chunk_size=1000):
         yield (
             r.pk,
@@ -401,6 +523,7 @@ def _export_rows(rows: QuerySet[ServiceRequest]) -> Iterator[tuple]:
             r.customer.company.name,
             r.requester.display_name,
             r.requester.username,
+            r.beneficiary.display_name if r.is_for_colleague else "",
             r.service.name,
             r.quantity,
             r.unit_price,
@@ -408,6 +531,7 @@ def _export_rows(rows: QuerySet[ServiceRequest]) -> Iterator[tuple]:
             r.get_status_display(),
             r.status_note,
             r.justification,
+            _answers_text(r.answers.all()),
             timezone.localtime(r.updated_at).strftime("%Y-%m-%d %H:%M"),
         )
 
@@ -480,6 +604,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": selectors.request_history(request=service_request),
             "handler": handler,
             "own": service_request.requester_id == request.user.pk,
+            "answers": selectors.request_answers(request=service_request),
             "panels": [p for hook in REQUEST_PANELS if (p := hook(request, service_request))],
         },
     )
