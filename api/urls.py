@@ -1,5 +1,7 @@
 """/api/: the token page, and the JSON API, version 1, with its schema and reference page."""
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -15,10 +17,13 @@ v1 = [
         SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),
         name="schema",
     ),
+    # Swagger UI's page carries one small <style> block: inline styles are allowed there alone.
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(
-            url_name="api:v1:schema", permission_classes=[], authentication_classes=[]
+        csp_update({"style-src": [SELF, UNSAFE_INLINE]})(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api:v1:schema", permission_classes=[], authentication_classes=[]
+            )
         ),
         name="docs",
     ),
