@@ -9,6 +9,8 @@ fulfilment logs in, retries and pages exactly as the sync does. A demo without a
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 from django.conf import settings
@@ -74,6 +76,20 @@ def itsm_config() -> SourceConfig:
     )
 
 
-def itsm_client() -> ARRestSource:
-    """A session with the ITSM server; use it as a context manager (logs out at the end)."""
-    return ARRestSource(itsm_config())
+_sessions = threading.local()
+
+
+@contextmanager
+def itsm_client() -> Iterator[ARRestSource]:
+    """This thread's session with the ITSM server, kept between tasks: an AR login costs more
+    than a create, and a worker pushes many. A new session is opened when the configuration
+    changes; an expired token is renewed by the client itself (401: log in again)."""
+    config = itsm_config()
+    client = getattr(_sessions, "client", None)
+    if client is None or client.config != config:
+        if client is not None:
+            client.close()
+        client = ARRestSource(config)
+        client.__enter__()  # one session for its whole life, not one per listing
+        _sessions.client = client
+    yield client

@@ -352,15 +352,24 @@ def ticket_push(*, push_id: int) -> TicketPush:
     finds the ticket instead of making another (R4)."""
     if not _claim(push_id):
         return TicketPush.objects.get(pk=push_id)
-    push = TicketPush.objects.select_related(
-        "request__customer__company", "request__service", "request__requester"
-    ).get(pk=push_id)
+    push = (
+        TicketPush.objects.select_related(
+            "request__customer__company",
+            "request__service__fulfilment",
+            "request__requester",
+            "request__beneficiary__person",
+        )
+        .prefetch_related("request__answers")
+        .get(pk=push_id)
+    )
     request = push.request
     if request.status not in (RequestStatus.APPROVED, RequestStatus.IN_PROGRESS):
         # Cancelled (or decided) in the portal before the ticket was made: nothing to send.
         _release(push, state=PushState.CANCELLED, error="")
         return push
-    fulfilment = fulfilment_settings_for(request.service)
+    fulfilment = getattr(request.service, "fulfilment", None) or fulfilment_settings_for(
+        request.service
+    )
     create_form, _form, fields, number_field = _forms(push.mode)
     try:
         with itsm.itsm_client() as client:

@@ -312,7 +312,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             if delay:
                 time.sleep(delay / 1000)
             entry = sim.create_ticket(form, values)
-            if sim.take_fault("lose_create_responses"):
+            if sim.take_lost_create():
                 # The ticket is made; the answer never arrives.
                 self.close_connection = True
                 with contextlib.suppress(OSError):

@@ -47,6 +47,8 @@ Server settings and fault knobs (constructor arguments, `POST /__sim/faults`, or
   the connection is closed without an answer, as a proxy timing out or a dropped link leaves it.
 - ``fail_creates=N``: the next N ticket creates answer 500 (AR 552) and make nothing.
 - ``create_delay_ms=N``: every ticket create sleeps N ms before it makes the ticket.
+- ``lose_create_every=N``: every Nth ticket create (counted from when it is set) loses its
+  answer as ``lose_create_responses`` does, for as long as it is set (20: 5 % of them).
 
 Control endpoints: ``GET /__sim/health``, ``GET /__sim/stats``, ``GET|POST /__sim/faults``,
 ``POST /__sim/reset`` (clears faults and counters; body ``{"data": true}`` also regenerates data),
@@ -131,6 +133,7 @@ class Faults:
     lose_create_responses: int = 0
     fail_creates: int = 0
     create_delay_ms: int = 0
+    lose_create_every: int = 0
 
 
 _TEXT_SETTINGS = frozenset({"links_base"})
@@ -449,6 +452,8 @@ class Simulator:
                 setattr(self._faults, name, value)
                 if name == "fail_list_request":
                     self._list_since_fault = 0
+                if name == "lose_create_every":
+                    self._creates_since_lose = 0
             self._apply_server_mode()
             return Faults(**asdict(self._faults))
 
@@ -838,6 +843,20 @@ class Simulator:
             entry = self.create_entry(form, {**values, answer_field: number}, validate=False)
             self._stats["tickets_created"] += 1
             return entry
+
+    def take_lost_create(self) -> bool:
+        """Whether the answer of the create just made is to be lost (either knob)."""
+        if self.take_fault("lose_create_responses"):
+            return True
+        with self._lock:
+            every = self._faults.lose_create_every
+            if not every:
+                return False
+            self._creates_since_lose = getattr(self, "_creates_since_lose", 0) + 1
+            if self._creates_since_lose % every:
+                return False
+            self._stats["lost_create_responses"] += 1
+            return True
 
     def tickets(self) -> list[Record]:
         """Every work order and incident, oldest first, each with its notes (`notes`)."""
