@@ -53,6 +53,7 @@ class HistoryEntry:
     what: str = ""
 
 
+REFUND_STATUSES = {RequestStatus.CANCELLED, RequestStatus.REJECTED, RequestStatus.FAILED}
 STEP_ROLES = {"customer_admin": "customer administrator", "msp": "MSP catalog administrator"}
 
 
@@ -97,23 +98,27 @@ def request_history(*, request: ServiceRequest) -> list[HistoryEntry]:
         if entries and entry.what == "" and entries[-1].what and entries[-1].note == entry.note:
             entry.note = ""
         entries.append(entry)
-    money = CreditEntry.objects.filter(
-        account__customer_id=request.customer_id, request_id=request.pk
-    ).order_by("created_at", "id")[:10]
+    money = (
+        CreditEntry.objects.filter(account__customer_id=request.customer_id, request_id=request.pk)
+        .select_related("actor")
+        .order_by("created_at", "id")[:10]
+    )
     for credit in money:
         amount = f"{abs(credit.amount):.2f}".rstrip("0").rstrip(".")
-        entries.append(
-            HistoryEntry(
-                at=credit.created_at,
-                actor=credit.actor_label,
-                acting_as=credit.acting_as_label,
-                status="",
-                note="",
-                what=(
-                    f"Charged {amount} credits"
-                    if credit.amount < 0
-                    else f"Refunded {amount} credits"
-                ),
-            )
+        charged = credit.amount < 0
+        entry = HistoryEntry(
+            at=credit.created_at,
+            actor=credit.actor.display_name if credit.actor else credit.actor_label,
+            acting_as=credit.acting_as_label,
+            status="",
+            note="",
+            what=f"Charged {amount} credits" if charged else f"Refunded {amount} credits",
         )
-    return sorted(entries, key=lambda e: e.at)
+        # Shown after the change that made it (written in the same transaction, a moment before).
+        owners = [
+            i
+            for i, e in enumerate(entries)
+            if (e.what == "Submitted" if charged else e.status in REFUND_STATUSES)
+        ]
+        entries.insert(owners[-1] + 1 if owners else len(entries), entry)
+    return entries
