@@ -94,3 +94,31 @@ def test_a_request_rejected_by_its_approver_is_never_pushed(sim, work_orders):
     approval_decide(actor=work_orders["admin"], request=request, approve=False, note="No budget")
 
     assert not TicketPush.objects.filter(request=request).exists()
+
+
+def test_a_mapped_field_the_itsm_lacks_fails_the_request_with_its_refund(
+    sim, work_orders, catalog_admin
+):
+    service = work_orders["service"]
+    cost = question_add(
+        actor=catalog_admin, service=service, kind=QuestionKind.SHORT_TEXT, label="Cost centre"
+    )
+    # Saved before the ITSM's form lost the field (or without the check): AR answers 314.
+    FulfilmentSettings.objects.filter(service=service).update(
+        field_map=[{"question": "Cost centre", "field": 11, "label": "Cost centre"}]
+    )
+    request = request_submit(
+        actor=work_orders["eve"],
+        service=service,
+        quantity=1,
+        justification="New starter",
+        answers={str(cost.pk): "CC-4711"},
+    )
+
+    push = ticket_push(push_id=request.ticket.pk)
+
+    assert push.state == "failed" and "AR 314" in push.last_error
+    request.refresh_from_db()
+    assert request.status == RequestStatus.FAILED
+    assert "WO Type Field 11" in request.status_note
+    assert sim.tickets() == []
