@@ -50,7 +50,7 @@ def _facts(step: ApprovalStep) -> str:
         if step.kind == StepKind.CUSTOMER_ADMIN
         else "an MSP catalog administrator; any one of them decides"
     )
-    lines.append(f"You are asked as {who} (step {step.order} of {steps}).")
+    lines.append(f"\nYou are asked as {who} (step {step.order} of {steps}).")
     return "\n".join(lines)
 
 

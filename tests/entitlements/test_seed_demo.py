@@ -51,6 +51,11 @@ def test_the_demo_has_a_request_waiting_for_approval(capsys):
     waiting = ServiceRequest.objects.get(status=RequestStatus.AWAITING_APPROVAL)
     assert waiting.service.name == "Developer workstation"
     assert waiting.requester.username == "ajensen"
+    assert waiting.service.questions.count() == 4
+    assert [(a.label, a.display) for a in waiting.answers.order_by("position")][:2] == [
+        ("What will it be used for?", "Data engineering"),
+        ("Operating system", "Linux"),
+    ]
     assert list(ApprovalStep.objects.filter(request=waiting).values_list("kind", flat=True)) == [
         StepKind.CUSTOMER_ADMIN,
         StepKind.MSP,

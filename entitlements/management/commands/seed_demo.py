@@ -14,8 +14,14 @@ from django.db import transaction
 
 from accounts.roles import CATALOG_ADMIN, SYSTEM_ADMIN
 from accounts.services import user_role_grant
-from catalog.models import ApprovalPolicy, Category, Service, ServiceStatus
-from catalog.services import category_create, service_create, service_publish
+from catalog.models import ApprovalPolicy, Category, QuestionKind, Service, ServiceStatus
+from catalog.services import (
+    category_create,
+    question_add,
+    service_create,
+    service_publish,
+    service_update,
+)
 from credits.services import credit_grant
 from customers.models import Customer
 from customers.readiness import msp_readiness
@@ -123,6 +129,27 @@ APPROVAL_DEMO = (
     "Standard",
     "New data engineer starting Monday; the standard laptop can't run the models.",
 )
+
+# The questions the Developer workstation asks (R1): (kind, label, required, choices, help) and
+# the waiting request's answers, by label.
+APPROVAL_DEMO_QUESTIONS = [
+    (
+        QuestionKind.SINGLE_CHOICE,
+        "What will it be used for?",
+        True,
+        ["Data engineering", "Software development", "Design and video"],
+        "Your administrator sees this when deciding.",
+    ),
+    (QuestionKind.SINGLE_CHOICE, "Operating system", True, ["Linux", "Windows"], ""),
+    (QuestionKind.YES_NO, "Does it need a second monitor?", False, [], ""),
+    (QuestionKind.LONG_TEXT, "Anything the service desk should know?", False, [], ""),
+]
+APPROVAL_DEMO_ANSWERS = {
+    "What will it be used for?": "Data engineering",
+    "Operating system": "Linux",
+    "Does it need a second monitor?": "yes",
+    "Anything the service desk should know?": "Desk 3.14, next to the window.",
+}
 
 
 class Command(BaseCommand):
@@ -249,8 +276,28 @@ class Command(BaseCommand):
         company_name, service_name, policy, market_name, justification = APPROVAL_DEMO
         service = services[service_name]
         if service.approval_policy != policy:
-            Service.objects.filter(pk=service.pk).update(approval_policy=policy)
-            service.refresh_from_db()
+            service = service_update(
+                actor=actor,
+                service=service,
+                name=service.name,
+                category=service.category,
+                price=service.price,
+                description=service.description,
+                min_quantity=service.min_quantity,
+                max_quantity=service.max_quantity,
+                approval_policy=policy,
+            )
+        if not service.questions.exists():
+            for kind, label, required, choices, help_text in APPROVAL_DEMO_QUESTIONS:
+                question_add(
+                    actor=actor,
+                    service=service,
+                    kind=kind,
+                    label=label,
+                    required=required,
+                    choices=choices,
+                    help_text=help_text,
+                )
         customer = Customer.objects.filter(company__name=company_name).first()
         if customer is None:
             return None
@@ -270,7 +317,11 @@ class Command(BaseCommand):
             .first()
         )
         request = request_submit(
-            actor=end_user, service=service, quantity=1, justification=justification
+            actor=end_user,
+            service=service,
+            quantity=1,
+            justification=justification,
+            answers={q.pk: APPROVAL_DEMO_ANSWERS[q.label] for q in service.questions.all()},
         )
         return request
 
