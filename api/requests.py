@@ -11,7 +11,12 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as BodyInvalid
 from rest_framework.response import Response
 
-from customers.scope import end_user_customer
+from approvals import selectors as approval_selectors
+from approvals import services as approval_services
+from approvals.forms import DecisionForm
+from approvals.models import LinkDecision
+from approvals.selectors import request_steps
+from customers.scope import CHANGE, customer_accounts, end_user_customer, is_msp_staff
 from entitlements import selectors, services
 from entitlements.access import visible_service
 from entitlements.filters import OPEN_STATUSES
@@ -44,7 +49,29 @@ class RequestSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class AnswerSerializer(serializers.Serializer):
+    question_id = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField()
+    kind = serializers.CharField()
+    value = serializers.JSONField(allow_null=True)
+    display = serializers.CharField()
+
+
+class ApprovalStepSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    waiting_since = serializers.DateTimeField(allow_null=True)
+    decided_by = serializers.CharField(source="decided_by_label")
+    decided_at = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
+
+
 class RequestDetailSerializer(RequestSerializer):
+    answers = AnswerSerializer(
+        source="answers_asked", many=True, help_text="The service's questions as they were asked."
+    )
+    approval_steps = ApprovalStepSerializer(source="steps", many=True)
     actions = serializers.ListField(
         child=serializers.ChoiceField(choices=RequestStatus.choices),
         help_text="The statuses the caller may move the request to now.",
@@ -55,6 +82,22 @@ class RequestCreateBody(serializers.Serializer):
     service = serializers.IntegerField(help_text="A service entitled to you (GET /catalog/).")
     quantity = serializers.IntegerField()
     justification = serializers.CharField(required=False, allow_blank=True)
+    beneficiary = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="The id of the colleague (of your own customer) the request is for; leave it "
+        "out for yourself.",
+    )
+    answers = serializers.DictField(
+        required=False,
+        help_text='The answers to the service\'s questions, by question: `{"q_12": "Berlin", '
+        '"q_13": ["a", "b"]}` (a colleague question takes the colleague\'s id).',
+    )
+
+
+class DecisionBody(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=LinkDecision.choices)
+    note = serializers.CharField(required=False, allow_blank=True)
 
 
 class TransitionBody(serializers.Serializer):
@@ -70,7 +113,10 @@ def _detail(request, service_request: ServiceRequest, status: int = 200) -> Resp
     service_request.actions = sorted(
         services.request_transitions_for(actor=request.user, request=service_request)
     )
-    return Response(RequestDetailSerializer(service_request).data, status=status)
+    service_request.answers_asked = selectors.request_answers(request=service_request)
+    service_request.steps = request_steps(request=service_request)
+    data = RequestDetailSerializer(service_request).data
+    return Response(data, status=status)
 
 
 class RequestList(ApiView):
@@ -137,16 +183,32 @@ class RequestList(ApiView):
                     }
                 )
             form = RequestForm(
-                {k: v for k, v in body.items() if k != "submission_key"}, service=entry.service
+                {k: v for k, v in body.items() if k not in ("submission_key", "answers")},
+                service=entry.service,
+                colleagues=customer_accounts(end_user_customer(request.user)).exclude(
+                    pk=request.user.pk
+                ),
             )
             data = self.parsed_form(form)
             data.pop("submission_key", None)
+            data["answers"] = _answers(body.get("answers"))
             created = services.request_submit(
                 actor=request.user, service=entry.service, access=entry, **data
             )
             return _detail(request, created, 201)
 
         return self.idempotent(create)
+
+
+def _answers(raw) -> dict:
+    """The body's answers as the request form passes them: by `q_<question id>`."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BodyInvalid(
+            {"answers": ['Send the answers as an object by question, such as {"q_12": "Berlin"}.']}
+        )
+    return {(k if str(k).startswith("q_") else f"q_{k}"): v for k, v in raw.items()}
 
 
 def _visible(request, pk: int) -> ServiceRequest:
@@ -187,3 +249,62 @@ class RequestTransition(ApiView):
         data = self.parsed(TransitionForm)
         updated = services.request_transition(actor=request.user, request=service_request, **data)
         return _detail(request, _visible(request, updated.pk))
+
+
+class RequestDecide(ApiView):
+    @extend_schema(
+        operation_id="requests_decide", request=DecisionBody, responses=RequestDetailSerializer
+    )
+    def post(self, request, pk: int):
+        """An approver approves or rejects the step the request waits for (R3)."""
+        if not approval_services.is_approver(request.user):
+            raise PermissionDenied(
+                "Approvals are for customer administrators and MSP catalog administrators."
+            )
+        service_request = get_visible_or_404(request.user, _rows(request.user), pk=pk)
+        data = self.parsed(DecisionForm)
+        approval_services.approval_decide(
+            actor=request.user,
+            request=service_request,
+            approve=data["decision"] == LinkDecision.APPROVE,
+            note=data["note"],
+        )
+        return _detail(request, _visible(request, pk))
+
+
+class WaitingStepSerializer(ApprovalStepSerializer):
+    request = RequestSerializer()
+
+
+class ApprovalList(ApiView):
+    @extend_schema(
+        operation_id="approvals_list",
+        parameters=[
+            *CURSOR_PARAMETERS,
+            OpenApiParameter(
+                "show",
+                OpenApiTypes.STR,
+                enum=[approval_selectors.MINE, approval_selectors.ALL],
+                description="`mine` (default): the steps the caller decides; `all` (catalog "
+                "administrators): every customer's too.",
+            ),
+        ],
+        responses=page_of(WaitingStepSerializer, "ApprovalPage"),
+    )
+    def get(self, request):
+        """Approval steps waiting for a decision, oldest first."""
+        if not approval_services.is_approver(request.user):
+            raise PermissionDenied(
+                "Approvals are for customer administrators and MSP catalog administrators."
+            )
+        staff = is_msp_staff(request.user, CHANGE)
+        show = request.query_params.get("show", approval_selectors.MINE)
+        if show not in (approval_selectors.MINE, approval_selectors.ALL):
+            raise BodyInvalid({"show": ["Use `mine` or `all`."]})
+        if not staff:
+            show = approval_selectors.MINE
+        return self.page(
+            approval_selectors.approval_list(user=request.user, show=show),
+            ordering=("waiting_since", "id"),
+            serialize=lambda rows: WaitingStepSerializer(rows, many=True).data,
+        )

@@ -96,6 +96,8 @@ v1 = [
         requests.RequestTransition.as_view(),
         name="request_transition",
     ),
+    path("requests/<int:pk>/decide/", requests.RequestDecide.as_view(), name="request_decide"),
+    path("approvals/", requests.ApprovalList.as_view(), name="approval_list"),
     path("sync/runs/", sync.RunList.as_view(), name="sync_run_list"),
     path("sync/runs/<int:pk>/", sync.RunDetail.as_view(), name="sync_run_detail"),
     path("sync/runs/<int:pk>/approve/", sync.RunApprove.as_view(), name="sync_run_approve"),

@@ -78,6 +78,15 @@ def _requests(w, n):
         )
 
 
+def _waiting_approvals(w, n):
+    from catalog.models import ApprovalPolicy
+
+    service = w["a"]["service"]
+    service.approval_policy = ApprovalPolicy.CUSTOMER_ADMIN
+    service.save()
+    _requests(w, n)
+
+
 def _runs(w, n):
     now = timezone.now()
     SyncRun.objects.bulk_create(
@@ -108,6 +117,7 @@ LISTS = {
     "services": ("service_list", None, "staff", _services, 8),
     "catalog": ("catalog", None, "eve", _entitled, 10),
     "requests": ("request_list", None, "admin", _requests, 10),
+    "approvals": ("approval_list", None, "admin", _waiting_approvals, 10),
     "sync_runs": ("sync_run_list", None, "staff", _runs, 8),
     "audit": ("audit_event_list", None, "sysadmin", _events, 8),
 }

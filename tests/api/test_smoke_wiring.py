@@ -58,3 +58,59 @@ def test_catalog_admin_grants_credits(api_as, catalog_admin, tenant_a):
     credit_grant(actor=catalog_admin, customer=customer, amount=Decimal(5), reason="x")
     ledger = api.get(reverse("api:v1:credit_ledger", args=[customer.pk]))
     assert [e["amount"] for e in ledger.json()["results"]] == ["5.00", "250.00"]
+
+
+def test_a_request_with_answers_for_a_colleague_is_approved_through_the_api(api_as, tenant_a):
+    from catalog.models import ApprovalPolicy, QuestionKind
+    from tests.catalog.factories import QuestionFactory
+
+    service = tenant_a["service"]
+    service.approval_policy = ApprovalPolicy.CUSTOMER_ADMIN
+    service.save()
+    city = QuestionFactory(
+        service=service, label="City", kind=QuestionKind.SHORT_TEXT, required=True
+    )
+    eve, ed = tenant_a["eve"], tenant_a["ed"]
+    api = api_as(eve)
+    url = reverse("api:v1:request_list")
+    missing = api.post(url, {"service": service.pk, "quantity": 1, "justification": "x"})
+    assert missing.status_code == 400
+    assert f"q_{city.pk}" in missing.json()["errors"]
+    created = api.post(
+        url,
+        {
+            "service": service.pk,
+            "quantity": 1,
+            "justification": "for Ed",
+            "beneficiary": ed.pk,
+            "answers": {str(city.pk): "Berlin"},
+        },
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["beneficiary_id"] == ed.pk and body["status"] == "awaiting_approval"
+    assert body["answers"][0]["label"] == "City" and body["answers"][0]["display"] == "Berlin"
+    admin = api_as(tenant_a["admin"])
+    waiting = admin.get(reverse("api:v1:approval_list")).json()["results"]
+    assert [step["request"]["id"] for step in waiting] == [body["id"]]
+    decided = admin.post(
+        reverse("api:v1:request_decide", args=[body["id"]]), {"decision": "approve", "note": "ok"}
+    )
+    assert decided.status_code == 200, decided.content
+    assert decided.json()["status"] == "approved"
+    assert decided.json()["approval_steps"][0]["status"] == "approved"
+
+
+def test_a_colleague_of_another_customer_is_refused(api_as, tenant_a, tenant_b):
+    api = api_as(tenant_a["eve"])
+    response = api.post(
+        reverse("api:v1:request_list"),
+        {
+            "service": tenant_a["service"].pk,
+            "quantity": 1,
+            "justification": "x",
+            "beneficiary": tenant_b["ed"].pk,
+        },
+    )
+    assert response.status_code == 400
+    assert "beneficiary" in response.json()["errors"]

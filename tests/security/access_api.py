@@ -112,6 +112,8 @@ API_ACCESS: dict[tuple[str, str], Access] = {
     (V1 + "request_detail", "get"): read(REQUEST_READERS, kwargs=_eve_request, owner="a"),
     (V1 + "request_cancel", "post"): write(frozenset({END_USER}), kwargs=_eve_request, owner="a"),
     (V1 + "request_transition", "post"): write(REQUEST_READERS, kwargs=_eve_request, owner="a"),
+    (V1 + "request_decide", "post"): write(READERS, kwargs=_eve_request, owner="a"),
+    (V1 + "approval_list", "get"): read(frozenset({CUSTOMER_ADMIN, CATALOG_ADMIN, OUTSIDER})),
     (V1 + "sync_run_list", "get"): read(MSP_STAFF),
     (V1 + "sync_run_list", "post"): write(MSP_STAFF),
     (V1 + "sync_run_detail", "get"): read(MSP_STAFF, kwargs=_finished_run),
