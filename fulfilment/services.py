@@ -435,7 +435,10 @@ def _push_created(
 
 
 def _push_failed(push: TicketPush, exc: SourceError) -> TicketPush:
-    if not exc.retryable and exc.status is not None and 400 <= exc.status < 500:
+    # Final: AR refused this ticket's values (400 with an AR error: 314 unknown field, 306 value
+    # out of range, 307 required field). A refused login, a missing form or a proxy's 4xx is the
+    # set-up's fault, not the request's: those wait, and get stuck, until someone mends it.
+    if not exc.retryable and exc.status == 400 and exc.ar_number is not None:
         return _push_refused(push, exc)
     attempts = push.attempts
     if attempts >= settings.FULFILMENT_MAX_ATTEMPTS:

@@ -141,3 +141,15 @@ def test_a_refusal_the_itsm_gives_as_final_fails_the_request_with_a_refund(sim, 
     # Run again (a redelivered task): nothing more happens.
     assert ticket_push(push_id=push.pk).state == PushState.FAILED
     assert CreditEntry.objects.filter(request_id=request.pk, kind="refund").count() == 1
+
+
+def test_a_refused_login_is_the_set_ups_fault_and_fails_no_request(sim, work_orders, monkeypatch):
+    monkeypatch.setenv("ITSM_PASSWORD", "wrong")
+    request = submit(work_orders)
+
+    push = ticket_push(push_id=request.ticket.pk)
+
+    assert push.state == PushState.WAITING
+    assert "ITSM login failed" in push.last_error
+    request.refresh_from_db()
+    assert request.status == RequestStatus.APPROVED
