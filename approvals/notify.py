@@ -129,3 +129,66 @@ def step_waiting_send(*, step_id: int, round: int = 0) -> int:
             raise
         sent += 1
     return sent
+
+
+def decision_send(*, step_id: int) -> int:
+    """Tell the requester, and the colleague the request is for, what an approver decided, with
+    the note (in the app and by e-mail, once however often it runs). Returns how many were told."""
+    step = (
+        ApprovalStep.objects.select_related(
+            "request__service", "request__requester", "request__beneficiary", "request__customer"
+        )
+        .filter(pk=step_id)
+        .first()
+    )
+    if step is None or step.status not in (StepStatus.APPROVED, StepStatus.REJECTED):
+        return 0
+    request = step.request
+    people = [request.requester]
+    if request.is_for_colleague:
+        people.append(request.beneficiary)
+    what = f"{request.quantity} × {request.service.name}" + (
+        f" for {request.beneficiary.display_name}" if request.is_for_colleague else ""
+    )
+    if step.status == StepStatus.REJECTED:
+        title = f"Request #{request.pk} rejected"
+        outcome = "It is rejected" + (
+            f"; its {request.total:.2f} credits are refunded." if request.total else "."
+        )
+    elif request.approval_steps.filter(status=StepStatus.PENDING).exists():
+        title = f"Request #{request.pk}: approved by your administrator"
+        outcome = "It now waits for an MSP catalog administrator."
+    else:
+        title = f"Request #{request.pk} approved"
+        outcome = "It is approved and goes on to fulfilment."
+    note = f' Their note: "{step.note}"' if step.note else ""
+    page = reverse("portal:request_detail", args=[request.pk])
+    body = (
+        f"{step.decided_by_label} {step.get_status_display().lower()} request #{request.pk} "
+        f"({what}).{note} {outcome}\n\nThe request and its timeline: {_base()}{page}"
+    )
+    key = f"approvals.decided:{step.pk}"
+    Notification.objects.bulk_create(
+        (
+            Notification(user=u, title=title[:TITLE_MAX], body=body, url=page, key=key)
+            for u in people
+        ),
+        ignore_conflicts=True,
+    )
+    unsent = (
+        Notification.objects.filter(user__in=people, key=key, mailed_at__isnull=True)
+        .exclude(user__email="")
+        .select_related("user")
+    )
+    for notification in unsent:
+        claimed = Notification.objects.filter(pk=notification.pk, mailed_at__isnull=True).update(
+            mailed_at=timezone.now()
+        )
+        if not claimed:
+            continue
+        try:
+            send_mail(notification.title, body, None, [notification.user.email])
+        except Exception:
+            Notification.objects.filter(pk=notification.pk).update(mailed_at=None)
+            raise
+    return len(people)

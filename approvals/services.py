@@ -200,6 +200,9 @@ def approval_decide(
     if link is not None:
         link.used_at, link.used_for = now, "approve" if approve else "reject"
         link.save(update_fields=["used_at", "used_for"])
+    from . import tasks
+
+    enqueue_on_commit(tasks.notify_decided, step.pk)
     audit_record(
         actor=actor,
         action=f"approval.{step.status}",

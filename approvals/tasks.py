@@ -13,6 +13,11 @@ def notify_waiting(step_id: int, round: int = 0) -> int:
     return notify.step_waiting_send(step_id=step_id, round=round)
 
 
+@shared_task(name="approvals.notify_decided")
+def notify_decided(step_id: int) -> int:
+    return notify.decision_send(step_id=step_id)
+
+
 @shared_task(name="approvals.remind")
 def remind() -> int:
     """Steps waiting longer than APPROVAL_REMINDER_DAYS: their approvers are told again, at most
