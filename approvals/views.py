@@ -18,6 +18,7 @@ from entitlements.selectors import request_list
 from msp_portal.errors import NotAllowed
 from msp_portal.forms import form_add_error, form_errors_text
 from msp_portal.pagination import keyset_page
+from msp_portal.selectors import msp_mode_enabled
 from msp_portal.tenancy import CHANGE, get_visible_or_404
 
 from . import selectors, services
@@ -67,11 +68,12 @@ def approval_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@msp_mode_page
 def approval_count(request: HttpRequest) -> HttpResponse:
     """The navigation's badge: how many decisions wait for this approver (drawn by htmx, so no
-    page pays for the count)."""
+    page pays for the count); nothing at all while MSP mode is off."""
     _approver_or_403(request)
+    if not msp_mode_enabled():
+        return HttpResponse("")
     count, more = selectors.approval_waiting_count(user=request.user)
     return TemplateResponse(
         request, "approvals/approval_count.html", {"count": count, "more": more}

@@ -168,3 +168,10 @@ def test_the_approvals_page_costs_the_same_queries_at_any_size(
     with django_assert_max_num_queries(12):
         response = client.get(LIST)
     assert len(response.context["page"].rows) == min(rows, 25)
+
+
+def test_without_msp_mode_there_is_no_approvals_entry_nor_count(client, catalog_admin):
+    client.force_login(catalog_admin)
+    page = client.get(reverse("catalog:service_list")).content.decode()
+    assert reverse("approvals:approval_count") not in page
+    assert client.get(reverse("approvals:approval_count")).content == b""
