@@ -207,3 +207,22 @@ def test_a_cancellation_the_itsm_refuses_keeps_the_request_and_says_why(
     assert "did not cancel work order" in answer.text
     assert "In Progress" in answer.text
     assert sim.tickets()[0]["Status"] == "In Progress"
+
+
+def test_a_public_note_is_a_webhook_event_of_its_customer_once(sim, work_orders):
+    from tests.webhooks.factories import WebhookEndpointFactory
+    from webhooks.models import Event, WebhookDelivery
+
+    endpoint = WebhookEndpointFactory(
+        customer=work_orders["customer"], events=[Event.REQUEST_NOTE_ADDED]
+    )
+    push = pushed(work_orders)
+    sim.ticket_act(push.number, note="Ships Monday", view_access="Public")
+    sim.ticket_act(push.number, note="Invoice disputed", view_access="Internal")
+
+    ticket_status_poll()
+    PollCursor.objects.update(cursor="")
+    ticket_status_poll()
+
+    [delivery] = WebhookDelivery.objects.filter(endpoint=endpoint)
+    assert delivery.payload["data"]["note"]["text"] == "Ships Monday"
