@@ -757,10 +757,13 @@ def _ticket_entry_id(client: ARRestSource, push: TicketPush) -> str:
 def ticket_cancel_for(*, request: ServiceRequest, note: str) -> None:
     """Before a request is cancelled in the portal (inside its transaction): cancel its ticket in
     the ITSM first; a refusal raises, so the request stays as it was and the person is told why.
-    A push not sent yet is simply stopped."""
+    A push not sent yet is stopped; one tried already is looked up first, as an attempt whose
+    answer was lost may have made its ticket."""
     push = TicketPush.objects.select_for_update().filter(request=request).first()
     if push is None:
         return
+    if push.state in UNSENT and push.attempts and push.state != PushState.SENDING:
+        _unsent_lookup(push)
     if push.state != PushState.CREATED:
         if push.state in UNSENT:
             # A push being sent right now finds the request cancelled and cancels its ticket.
@@ -786,6 +789,38 @@ def ticket_cancel_for(*, request: ServiceRequest, note: str) -> None:
         ) from exc
     TicketPush.objects.filter(pk=push.pk).update(
         itsm_status="Cancelled", ticket_id=entry, updated_at=timezone.now()
+    )
+
+
+def _unsent_lookup(push: TicketPush) -> None:
+    """Whether an attempt whose answer was lost made the push's ticket: if so the push is made
+    created (and its ticket is cancelled as any other); if the ITSM can't be asked, the
+    cancellation goes ahead and the push says what to check."""
+    try:
+        with itsm.itsm_client() as client:
+            found = _ticket_lookup(client, push)
+    except SourceError as exc:
+        push.last_error = (
+            f"Cancelled while the ITSM could not be asked whether an earlier attempt made "
+            f"{push.reference} ({exc}); look for that reference there."
+        )
+        TicketPush.objects.filter(pk=push.pk).update(last_error=push.last_error)
+        return
+    if found is None:
+        return
+    _create, _form, fields, number_field = _forms(push.mode)
+    push.state, push.number = PushState.CREATED, str(found.get(number_field) or "")
+    push.ticket_id, push.itsm_status = (
+        str(found.get(fields[0]) or ""),
+        str(found.get("Status") or ""),
+    )
+    TicketPush.objects.filter(pk=push.pk).update(
+        state=push.state,
+        number=push.number,
+        ticket_id=push.ticket_id,
+        itsm_status=push.itsm_status,
+        pushed_at=timezone.now(),
+        claimed_until=None,
     )
 
 

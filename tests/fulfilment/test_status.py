@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.db import close_old_connections
+from django.db import connection
 from django.urls import reverse
 
 from credits.models import CreditAccount, CreditEntry
@@ -145,7 +145,7 @@ def test_a_rejection_read_while_the_portal_cancels_refunds_once(sim, work_orders
         try:
             outcomes.append(ticket_apply(push=push, itsm_status="Rejected"))
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection
 
     def cancel():
         barrier.wait()
@@ -155,7 +155,7 @@ def test_a_rejection_read_while_the_portal_cancels_refunds_once(sim, work_orders
         except Exception as error:  # the ITSM refuses (rejected) or the request is rejected
             outcomes.append(type(error).__name__)
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection
 
     threads = [threading.Thread(target=read_back), threading.Thread(target=cancel)]
     for thread in threads:
@@ -226,3 +226,28 @@ def test_a_public_note_is_a_webhook_event_of_its_customer_once(sim, work_orders)
 
     [delivery] = WebhookDelivery.objects.filter(endpoint=endpoint)
     assert delivery.payload["data"]["note"]["text"] == "Ships Monday"
+
+
+def test_cancelling_after_a_lost_answer_finds_and_cancels_the_ticket_that_attempt_made(
+    sim, work_orders, client
+):
+    from fulfilment.models import PushState
+    from fulfilment.services import ticket_push
+
+    from .conftest import submit
+
+    request = submit(work_orders)
+    sim.set_faults(lose_create_responses=1)
+    assert ticket_push(push_id=request.ticket.pk).state == PushState.WAITING
+    client.force_login(work_orders["eve"])
+
+    client.post(reverse("portal:request_cancel", args=[request.pk]))
+
+    request.refresh_from_db()
+    assert request.status == RequestStatus.CANCELLED
+    [ticket] = sim.tickets()
+    assert ticket["Status"] == "Cancelled"
+    assert _refunds(request) == 1
+    # The push is never sent again: still one work order.
+    assert ticket_push(push_id=request.ticket.pk).state == PushState.CREATED
+    assert len(sim.tickets()) == 1
