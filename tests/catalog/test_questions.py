@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from catalog import services
 from catalog.models import ConditionOperator, Question, QuestionKind
@@ -331,3 +333,54 @@ class TestAnswers:
         assert extra.pk in shown_questions(questions, {})
         assert extra.pk not in shown_questions(questions, {form["model"].pk: "Pro"})
         assert extra.pk in shown_questions(questions, {form["model"].pk: "Standard"})
+
+
+ANY_VALUE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | st.text(max_size=30)
+    | st.sampled_from(["Pro", "Standard", "yes", "no", "2026-02-30", "1e999", "7", "\x00"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.dictionaries(st.one_of(st.text(max_size=8), st.integers()), ANY_VALUE))
+def test_any_data_gives_answers_or_a_clear_refusal(data):
+    """Whatever arrives (the JSON API takes any JSON): answers, or ValidationError; never a crash."""
+    questions = [
+        Question(
+            pk=1,
+            position=1,
+            kind=QuestionKind.SINGLE_CHOICE,
+            label="Model",
+            choices=["Standard", "Pro"],
+        ),
+        Question(
+            pk=2,
+            position=2,
+            kind=QuestionKind.YES_NO,
+            label="GPU",
+            condition_question_id=1,
+            condition_operator="is",
+            condition_value="Pro",
+            required=True,
+        ),
+        Question(pk=3, position=3, kind=QuestionKind.NUMBER, label="Screens", min_value=Decimal(0)),
+        Question(pk=4, position=4, kind=QuestionKind.DATE, label="Start"),
+        Question(
+            pk=5, position=5, kind=QuestionKind.MULTIPLE_CHOICE, label="Apps", choices=["A", "B"]
+        ),
+        Question(pk=6, position=6, kind=QuestionKind.COLLEAGUE, label="Buddy"),
+        Question(pk=7, position=7, kind=QuestionKind.LONG_TEXT, label="Notes"),
+    ]
+    for keys in (data, {k: v for k, v in data.items() if str(k) in "1234567"}):
+        try:
+            answers = answers_clean(questions=questions, data=keys, colleagues={7: "Ed"})
+        except ValidationError as error:
+            assert all(m.strip() for m in error.messages)
+        else:
+            assert [a.position for a in answers] == list(range(1, len(answers) + 1))

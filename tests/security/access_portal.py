@@ -32,7 +32,36 @@ def _eve_request(w) -> dict:
 
 
 def _a_service(w) -> dict:
+    _ask_questions(w["a"]["service"])
     return {"pk": w["a"]["service"].pk}
+
+
+def _ask_questions(service) -> None:
+    """Optional questions of every kind on A's service (one shown only for a choice), so the
+    bad-input harness fills the answers of the request form too (issue 15)."""
+    from catalog.models import Question
+
+    if service.questions.exists():
+        return
+    kinds = [
+        ("single_choice", ["Standard", "Pro"]),
+        ("yes_no", []),
+        ("short_text", []),
+        ("long_text", []),
+        ("number", []),
+        ("date", []),
+        ("multiple_choice", ["Office", "Slack"]),
+        ("colleague", []),
+    ]
+    questions = [
+        Question.objects.create(
+            service=service, position=i, kind=kind, label=f"Question {i}", choices=choices
+        )
+        for i, (kind, choices) in enumerate(kinds, start=1)
+    ]
+    gpu = questions[1]
+    gpu.condition_question, gpu.condition_operator, gpu.condition_value = questions[0], "is", "Pro"
+    gpu.save()
 
 
 ACCESS: dict[str, Access] = {
