@@ -158,6 +158,13 @@ def fulfilment_settings_save(
     row.service_type, row.reported_source = service_type, reported_source
     row.updated_at, row.updated_by = timezone.now(), actor
     row.full_clean(exclude=["service"])
+    asked = set(service.questions.values_list("label", flat=True))
+    unknown = [entry["question"] for entry in row.field_map if entry["question"] not in asked]
+    if unknown:
+        raise DomainError(
+            f"{service.name} asks no question “{unknown[0]}”: map its questions as they are "
+            f"labelled ({', '.join(sorted(asked)) or 'it has none yet: add them first'})."
+        )
     if check_itsm and mode == FulfilmentMode.WORK_ORDER and row.field_map:
         names = [
             name

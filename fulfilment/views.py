@@ -53,8 +53,11 @@ def settings_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 "Requests approved from now on follow it.",
             )
             return redirect("fulfilment:settings_edit", pk=service.pk)
+    questions = list(service.questions.order_by("position", "id").values_list("label", flat=True))
     return TemplateResponse(
-        request, "fulfilment/settings_edit.html", {"service": service, "form": form}
+        request,
+        "fulfilment/settings_edit.html",
+        {"service": service, "form": form, "questions": questions},
     )
 
 

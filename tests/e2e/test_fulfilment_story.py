@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from catalog.models import QuestionKind
+from catalog.services import question_add
 from credits.models import CreditAccount, CreditEntry
 from entitlements.models import ServiceRequest
 from fulfilment.models import TicketPush
@@ -105,6 +107,12 @@ def test_the_catalog_administrator_sees_a_stuck_request_and_retries_it(
     assert TicketPush.objects.get(pk=request.ticket.pk).state == "created"
     assert len(sim.tickets()) == 1
 
+    question_add(
+        actor=catalog_admin,
+        service=work_orders["service"],
+        kind=QuestionKind.SHORT_TEXT,
+        label="Cost centre",
+    )
     page.goto(f"/catalog/services/{work_orders['service'].pk}/")
     page.get_by_test_id("service-fulfilment-link").click()
     page.get_by_label("Questions in work-order fields").fill("Cost centre | 11 | Cost centre")

@@ -3,7 +3,20 @@
 import pytest
 from django.urls import reverse
 
+from catalog.models import QuestionKind
+from catalog.services import question_add
 from fulfilment.models import FulfilmentSettings
+
+
+@pytest.fixture
+def cost_centre(tenant_a, catalog_admin):
+    return question_add(
+        actor=catalog_admin,
+        service=tenant_a["service"],
+        kind=QuestionKind.SHORT_TEXT,
+        label="Cost centre",
+    )
+
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +38,9 @@ def _post(client, service, **fields):
     return client.post(reverse("fulfilment:settings_edit", args=[service.pk]), data)
 
 
-def test_a_mapping_to_fields_the_work_order_form_has_is_saved(sim, tenant_a, client, catalog_admin):
+def test_a_mapping_to_fields_the_work_order_form_has_is_saved(
+    sim, tenant_a, client, catalog_admin, cost_centre
+):
     client.force_login(catalog_admin)
 
     answer = _post(client, tenant_a["service"], field_map="Cost centre | 3 | Cost centre")
@@ -37,7 +52,7 @@ def test_a_mapping_to_fields_the_work_order_form_has_is_saved(sim, tenant_a, cli
 
 
 def test_a_field_the_itsm_form_lacks_is_refused_with_what_to_do(
-    sim, tenant_a, client, catalog_admin
+    sim, tenant_a, client, catalog_admin, cost_centre
 ):
     client.force_login(catalog_admin)
 
@@ -58,6 +73,18 @@ def test_a_mapping_line_that_is_not_question_number_label_says_how_to_write_it(
 
     assert answer.status_code == 200
     assert "question | field number | label" in answer.text
+    assert not FulfilmentSettings.objects.exists()
+
+
+def test_a_question_the_service_does_not_ask_is_refused_naming_those_it_does(
+    sim, tenant_a, client, catalog_admin, cost_centre
+):
+    client.force_login(catalog_admin)
+
+    answer = _post(client, tenant_a["service"], field_map="Budget code | 2 | Budget")
+
+    assert "asks no question “Budget code”" in answer.text
+    assert "(Cost centre)" in answer.text
     assert not FulfilmentSettings.objects.exists()
 
 
