@@ -125,3 +125,23 @@ def test_the_email_link_opens_a_confirmation_and_works_once(page, shot, acme):
     both_widths(page, shot, "approvals-email-link-used")
     assert ServiceRequest.objects.get(pk=request.pk).status == RequestStatus.APPROVED
     assert page.console_errors == []
+
+
+def test_an_approver_decides_from_the_request_page(page, shot, acme):
+    request = submit(acme, quantity=1, justification="Second screen for the new desk")
+    login(page, "acme-admin", PASSWORD)
+    page.goto(f"/portal/requests/{request.pk}/")
+    panel = page.get_by_test_id("approval-panel")
+    expect(panel.get_by_test_id("approval-waiting")).to_contain_text(
+        "Waiting for an administrator of Acme Corp to decide (Admin Acme; any one of them)"
+    )
+    # No hand-made Reject beside the approval: only Cancel remains among the transitions.
+    actions = page.get_by_test_id("request-actions")
+    expect(actions.get_by_role("button", name="Reject")).to_have_count(0)
+    both_widths(page, shot, "approvals-request-page-decide")
+    panel.get_by_label(re.compile("Note for the requester")).fill("Approved for the new desk")
+    panel.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text(f"You approved request #{request.pk}: it is approved")).to_be_visible()
+    expect(page.get_by_test_id("request-status")).to_contain_text("Approved")
+    expect(page.get_by_test_id("approval-panel")).to_contain_text("Approved for the new desk")
+    assert page.console_errors == []
