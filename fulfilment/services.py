@@ -58,6 +58,11 @@ INCIDENT_STATUS_MAP = {
     "Cancelled": RequestStatus.CANCELLED,
 }
 CLOSED = "Closed"
+# The interface form's field that answers the ticket's number.
+ANSWER_FIELDS = {
+    FulfilmentMode.WORK_ORDER: "WorkOrder_ID",
+    FulfilmentMode.INCIDENT: "Incident Number",
+}
 MAX_TYPE_FIELD = 30
 
 
@@ -112,7 +117,9 @@ def _fields_missing(client: ARRestSource, form: str, names: list[str]) -> list[s
         except SourceError as exc:
             if exc.ar_number != 314:
                 raise
-            name = next((n for n in asked if n in str(exc)), None)
+            # The longest name the message holds: "WO Type Field 11" holds "WO Type Field 1".
+            named = [n for n in asked if n in str(exc)]
+            name = max(named, key=len) if named else None
             if name is None:
                 return missing + asked
             missing.append(name)
@@ -387,11 +394,7 @@ def ticket_push(*, push_id: int) -> TicketPush:
                 interface_id, ticket_id = "", found.get(fields[0]) or ""
                 number, status = found.get(number_field) or "", found.get("Status") or ""
             else:
-                answer_field = (
-                    "WorkOrder_ID"
-                    if push.mode == FulfilmentMode.WORK_ORDER
-                    else ("Incident Number")
-                )
+                answer_field = ANSWER_FIELDS[push.mode]
                 created = client.create_entry(
                     create_form,
                     ticket_values(push=push, fulfilment=fulfilment),

@@ -111,3 +111,21 @@ def test_a_customer_administrator_gets_403(tenant_a, client, customer_admin):
     page = reverse("fulfilment:settings_edit", args=[tenant_a["service"].pk])
     assert client.get(page).status_code == 403
     assert client.get(reverse("fulfilment:push_list")).status_code == 403
+
+
+def test_only_the_fields_the_form_lacks_are_named_when_numbers_share_digits(
+    sim, tenant_a, client, catalog_admin, cost_centre
+):
+    floor = question_add(
+        actor=catalog_admin,
+        service=tenant_a["service"],
+        kind=QuestionKind.SHORT_TEXT,
+        label="Floor",
+    )
+    client.force_login(catalog_admin)
+
+    answer = _post(
+        client, tenant_a["service"], field_map=f"{floor.label} | 1 | Floor\nCost centre | 11 | CC"
+    )
+
+    assert "has no field WO Type Field 11, WO Type Field 11 Label (AR 314)" in answer.text
