@@ -21,6 +21,7 @@ from msp_portal.pagination import keyset_page
 from .models import ApiToken, IdempotentResponse
 from .problems import problem
 from .services import api_write_record
+from .throttles import AddressThrottle
 
 PAGE_SIZE = 50
 PAGE_SIZE_MAX = 200
@@ -57,11 +58,20 @@ def page_of(serializer_class: type[serializers.Serializer], name: str):
 
 
 class ApiView(APIView):
-    """Base of every API view: writes made with a token are audited naming the token (T3)."""
+    """Base of every API view: calls are counted per address before the token is even looked
+    at (so guessing tokens is limited too), then per token; writes made with a token are
+    audited naming the token (T3)."""
+
+    def initial(self, request, *args, **kwargs):
+        address = AddressThrottle()
+        if not address.allow_request(request, self):
+            self.throttled(request, address.wait())
+        super().initial(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        token = getattr(request, "auth", None)
+        # Only a token already checked: a call refused before that (429) must not look it up.
+        token = getattr(request, "_auth", None)
         if (
             request.method not in ("GET", "HEAD", "OPTIONS")
             and isinstance(token, ApiToken)

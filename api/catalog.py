@@ -16,8 +16,8 @@ from customers.scope import CHANGE, administered_customer, end_user_customer, is
 from customers.selectors import customer_assignment_list, end_user_list
 from entitlements import services
 from entitlements.access import catalog_entries, catalog_page_services, explain_access
-from entitlements.forms_manage import MarketplaceForm
-from entitlements.models import AudienceRule, MarketplaceService
+from entitlements.forms_manage import AUDIENCE_FORMS, MarketplaceForm, OfferAddForm
+from entitlements.models import AudienceKind, AudienceRule, Marketplace, MarketplaceService
 from entitlements.selectors import marketplace_list
 from msp_portal.params import parse_id
 from msp_portal.tenancy import get_visible_or_404
@@ -239,3 +239,76 @@ class Explain(ApiView):
                 }
             ).data
         )
+
+
+def _marketplace_for(request, pk: int, marketplace_pk: int) -> tuple[Customer, Marketplace]:
+    customer = managed_customer_for(request, pk)
+    marketplace = get_visible_or_404(
+        request.user, marketplace_list(user=request.user, customer=customer), pk=marketplace_pk
+    )
+    marketplace.customer = customer
+    return customer, marketplace
+
+
+class OfferAddBody(serializers.Serializer):
+    services = serializers.ListField(
+        child=serializers.IntegerField(), min_length=1, help_text="Ids of assigned services."
+    )
+
+
+class AudienceRuleBody(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AudienceKind.choices)
+    user = serializers.IntegerField(required=False, help_text="kind user: an end user's id.")
+    organization = serializers.CharField(required=False, help_text="kind group.")
+    department = serializers.CharField(required=False, help_text="kind group.")
+    criteria = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="kind filter: attribute → values, as in end-user filters.",
+    )
+
+
+def _fresh(request, customer: Customer, marketplace: Marketplace, status: int = 200) -> Response:
+    marketplace = _marketplaces(request.user, customer).get(pk=marketplace.pk)
+    return Response(_serialize_marketplaces(marketplace, customer, False), status=status)
+
+
+class MarketplaceServices(ApiView):
+    @extend_schema(
+        operation_id="marketplaces_services_add",
+        request=OfferAddBody,
+        responses={201: MarketplaceSerializer},
+    )
+    def post(self, request, pk: int, marketplace_pk: int):
+        """Offer some of the customer's assigned services in the marketplace (E1, C3)."""
+        customer, marketplace = _marketplace_for(request, pk, marketplace_pk)
+        data = self.parsed(OfferAddForm, marketplace=marketplace)
+        services.marketplace_services_add(
+            actor=request.user, marketplace=marketplace, services=list(data["services"])
+        )
+        return _fresh(request, customer, marketplace, 201)
+
+
+class AudienceRules(ApiView):
+    @extend_schema(
+        operation_id="marketplaces_audience_add",
+        request=AudienceRuleBody,
+        responses={201: MarketplaceSerializer},
+    )
+    def post(self, request, pk: int, marketplace_pk: int):
+        """Widen the marketplace's audience by one rule: everyone, a named end user, a derived
+        group, or an attribute filter (E1)."""
+        customer, marketplace = _marketplace_for(request, pk, marketplace_pk)
+        body = self.body()
+        form_class = AUDIENCE_FORMS.get(body.get("kind"))
+        if form_class is None:
+            raise BodyInvalid(
+                {"kind": ["Choose who to add: " + ", ".join(AudienceKind.values) + "."]}
+            )
+        data = {k: v for k, v in body.items() if k != "criteria"}
+        for name, values in (body.get("criteria") or {}).items():
+            data[name] = values if isinstance(values, list) else [values]
+        form = form_class(data, customer=customer)
+        self.parsed_form(form)
+        services.audience_rule_add(actor=request.user, marketplace=marketplace, **form.rule)
+        return _fresh(request, customer, marketplace, 201)

@@ -4,12 +4,14 @@ end-user filters. The pages' guards, forms, selectors and services (customers/).
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError as BodyInvalid
 from rest_framework.response import Response
 
 from customers import selectors, services
 from customers.forms import (
     AdministratorAddForm,
     CustomerAddForm,
+    CustomerSettingsForm,
     EndUserFilterForm,
     ServicesAddForm,
 )
@@ -157,6 +159,27 @@ class CustomerDetail(ApiView):
     @extend_schema(operation_id="customers_get", responses=CustomerSerializer)
     def get(self, request, pk: int):
         return _customer_response(customer_for(request, pk, VIEW))
+
+
+class SettingsBody(serializers.Serializer):
+    credit_management = serializers.BooleanField()
+    alert_threshold = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+
+
+class CustomerSettings(ApiView):
+    @extend_schema(
+        operation_id="customers_settings", request=SettingsBody, responses=CustomerSerializer
+    )
+    def post(self, request, pk: int):
+        """Switch Credit Management on or off and set the alert threshold (K1)."""
+        customer = customer_for(request, pk, CHANGE)
+        if not isinstance(self.body().get("credit_management"), bool):
+            raise BodyInvalid(
+                {"credit_management": ["Send true to switch Credit Management on, false for off."]}
+            )
+        data = self.parsed(CustomerSettingsForm)
+        customer = services.customer_settings_update(actor=request.user, customer=customer, **data)
+        return _customer_response(customer)
 
 
 class CustomerServices(ApiView):

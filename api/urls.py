@@ -76,6 +76,21 @@ v1 = [
         catalog.MarketplaceDetail.as_view(),
         name="marketplace_detail",
     ),
+    path(
+        "customers/<int:pk>/marketplaces/<int:marketplace_pk>/services/",
+        catalog.MarketplaceServices.as_view(),
+        name="marketplace_services",
+    ),
+    path(
+        "customers/<int:pk>/marketplaces/<int:marketplace_pk>/audience/",
+        catalog.AudienceRules.as_view(),
+        name="marketplace_audience",
+    ),
+    path(
+        "customers/<int:pk>/settings/",
+        customers.CustomerSettings.as_view(),
+        name="customer_settings",
+    ),
     path("customers/<int:pk>/explain/", catalog.Explain.as_view(), name="explain"),
     path("customers/<int:pk>/credits/", credits.Account.as_view(), name="credit_account"),
     path("customers/<int:pk>/credits/ledger/", credits.Ledger.as_view(), name="credit_ledger"),

@@ -113,7 +113,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.TokenThrottle", "api.throttles.AddressThrottle"],
+    # Per token here; per address in api.base.ApiView, before the token is looked up.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.TokenThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "token": env.str("API_RATE_PER_TOKEN", default="600/min"),
         "address": env.str("API_RATE_PER_ADDRESS", default="1200/min"),

@@ -140,3 +140,22 @@ def test_a_write_with_a_token_is_audited_naming_the_token(api_as, catalog_admin,
 def test_a_read_is_not_audited(api_as, catalog_admin):
     api_as(catalog_admin).get(reverse("api:v1:customer_list"))
     assert not AuditEvent.objects.filter(action="api_token.write").exists()
+
+
+def test_guessing_tokens_from_one_address_is_limited_too(settings, db):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "1000/min", "address": "2/min"},
+    }
+    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9"
+    statuses = [
+        ApiClient(None)
+        .client.get(
+            reverse("api:v1:request_list"),
+            headers={"Authorization": f"Bearer msp_guess{i}"},
+            REMOTE_ADDR=address,
+        )
+        .status_code
+        for i in range(3)
+    ]
+    assert statuses == [401, 401, 429]

@@ -114,3 +114,67 @@ def test_a_colleague_of_another_customer_is_refused(api_as, tenant_a, tenant_b):
     )
     assert response.status_code == 400
     assert "beneficiary" in response.json()["errors"]
+
+
+def test_a_customer_administrator_builds_a_marketplace_through_the_api(api_as, tenant_a):
+    customer, eve = tenant_a["customer"], tenant_a["eve"]
+    api = api_as(tenant_a["admin"])
+    created = api.post(
+        reverse("api:v1:marketplace_list", args=[customer.pk]), {"name": "Finance tools"}
+    )
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    duplicate = api.post(
+        reverse("api:v1:marketplace_list", args=[customer.pk]), {"name": "Finance tools"}
+    )
+    assert duplicate.status_code == 400
+    offered = api.post(
+        reverse("api:v1:marketplace_services", args=[customer.pk, pk]),
+        {"services": [tenant_a["service"].pk]},
+    )
+    assert offered.status_code == 201, offered.content
+    assert [s["service"] for s in offered.json()["services"]] == ["Laptop"]
+    ruled = api.post(
+        reverse("api:v1:marketplace_audience", args=[customer.pk, pk]),
+        {"kind": "user", "user": eve.pk},
+    )
+    assert ruled.status_code == 201, ruled.content
+    assert ruled.json()["audience"][0]["description"].startswith("Named user")
+    bad = api.post(
+        reverse("api:v1:marketplace_audience", args=[customer.pk, pk]), {"kind": "martians"}
+    )
+    assert bad.status_code == 400 and "kind" in bad.json()["errors"]
+    explained = api.get(
+        reverse("api:v1:explain", args=[customer.pk]),
+        {"user": eve.pk, "service": tenant_a["service"].pk},
+    )
+    assert explained.status_code == 200 and explained.json()["visible"] is True
+    assert explained.json()["steps"]
+
+
+def test_a_catalog_administrator_adds_a_customer_and_switches_credits_on(
+    api_as, catalog_admin, msp_enabled
+):
+    from tests.itsm_sync.factories import CompanyFactory, PersonFactory
+
+    company = CompanyFactory(name="Globex")
+    person = PersonFactory(company=company)
+    api = api_as(catalog_admin)
+    added = api.post(
+        reverse("api:v1:customer_list"), {"company": company.pk, "administrators": [person.pk]}
+    )
+    assert added.status_code == 201, added.content
+    pk = added.json()["id"]
+    assert added.json()["name"] == "Globex"
+    admins = api.get(reverse("api:v1:customer_administrators", args=[pk])).json()["results"]
+    assert len(admins) == 1
+    switched = api.post(
+        reverse("api:v1:customer_settings", args=[pk]),
+        {"credit_management": True, "alert_threshold": "50"},
+    )
+    assert switched.status_code == 200, switched.content
+    assert switched.json()["credit_management"] is True
+    again = api.post(
+        reverse("api:v1:customer_list"), {"company": company.pk, "administrators": [person.pk]}
+    )
+    assert again.status_code == 400 and "company" in again.json()["errors"]
