@@ -203,7 +203,16 @@ def _fuzz(client, target: str, fields: dict[str, list[str]]) -> None:
 # Query strings: every GET parameter of every list, picker and export, as each persona.
 # ---------------------------------------------------------------------------------------------
 
-APPS = ("msp_portal", "accounts", "itsm_sync", "catalog", "customers", "credits", "entitlements")
+APPS = (
+    "msp_portal",
+    "accounts",
+    "itsm_sync",
+    "catalog",
+    "customers",
+    "credits",
+    "entitlements",
+    "approvals",
+)
 # request.GET.get("q"), request.GET.getlist("services"), "customer" in request.GET, and helpers
 # handed the request or its query string with a parameter name: _pk(request, "user").
 _READS = (
