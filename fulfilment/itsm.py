@@ -22,6 +22,7 @@ WORK_ORDER_FORM = "WOI:WorkOrder"
 WORK_INFO_FORM = "WOI:WorkInfo"
 INCIDENT_CREATE_FORM = "HPD:IncidentInterface_Create"
 INCIDENT_FORM = "HPD:Help Desk"
+WORK_LOG_FORM = "HPD:WorkLog"
 LAST_MODIFIED = "Last Modified Date"
 
 WORK_ORDER_FIELDS = ("Request ID", "Work Order ID", "Status", "Status Reason", LAST_MODIFIED)
@@ -29,6 +30,14 @@ INCIDENT_FIELDS = ("Entry ID", "Incident Number", "Status", "Status_Reason", LAS
 WORK_INFO_FIELDS = (
     "Work Info ID",
     "Work Order ID",
+    "Detailed Description",
+    "View Access",
+    "Submit Date",
+    LAST_MODIFIED,
+)
+WORK_LOG_FIELDS = (
+    "Work Log ID",
+    "Incident Number",
     "Detailed Description",
     "View Access",
     "Submit Date",

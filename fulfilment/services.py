@@ -58,6 +58,21 @@ INCIDENT_STATUS_MAP = {
     "Cancelled": RequestStatus.CANCELLED,
 }
 CLOSED = "Closed"
+# A ticket's notes: (form, the field naming the ticket's number, the note's id field, fields).
+NOTE_FORMS = {
+    FulfilmentMode.WORK_ORDER: (
+        itsm.WORK_INFO_FORM,
+        "Work Order ID",
+        "Work Info ID",
+        itsm.WORK_INFO_FIELDS,
+    ),
+    FulfilmentMode.INCIDENT: (
+        itsm.WORK_LOG_FORM,
+        "Incident Number",
+        "Work Log ID",
+        itsm.WORK_LOG_FIELDS,
+    ),
+}
 # The interface form's field that answers the ticket's number.
 ANSWER_FIELDS = {
     FulfilmentMode.WORK_ORDER: "WorkOrder_ID",
@@ -602,7 +617,7 @@ def _note_apply(*, push: TicketPush, values: dict) -> bool:
         at = timezone.now()
     with transaction.atomic():
         note, created = TicketNote.objects.get_or_create(
-            work_info_id=str(values["Work Info ID"]),
+            work_info_id=str(values[NOTE_FORMS[push.mode][2]]),
             defaults={
                 "push": push,
                 "text": str(values.get("Detailed Description") or ""),
@@ -683,28 +698,29 @@ def ticket_status_poll() -> dict[str, int]:
 
 
 def _notes_poll(client: ARRestSource) -> int:
-    cursor, since = _cursor(itsm.WORK_INFO_FORM)
     new = 0
     where = "'View Access' = \"Public\""
-    for page in client.iter_pages(
-        itsm.WORK_INFO_FORM, itsm.WORK_INFO_FIELDS, since=since, where=where
-    ):
-        pushes = {
-            p.number: p
-            for p in TicketPush.objects.filter(
-                mode=FulfilmentMode.WORK_ORDER, number__in=[v.get("Work Order ID") for v in page]
-            ).select_related("request")
-        }
-        for values in page:
-            push = pushes.get(values.get("Work Order ID"))
-            if push is not None and _note_apply(push=push, values=values):
-                new += 1
-                request_news_send(
-                    request=push.request,
-                    key=f"note:{values['Work Info ID']}",
-                    note=str(values.get("Detailed Description") or ""),
-                )
-        since = _cursor_advance(cursor, page, since)
+    for mode, (form, number_field, id_field, fields) in NOTE_FORMS.items():
+        if not TicketPush.objects.filter(state=PushState.CREATED, mode=mode).exists():
+            continue
+        cursor, since = _cursor(form)
+        for page in client.iter_pages(form, fields, since=since, where=where):
+            pushes = {
+                p.number: p
+                for p in TicketPush.objects.filter(
+                    mode=mode, number__in=[v.get(number_field) for v in page]
+                ).select_related("request")
+            }
+            for values in page:
+                push = pushes.get(values.get(number_field))
+                if push is not None and _note_apply(push=push, values=values):
+                    new += 1
+                    request_news_send(
+                        request=push.request,
+                        key=f"note:{values[id_field]}",
+                        note=str(values.get("Detailed Description") or ""),
+                    )
+            since = _cursor_advance(cursor, page, since)
     return new
 
 
@@ -719,14 +735,13 @@ def ticket_refresh(*, actor: User, request: ServiceRequest) -> str:
             found = client.find_entries(
                 form, f"'{number_field}' = \"{push.number}\"", fields, limit=1
             )
-            notes = []
-            if push.mode == FulfilmentMode.WORK_ORDER:
-                notes = client.find_entries(
-                    itsm.WORK_INFO_FORM,
-                    f"'Work Order ID' = \"{push.number}\" AND 'View Access' = \"Public\"",
-                    itsm.WORK_INFO_FIELDS,
-                    limit=100,
-                )
+            note_form, note_number, _id, note_fields = NOTE_FORMS[push.mode]
+            notes = client.find_entries(
+                note_form,
+                f"'{note_number}' = \"{push.number}\" AND 'View Access' = \"Public\"",
+                note_fields,
+                limit=100,
+            )
     except SourceError as exc:
         raise DomainError(
             f"The service desk could not be reached ({exc}). Try again later."
@@ -735,7 +750,7 @@ def ticket_refresh(*, actor: User, request: ServiceRequest) -> str:
         if _note_apply(push=push, values=values):
             request_news_send(
                 request=request,
-                key=f"note:{values['Work Info ID']}",
+                key=f"note:{values[NOTE_FORMS[push.mode][2]]}",
                 note=str(values.get("Detailed Description") or ""),
             )
     if not found:

@@ -117,6 +117,7 @@ FORM_KEYS = {
     "WOI:WorkOrder": "Request ID",
     "WOI:WorkInfo": "Work Info ID",
     "HPD:Help Desk": "Entry ID",
+    "HPD:WorkLog": "Work Log ID",
 }
 DATE_LITERALS = ("epoch", "iso")
 # Keys asked for in one listing request when records are looked up by key.

@@ -99,7 +99,7 @@ from .qualification import (
     compile_qualification,
     split_date_range,
 )
-from .tickets import INTERFACES, TICKET_FORMS, WORK_INFO_FORM, WORK_STARTED
+from .tickets import INTERFACES, NOTE_FORMS, TICKET_FORMS, WORK_STARTED
 
 Record = dict[str, Any]
 _CACHE_SIZE = 64
@@ -862,8 +862,9 @@ class Simulator:
         """Every work order and incident, oldest first, each with its notes (`notes`)."""
         with self._lock:
             notes: dict[str, list[Record]] = {}
-            for note in self._store(WORK_INFO_FORM).records.values():
-                notes.setdefault(str(note["Work Order ID"]), []).append(dict(note))
+            for note_form, number_field in NOTE_FORMS.values():
+                for note in self._store(note_form).records.values():
+                    notes.setdefault(str(note[number_field]), []).append(dict(note))
             found = []
             for ticket_form, number_field, _answer in INTERFACES.values():
                 for record in self._store(ticket_form).records.values():
@@ -898,10 +899,11 @@ class Simulator:
                 )
                 self.update_entry(form, entry, {"Status": status, reason_field: reason or None})
             if note:
+                note_form, number_field = NOTE_FORMS[form]
                 self.create_entry(
-                    WORK_INFO_FORM,
+                    note_form,
                     {
-                        "Work Order ID": number,
+                        number_field: number,
                         "Detailed Description": note,
                         "Work Log Type": "General Information",
                         "View Access": view_access,

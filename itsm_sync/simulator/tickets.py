@@ -5,7 +5,7 @@ A create through an interface form (`WOI:WorkOrderInterface_Create`,
 AR's workflow does, and the interface entry answers the ticket's number (`WorkOrder_ID`,
 `Incident Number`). A technician's work is done through `Simulator.ticket_act` (the
 `POST /__sim/tickets/<number>` control and the `/__sim/console` page): move a status, add a
-public or internal note.
+public or internal note (`WOI:WorkInfo` for a work order, `HPD:WorkLog` for an incident).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ WORK_ORDER_FORM = "WOI:WorkOrder"
 WORK_INFO_FORM = "WOI:WorkInfo"
 INCIDENT_CREATE_FORM = "HPD:IncidentInterface_Create"
 INCIDENT_FORM = "HPD:Help Desk"
+WORK_LOG_FORM = "HPD:WorkLog"
 # The field that ties a ticket to the request that made it (Remedy's own link from a work order
 # or incident to the service request it fulfils); the portal may be told to use another.
 REFERENCE_FIELD = "SRID"
@@ -121,6 +122,24 @@ WORK_INFO_SPEC = FormSpec(
     choices={"View Access": VIEW_ACCESS},
 )
 
+WORK_LOG_SPEC = FormSpec(
+    name=WORK_LOG_FORM,
+    id_field="Work Log ID",
+    id_prefix="WLH",
+    fields=(
+        "Work Log ID",
+        "Incident Number",
+        "Detailed Description",
+        "Work Log Type",
+        "View Access",
+        "Submitter",
+        "Submit Date",
+        "Last Modified Date",
+    ),
+    required=("Incident Number", "Detailed Description", "View Access"),
+    choices={"View Access": VIEW_ACCESS},
+)
+
 _INCIDENT_FIELDS = (
     "First_Name",
     "Last_Name",
@@ -174,12 +193,18 @@ TICKET_FORMS = {
         WORK_ORDER_CREATE_SPEC,
         WORK_ORDER_SPEC,
         WORK_INFO_SPEC,
+        WORK_LOG_SPEC,
         INCIDENT_CREATE_SPEC,
         INCIDENT_SPEC,
     )
 }
 # An interface form -> (the ticket form it creates, the ticket's number field, the interface
 # field that answers that number).
+# A ticket form -> (its notes' form, the notes' field naming the ticket's number).
+NOTE_FORMS = {
+    WORK_ORDER_FORM: (WORK_INFO_FORM, "Work Order ID"),
+    INCIDENT_FORM: (WORK_LOG_FORM, "Incident Number"),
+}
 INTERFACES = {
     WORK_ORDER_CREATE_FORM: (WORK_ORDER_FORM, "Work Order ID", "WorkOrder_ID"),
     INCIDENT_CREATE_FORM: (INCIDENT_FORM, "Incident Number", "Incident Number"),

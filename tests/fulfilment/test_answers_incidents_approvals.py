@@ -8,7 +8,7 @@ from catalog.models import ApprovalPolicy, QuestionKind
 from catalog.services import question_add
 from entitlements.models import RequestStatus, ServiceRequest
 from entitlements.services import request_submit
-from fulfilment.models import FulfilmentSettings, TicketPush
+from fulfilment.models import FulfilmentSettings, TicketNote, TicketPush
 from fulfilment.services import ticket_push, ticket_status_poll
 
 from .conftest import pushed
@@ -64,6 +64,20 @@ def test_an_incident_is_made_in_the_customers_company_and_resolved_back(sim, wor
     request = ServiceRequest.objects.get(pk=push.request_id)
     assert request.status == RequestStatus.FULFILLED
     assert "Resolved: Replaced" in request.status_note
+
+
+def test_an_incidents_public_work_log_shows_on_the_request_its_internal_one_never(sim, work_orders):
+    FulfilmentSettings.objects.filter(service=work_orders["service"]).update(mode="incident")
+    push = pushed(work_orders)
+    sim.ticket_act(push.number, note="Engineer on site at 10:00", view_access="Public")
+    sim.ticket_act(push.number, note="Customer was rude", view_access="Internal")
+
+    counts = ticket_status_poll()
+
+    assert counts["notes"] == 1
+    assert list(TicketNote.objects.filter(push=push).values_list("text", flat=True)) == [
+        "Engineer on site at 10:00"
+    ]
 
 
 def test_a_request_waiting_for_approval_is_pushed_only_once_approved(sim, work_orders):
