@@ -178,3 +178,9 @@ def test_a_catalog_administrator_adds_a_customer_and_switches_credits_on(
         reverse("api:v1:customer_list"), {"company": company.pk, "administrators": [person.pk]}
     )
     assert again.status_code == 400 and "company" in again.json()["errors"]
+
+
+def test_answers_to_a_token_are_never_kept_by_a_cache(api_as, customer_admin):
+    response = api_as(customer_admin).get(reverse("api:v1:request_list"))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
