@@ -31,7 +31,10 @@ class ApiClient:
     """Django's test client speaking JSON with a bearer token."""
 
     def __init__(self, token: str | None):
-        self.client = Client()
+        # An address of its own: rate limits counted in a shared cache never mix two tests.
+        self.client = Client(
+            REMOTE_ADDR=f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+        )
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def get(self, url, params=None, **headers):
