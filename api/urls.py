@@ -5,7 +5,6 @@ from csp.decorators import csp_update
 from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
-    SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
@@ -26,13 +25,6 @@ v1 = [
             )
         ),
         name="docs",
-    ),
-    path(
-        "redoc/",
-        SpectacularRedocView.as_view(
-            url_name="api:v1:schema", permission_classes=[], authentication_classes=[]
-        ),
-        name="redoc",
     ),
     path("customers/", customers.CustomerList.as_view(), name="customer_list"),
     path("customers/<int:pk>/", customers.CustomerDetail.as_view(), name="customer_detail"),

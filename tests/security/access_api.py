@@ -75,7 +75,6 @@ API_ACCESS: dict[tuple[str, str], Access] = {
     # The schema and its reference pages describe the API; they hold no data.
     (V1 + "schema", "get"): Access(EVERYONE, public=True),
     (V1 + "docs", "get"): Access(EVERYONE, public=True),
-    (V1 + "redoc", "get"): Access(EVERYONE, public=True),
     (V1 + "customer_list", "get"): read(STAFF),
     (V1 + "customer_list", "post"): write(STAFF),
     (V1 + "customer_detail", "get"): read(STAFF, kwargs=_a, owner="a"),
