@@ -43,7 +43,7 @@ def test_a_push_whose_worker_is_killed_mid_create_makes_one_work_order(
         actor=work_orders["eve"], service=work_orders["service"], quantity=1, justification="x"
     )
     FulfilmentSettings.objects.filter(service=work_orders["service"]).update(mode="work_order")
-    monkeypatch.setattr("fulfilment.services.enqueue_on_commit", lambda *a, **k: None)
+    monkeypatch.setattr("fulfilment.services.push.enqueue_on_commit", lambda *a, **k: None)
     push = ticket_push_queue(request=request)
     sim.set_faults(create_delay_ms=3000)
     broker = own_redis.url(1)
