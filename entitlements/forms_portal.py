@@ -63,6 +63,7 @@ class RequestForm(PortalForm):
         self.service = service
         self.questions = questions or []
         self.answer_errors: dict[str, str] = {}
+        self.answers_problem = ""
         if colleagues is not None:
             self.fields["beneficiary"].queryset = colleagues
         # The colleague picker is drawn by the template; crispy draws the rest.
@@ -127,8 +128,9 @@ class RequestForm(PortalForm):
                     key if key in self.fields and key != NON_FIELD_ERRORS else None, messages
                 )
         if self.answer_errors:
-            self.add_error(
-                None, "Some answers need your attention: see the questions marked below."
+            # Said once at the top of the form (not a non-field error, which crispy repeats).
+            self.answers_problem = (
+                "Some answers need your attention: see the questions marked below."
             )
 
     def clean_submission_key(self) -> str:

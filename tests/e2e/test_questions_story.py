@@ -90,6 +90,15 @@ def test_questions_and_a_request_for_a_colleague(page, shot, tenant_a, catalog_a
     expect(gpu).to_be_hidden()
     answers.get_by_label("Pro").check()
     expect(gpu).to_be_visible()
+    # Submitted without the shown, required answer: said by the question, the rest kept.
+    page.get_by_role("button", name="Submit request").click()
+    expect(gpu.get_by_test_id("answer-error")).to_have_text(
+        "Answer “Needs a GPU?”: this service needs it to go ahead."
+    )
+    expect(form.get_by_test_id("beneficiary-options").get_by_role("radio")).to_be_checked()
+    expect(answers.get_by_label("Pro")).to_be_checked()
+    assert not ServiceRequest.objects.exists()
+    _both_widths(page, shot, "questions-02-request-form-refused")
     gpu.get_by_label("Yes").check()
     answers.locator("input[type=search]").fill("Admin")
     answers.get_by_test_id("colleague-options").get_by_text("Admin Acme").click()
