@@ -102,6 +102,24 @@ FIELD_LABELS = {
 }
 
 
+QUESTION_LABELS = {
+    "label": "Question",
+    "kind": "Answer",
+    "required": "Required",
+    "choices": "Choices",
+    "min_value": "Smallest",
+    "max_value": "Largest",
+    "condition": "Condition",
+}
+
+
+def _question_named(action: str, before: dict, after: dict) -> str:
+    """“: <label>” for a question's audited change, from whichever side names it."""
+    state = after.get("question") if action == "service.question_add" else before.get("question")
+    label = state.get("label") if isinstance(state, dict) else after.get("label")
+    return f": “{label}”" if label else ""
+
+
 def service_history(*, service: Service) -> list[HistoryEntry]:
     """The latest audited changes of one service, newest first."""
     events = AuditEvent.objects.filter(
@@ -118,12 +136,16 @@ def service_history(*, service: Service) -> list[HistoryEntry]:
                 for key, label in FIELD_LABELS.items()
                 if key in after
             ]
+        verb = HISTORY_VERBS.get(event.action, event.action)
+        if event.action.startswith("service.question_"):
+            verb += _question_named(event.action, before, after)
+            if event.action == "service.question_update":
+                changes = [
+                    (label, before.get(key), after[key])
+                    for key, label in QUESTION_LABELS.items()
+                    if key in after
+                ]
         entries.append(
-            HistoryEntry(
-                at=event.at,
-                actor=event.actor_label,
-                verb=HISTORY_VERBS.get(event.action, event.action),
-                changes=changes,
-            )
+            HistoryEntry(at=event.at, actor=event.actor_label, verb=verb, changes=changes)
         )
     return entries

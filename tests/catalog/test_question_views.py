@@ -170,3 +170,17 @@ class TestApprovalFields:
         service.refresh_from_db()
         assert service.approval_policy == ApprovalPolicy.CUSTOMER_ADMIN_THEN_MSP
         assert service.approval_threshold is None
+
+
+def test_the_service_history_names_each_question_change(admin_client, service, catalog_admin):
+    question = services.question_add(
+        actor=catalog_admin, service=service, kind=QuestionKind.SHORT_TEXT, label="Cost centre"
+    )
+    services.question_update(
+        actor=catalog_admin, question=question, kind=QuestionKind.SHORT_TEXT, label="Budget code"
+    )
+    services.question_delete(actor=catalog_admin, question=question)
+    html = admin_client.get(reverse("catalog:service_edit", args=[service.pk])).content.decode()
+    assert "Question added: “Cost centre”" in html
+    assert 'Question: <span class="text-secondary">Cost centre</span> → Budget code' in html
+    assert "Question deleted: “Budget code”" in html
