@@ -131,6 +131,9 @@ class RequestList(ApiView):
                 description="One status, or `open` for every status still open.",
             ),
             OpenApiParameter("mine", OpenApiTypes.BOOL, description="Only the caller's own."),
+            OpenApiParameter(
+                "customer", OpenApiTypes.INT, description="Only this customer's (of those seen)."
+            ),
         ],
         responses=page_of(RequestSerializer, "RequestPage"),
     )
@@ -150,6 +153,11 @@ class RequestList(ApiView):
             )
         if request.query_params.get("mine") in ("true", "1"):
             rows = rows.filter(requester=request.user)
+        if "customer" in request.query_params:
+            customer_id = parse_id(request.query_params["customer"])
+            if customer_id is None:
+                raise BodyInvalid({"customer": ["Give the customer's id, a whole number."]})
+            rows = rows.filter(customer_id=customer_id)
         return self.page(
             rows,
             ordering=ORDERING,

@@ -8,7 +8,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from . import audit, catalog, credits, customers, problems, requests, sync, views
+from . import audit, catalog, credits, customers, problems, requests, sync, tokens, views
 
 v1 = [
     path(
@@ -109,6 +109,8 @@ v1 = [
     path("sync/runs/<int:pk>/", sync.RunDetail.as_view(), name="sync_run_detail"),
     path("sync/runs/<int:pk>/approve/", sync.RunApprove.as_view(), name="sync_run_approve"),
     path("audit/", audit.AuditEventList.as_view(), name="audit_event_list"),
+    path("tokens/", tokens.TokenList.as_view(), name="token_list"),
+    path("tokens/<int:pk>/revoke/", tokens.TokenRevoke.as_view(), name="token_revoke"),
     # Last: whatever no route above takes answers a problem, not the pages' HTML 404.
     re_path(r"^", problems.not_found),
 ]

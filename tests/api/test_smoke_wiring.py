@@ -184,3 +184,22 @@ def test_answers_to_a_token_are_never_kept_by_a_cache(api_as, customer_admin):
     response = api_as(customer_admin).get(reverse("api:v1:request_list"))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_catalog_administrators_narrow_requests_to_one_customer(
+    api_as, catalog_admin, tenant_a, tenant_b
+):
+    from entitlements.services import request_submit
+
+    a = request_submit(
+        actor=tenant_a["eve"], service=tenant_a["service"], quantity=1, justification="x"
+    )
+    request_submit(
+        actor=tenant_b["eve"], service=tenant_b["service"], quantity=1, justification="x"
+    )
+    api = api_as(catalog_admin)
+    everyone = api.get(reverse("api:v1:request_list")).json()["results"]
+    assert len(everyone) == 2
+    only_a = api.get(reverse("api:v1:request_list"), {"customer": tenant_a["customer"].pk})
+    assert [r["id"] for r in only_a.json()["results"]] == [a.pk]
+    assert api.get(reverse("api:v1:request_list"), {"customer": "x"}).status_code == 400

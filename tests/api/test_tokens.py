@@ -147,3 +147,16 @@ def test_a_bad_token_form_says_what_to_do_and_creates_nothing(client, end_user, 
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not ApiToken.objects.exists()
+
+
+def test_a_script_lists_and_revokes_its_own_token_through_the_api(customer_admin, outsider):
+    secret = make_token(customer_admin)
+    api = ApiClient(secret)
+    listed = api.get(reverse("api:v1:token_list")).json()["results"]
+    assert [t["prefix"] for t in listed] == [secret[:12]]
+    assert "digest" not in listed[0] and secret not in str(listed)
+    other = ApiClient(make_token(outsider))
+    assert other.post(reverse("api:v1:token_revoke", args=[listed[0]["id"]])).status_code == 404
+    revoked = api.post(reverse("api:v1:token_revoke", args=[listed[0]["id"]]))
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert api.get(reverse("api:v1:token_list")).status_code == 401

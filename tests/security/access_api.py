@@ -56,8 +56,10 @@ def _a_admin_token(w) -> dict:
     from api.models import ApiToken
     from tests.api.conftest import make_token
 
-    make_token(w["a"]["admin"])
-    return {"pk": ApiToken.objects.filter(owner=w["a"]["admin"]).get().pk}
+    from api.services import token_digest
+
+    secret = make_token(w["a"]["admin"])
+    return {"pk": ApiToken.objects.get(digest=token_digest(secret)).pk}
 
 
 def read(allowed, **kw) -> Access:
@@ -121,6 +123,16 @@ API_ACCESS: dict[tuple[str, str], Access] = {
     (V1 + "sync_run_detail", "get"): read(MSP_STAFF, kwargs=_finished_run),
     (V1 + "sync_run_approve", "post"): write(MSP_STAFF, kwargs=_finished_run),
     (V1 + "audit_event_list", "get"): read(frozenset({SYSTEM_ADMIN})),
+    # Everyone has their own tokens; someone else's is in nobody else's scope (404).
+    (V1 + "token_list", "get"): read(SIGNED_IN),
+    (V1 + "token_revoke", "post"): Access(
+        frozenset({CUSTOMER_ADMIN}),
+        kwargs=_a_admin_token,
+        method="post",
+        owner="a",
+        ok=READ,
+        others_get=404,
+    ),
 }
 
 # The token page (a page, in the page harness): everyone signed in has their own tokens, and

@@ -77,6 +77,8 @@ def test_each_persona_gets_exactly_what_it_may_with_a_token(world, personas, rou
         assert response["WWW-Authenticate"].startswith("Bearer")
     elif persona in access.allowed:
         assert status in access.ok, f"{persona} should reach {method} {url}, got {status}"
+    elif access.others_get == 404:
+        assert status == 404, f"{url} is someone else's: {persona} must get 404, got {status}"
     elif access.owner == "a" and ROLES_OF_B.get(persona, set()) & access.allowed:
         assert status == 404, f"{persona} of customer B must get 404 on A's {url}, got {status}"
     else:
