@@ -54,9 +54,8 @@ def _a_marketplace(w) -> dict:
 
 def _a_admin_token(w) -> dict:
     from api.models import ApiToken
-    from tests.api.conftest import make_token
-
     from api.services import token_digest
+    from tests.api.conftest import make_token
 
     secret = make_token(w["a"]["admin"])
     return {"pk": ApiToken.objects.get(digest=token_digest(secret)).pk}
