@@ -182,7 +182,8 @@ def _questions_card(request: HttpRequest, service: Service, **context) -> HttpRe
         return TemplateResponse(
             request,
             "catalog/service_edit.html#questions",
-            _questions_context(request, service, **context),
+            # Drawn alone, the card shows the messages the page would have shown on top.
+            {**_questions_context(request, service, **context), "partial": True},
         )
     return redirect(reverse("catalog:service_edit", args=[service.pk]) + "#questions")
 

@@ -184,3 +184,8 @@ def test_the_service_history_names_each_question_change(admin_client, service, c
     assert "Question added: “Cost centre”" in html
     assert 'Question: <span class="text-secondary">Cost centre</span> → Budget code' in html
     assert "Question deleted: “Budget code”" in html
+
+
+def test_the_service_page_says_each_message_once(admin_client, service):
+    response = admin_client.post(_add_url(service), _question(), follow=True)
+    assert response.content.decode().count("Question “Model” added at the end of the form") == 1
