@@ -237,7 +237,7 @@ def approval_decide(
     return step
 
 
-def transition_guard(request: ServiceRequest, status: str) -> str | None:
+def transition_guard(request: ServiceRequest, status: str, actor=None) -> str | None:
     """entitlements.services asks before any transition: a request waiting for its approvers is
     approved or rejected only by their decisions (approval_decide), never by hand."""
     if request.status != RequestStatus.AWAITING_APPROVAL or status not in (

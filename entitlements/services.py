@@ -1,5 +1,6 @@
 """Entitlement use cases: marketplaces, their offers and audiences, and service requests."""
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -444,14 +445,15 @@ def _refund(*, actor: User, request: ServiceRequest) -> None:
 
 
 # Rules of the apps above that a transition must also pass (approvals: a request waiting for its
-# approvers is approved or rejected only by their decisions). Each takes (request, status) and
-# returns why the move is refused, or None.
-REQUEST_TRANSITION_GUARDS: list = []
+# approvers is approved or rejected only by their decisions; fulfilment: a request fulfilled in
+# the ITSM is moved by the ITSM's status, actor None, or cancelled). Each takes (request, status,
+# actor) and returns why the move is refused, or None.
+REQUEST_TRANSITION_GUARDS: list[Callable[[ServiceRequest, str, User | None], str | None]] = []
 
 
-def _guard_refusal(request: ServiceRequest, status: str) -> str | None:
+def _guard_refusal(request: ServiceRequest, status: str, actor: User | None) -> str | None:
     for guard in REQUEST_TRANSITION_GUARDS:
-        if (refusal := guard(request, status)) is not None:
+        if (refusal := guard(request, status, actor)) is not None:
             return refusal
     return None
 
@@ -465,7 +467,7 @@ def request_transitions_for(*, actor: User, request: ServiceRequest) -> set[str]
     """The statuses this actor may move the request to now (what request_transition accepts)."""
     following = REQUEST_TRANSITIONS.get(request.status, set())
     if _may_decide(actor, request):
-        return {s for s in following if _guard_refusal(request, s) is None}
+        return {s for s in following if _guard_refusal(request, s, actor) is None}
     if request.requester_id == actor.pk and request.requester_may_cancel:
         return following & {RequestStatus.CANCELLED}
     return set()
@@ -505,7 +507,7 @@ def request_transition(
         raise NotAllowed(
             "Only the customer's administrators and catalog administrators can do this."
         )
-    if (refusal := _guard_refusal(request, status)) is not None:
+    if (refusal := _guard_refusal(request, status, actor)) is not None:
         raise DomainError(refusal)
     before = {"status": request.status}
     request.status, request.status_note, request.updated_at = status, note.strip(), timezone.now()

@@ -6,6 +6,7 @@ class FulfilmentConfig(AppConfig):
 
     def ready(self) -> None:
         from entitlements.models import ServiceRequest
+        from entitlements.services import REQUEST_TRANSITION_GUARDS
         from entitlements.signals import request_status_changed, request_submitted
 
         from . import receivers, scope
@@ -15,12 +16,16 @@ class FulfilmentConfig(AppConfig):
         from msp_portal.context_processors import NAV_PROVIDERS
 
         from .navigation import nav_items
+        from .services.guard import transition_guard
         from .views import request_panel
 
-        if request_panel not in REQUEST_PANELS:
-            REQUEST_PANELS.append(request_panel)
-        if nav_items not in NAV_PROVIDERS:
-            NAV_PROVIDERS.append(nav_items)
+        for registry, hook in (
+            (REQUEST_TRANSITION_GUARDS, transition_guard),
+            (REQUEST_PANELS, request_panel),
+            (NAV_PROVIDERS, nav_items),
+        ):
+            if hook not in registry:
+                registry.append(hook)
         request_submitted.connect(
             receivers.on_request_submitted, sender=ServiceRequest, dispatch_uid="fulfilment.submit"
         )
