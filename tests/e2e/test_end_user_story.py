@@ -101,10 +101,10 @@ def test_an_end_user_requests_and_cancels_then_the_administrator_fulfils(page, s
     expect(page).to_have_url(re.compile(r"/portal/my-requests/$"))
     expect(page.get_by_text("for 2 × Laptop is submitted")).to_be_visible()
     row = page.get_by_test_id("request-row").first
-    expect(row).to_contain_text("Submitted")
+    expect(row).to_contain_text("Approved")
     shot(page, "35-end-user-my-requests")
 
-    # She changes her mind while it is still submitted.
+    # She changes her mind before work on it starts.
     row.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("is cancelled")).to_be_visible()
     expect(page.get_by_test_id("request-row").first).to_contain_text("Cancelled")
@@ -130,7 +130,7 @@ def test_an_end_user_requests_and_cancels_then_the_administrator_fulfils(page, s
     shot(page, "37-admin-requests-filtered")
 
     table.get_by_role("link", name=f"#{eds.pk}").click()
-    expect(page.get_by_test_id("request-status")).to_contain_text("Submitted")
+    expect(page.get_by_test_id("request-status")).to_contain_text("Approved")
     expect(page.get_by_text("Second screen")).to_be_visible()
     shot(page, "38-admin-request-detail")
     page.get_by_label("Note for the requester").fill("Ordered from the supplier")
