@@ -74,3 +74,11 @@ def test_reminders_can_be_switched_off(acme, submit, settings):
     request = submit(acme)
     age(request, 30)
     assert approval_reminders_due() == []
+
+
+def test_beat_runs_the_reminders_every_hour(settings):
+    from celery import current_app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["approvals-remind"]
+    assert (entry["task"], entry["schedule"]) == ("approvals.remind", 3600.0)
+    assert "approvals.remind" in current_app.tasks
