@@ -7,6 +7,7 @@ from .push import (
     ticket_push,
     ticket_push_queue,
     ticket_push_retry,
+    ticket_pushes_send,
     ticket_values,
 )
 from .service_settings import field_map_clean, fulfilment_settings_for, fulfilment_settings_save
@@ -22,6 +23,7 @@ __all__ = [
     "ticket_push",
     "ticket_push_queue",
     "ticket_push_retry",
+    "ticket_pushes_send",
     "ticket_refresh",
     "ticket_status_poll",
     "ticket_values",

@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
@@ -151,97 +151,226 @@ def _summary(fulfilment: FulfilmentSettings, request: ServiceRequest, beneficiar
     )
 
 
-def _claim(push_id: int) -> bool:
-    """Take the push for one attempt (a conditional UPDATE that must touch its row): no other
-    worker sends it meanwhile; a worker that dies lets go when the claim runs out."""
+# Sendable rows that no live worker holds. The row sent to this task goes first; a task that
+# drains takes the due ones with it. FOR UPDATE SKIP LOCKED: two workers draining at once take
+# different rows and neither waits for the other; the locked rows are re-checked by PostgreSQL
+# before the UPDATE, which counts each attempt and sets its lease in the same statement.
+_CLAIM = """
+WITH picked AS (
+    SELECT id FROM {table}
+    WHERE state = ANY(%(sendable)s)
+      AND (claimed_until IS NULL OR claimed_until < %(now)s)
+      AND (id = %(first)s OR (%(drain)s AND next_attempt_at <= %(now)s))
+    ORDER BY id = %(first)s DESC, next_attempt_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {table} AS push
+SET state = %(sending)s, attempts = push.attempts + 1, claimed_until = %(until)s,
+    updated_at = %(now)s
+FROM picked WHERE push.id = picked.id
+RETURNING push.id
+"""
+
+
+def _claim(*, first: int | None, limit: int, drain: bool) -> tuple[list[int], object]:
+    """Take pushes for one attempt each (committed before any create is sent): `first` if no
+    one holds it and, when draining, up to `limit` in all with the due ones; no other worker
+    sends them meanwhile, and a worker that dies lets go when their lease runs out."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.FULFILMENT_PUSH_LEASE_SECONDS)
-    return bool(
-        TicketPush.objects.filter(pk=push_id, state__in=SENDABLE)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(
-            state=PushState.SENDING,
-            attempts=F("attempts") + 1,
-            claimed_until=now + lease,
-            updated_at=now,
+    until = now + timedelta(seconds=settings.FULFILMENT_PUSH_LEASE_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM.format(table=TicketPush._meta.db_table),
+            {
+                "sendable": [str(state) for state in SENDABLE],
+                "now": now,
+                "first": first if first is not None else -1,
+                "drain": drain,
+                "limit": limit,
+                "sending": str(PushState.SENDING),
+                "until": until,
+            },
         )
-    )
+        return [row[0] for row in cursor.fetchall()], until
 
 
-def ticket_push(*, push_id: int) -> TicketPush:
-    """One attempt to create the request's ticket, never a second ticket: the attempt is counted
-    (committed) before the create, and any attempt after the first looks the ticket up by its
-    reference before creating, so a lost answer, a timeout or a worker killed after the create
-    finds the ticket instead of making another (R4)."""
-    if not _claim(push_id):
-        return TicketPush.objects.get(pk=push_id)
-    # Two short joins plan far faster than one of nine tables (10 ms of planning on PostgreSQL).
-    push = (
-        TicketPush.objects.select_related("request__customer__company", "request__service")
+def _loaded(ids: list[int]) -> list[TicketPush]:
+    """The claimed pushes with all a ticket's values need, in a fixed number of queries
+    whatever their count (two short joins plan far faster than one of nine tables)."""
+    people = User.objects.select_related("person")
+    pushes = {
+        push.pk: push
+        for push in TicketPush.objects.filter(pk__in=ids)
+        .select_related("request__customer__company", "request__service")
         .prefetch_related(
             "request__answers",
-            Prefetch("request__beneficiary", User.objects.select_related("person")),
-            "request__requester",
+            Prefetch("request__beneficiary", people),
+            Prefetch("request__requester", people),
             "request__service__fulfilment",
         )
         .order_by()
-        .get(pk=push_id)
+    }
+    return [pushes[pk] for pk in ids if pk in pushes]
+
+
+def ticket_push(*, push_id: int) -> TicketPush:
+    """One attempt to create this request's ticket, never a second ticket (see ticket_pushes_send);
+    a push someone else holds, or that is done, is returned as it is."""
+    sent = ticket_pushes_send(first=push_id, limit=1, drain=False)
+    return sent[0] if sent else TicketPush.objects.get(pk=push_id)
+
+
+def ticket_pushes_send(
+    *, first: int | None = None, limit: int | None = None, drain: bool = True
+) -> list[TicketPush]:
+    """One attempt for each of a batch of pushes (`first`, then the due ones, up to `limit`,
+    FULFILMENT_PUSH_BATCH): claimed together, loaded together, created over this worker's one
+    ITSM session and recorded together. Never a second ticket: every attempt is counted
+    (committed) before its create, and any attempt after the first looks the ticket up by its
+    reference before creating, so a lost answer, a timeout or a worker killed after the create
+    (the whole batch's leases run out) finds the ticket instead of making another (R4)."""
+    limit = limit or settings.FULFILMENT_PUSH_BATCH
+    ids, until = _claim(first=first, limit=limit, drain=drain)
+    if not ids:
+        return []
+    pushes = _loaded(ids)
+    lease = timedelta(seconds=settings.FULFILMENT_PUSH_LEASE_SECONDS)
+    created: list[tuple[TicketPush, dict]] = []
+    failures = 0
+    for index, push in enumerate(pushes):
+        request = push.request
+        if request.status not in (RequestStatus.APPROVED, RequestStatus.IN_PROGRESS):
+            # Cancelled (or decided) in the portal before the ticket was made: nothing to send.
+            _release(push, state=PushState.CANCELLED, error="")
+            continue
+        if timezone.now() > until - lease / 2:
+            # A long batch keeps the rest of its pushes: a lease never runs out under a create.
+            held = [p.pk for p in pushes[index:] if p.state == PushState.SENDING]
+            until = _renew(held, until, lease)
+        try:
+            created.append((push, _create_once(push)))
+            failures = 0
+        except SourceError as exc:
+            _push_failed(push, exc)
+            failures = failures + 1 if exc.retryable else 0
+            if failures >= 2 and index + 1 < len(pushes):
+                # The ITSM is down, not one ticket refused: the rest wait with the last one,
+                # their attempt not counted, rather than each wait for a timeout now.
+                _unclaim(pushes[index + 1 :], until, after=push)
+                break
+    _record_created(created)
+    return pushes
+
+
+def _renew(ids: list[int], until, lease: timedelta):
+    renewed = timezone.now() + lease
+    TicketPush.objects.filter(pk__in=ids, state=PushState.SENDING, claimed_until=until).update(
+        claimed_until=renewed
     )
+    return renewed
+
+
+def _unclaim(pushes: list[TicketPush], until, *, after: TicketPush) -> None:
+    ids = [push.pk for push in pushes if push.state == PushState.SENDING]
+    error = f"Not sent yet: the ITSM failed the attempts before it ({after.last_error})"
+    TicketPush.objects.filter(pk__in=ids, state=PushState.SENDING, claimed_until=until).update(
+        state=PushState.WAITING,
+        attempts=F("attempts") - 1,
+        claimed_until=None,
+        next_attempt_at=after.next_attempt_at,
+        last_error=error,
+        updated_at=timezone.now(),
+    )
+    for push in pushes:
+        if push.pk in ids:
+            push.state, push.attempts, push.claimed_until = (
+                PushState.WAITING,
+                push.attempts - 1,
+                None,
+            )
+            push.next_attempt_at, push.last_error = after.next_attempt_at, error
+
+
+def _create_once(push: TicketPush) -> dict:
+    """The ticket of one claimed push: the one an earlier attempt made, or a new one. Raises
+    SourceError when the ITSM failed this attempt."""
     request = push.request
-    if request.status not in (RequestStatus.APPROVED, RequestStatus.IN_PROGRESS):
-        # Cancelled (or decided) in the portal before the ticket was made: nothing to send.
-        _release(push, state=PushState.CANCELLED, error="")
-        return push
     fulfilment = getattr(request.service, "fulfilment", None) or fulfilment_settings_for(
         request.service
     )
     create_form, _form, fields, number_field = _forms(push.mode)
-    try:
-        with itsm.itsm_client() as client:
-            found = _ticket_lookup(client, push) if push.attempts > 1 else None
-            if found is not None:
-                interface_id, ticket_id = "", found.get(fields[0]) or ""
-                number, status = found.get(number_field) or "", found.get("Status") or ""
-            else:
-                answer_field = ANSWER_FIELDS[push.mode]
-                created = client.create_entry(
-                    create_form,
-                    ticket_values(push=push, fulfilment=fulfilment),
-                    answer=("Request ID", answer_field),
-                )
-                interface_id, ticket_id = created.get("Request ID") or "", ""
-                number, status = created.get(answer_field) or "", ""
-    except SourceError as exc:
-        return _push_failed(push, exc)
-    if not number:
-        return _push_failed(
-            push, SourceError("The ITSM answered without the ticket's number.", retryable=True)
+    with itsm.itsm_client() as client:  # this worker's session, logged in once
+        found = _ticket_lookup(client, push) if push.attempts > 1 else None
+        if found is not None:
+            outcome = {
+                "interface_id": "",
+                "ticket_id": found.get(fields[0]) or "",
+                "number": found.get(number_field) or "",
+                "status": found.get("Status") or "",
+            }
+        else:
+            answer_field = ANSWER_FIELDS[push.mode]
+            made = client.create_entry(
+                create_form,
+                ticket_values(push=push, fulfilment=fulfilment),
+                answer=("Request ID", answer_field),
+            )
+            outcome = {
+                "interface_id": made.get("Request ID") or "",
+                "ticket_id": "",
+                "number": made.get(answer_field) or "",
+                "status": "",
+            }
+    if not outcome["number"]:
+        raise SourceError("The ITSM answered without the ticket's number.", retryable=True)
+    outcome["pushed_at"] = timezone.now()
+    return outcome
+
+
+def _record_created(created: list[tuple[TicketPush, dict]]) -> None:
+    """Record a batch's tickets in one UPDATE; a request cancelled in the portal while its
+    ticket was being made has that ticket cancelled too."""
+    if not created:
+        return
+    now = timezone.now()
+    for push, outcome in created:
+        # The request stays approved until the ticket's status is read back (Assigned: in
+        # progress), so its requester may still cancel it, in the ITSM first.
+        default = "Assigned" if push.mode == FulfilmentMode.WORK_ORDER else "New"
+        push.state, push.last_error, push.claimed_until, push.updated_at = (
+            PushState.CREATED,
+            "",
+            None,
+            now,
         )
-    return _push_created(
-        push, interface_id=interface_id, ticket_id=ticket_id, number=number, status=status
+        push.interface_id, push.ticket_id = outcome["interface_id"], outcome["ticket_id"]
+        push.number, push.itsm_status = outcome["number"], outcome["status"] or default
+        push.pushed_at = outcome["pushed_at"]
+    TicketPush.objects.bulk_update(
+        [push for push, _outcome in created],
+        [
+            "state",
+            "last_error",
+            "claimed_until",
+            "updated_at",
+            "interface_id",
+            "ticket_id",
+            "number",
+            "itsm_status",
+            "pushed_at",
+        ],
     )
-
-
-def _push_created(
-    push: TicketPush, *, interface_id: str, ticket_id: str, number: str, status: str
-) -> TicketPush:
-    # The request stays approved until the ticket's status is read back (Assigned: in
-    # progress), so its requester may still cancel it, in the ITSM first.
-    _release(
-        push,
-        state=PushState.CREATED,
-        error="",
-        interface_id=interface_id,
-        ticket_id=ticket_id,
-        number=number,
-        itsm_status=status or ("Assigned" if push.mode == FulfilmentMode.WORK_ORDER else "New"),
-        pushed_at=timezone.now(),
+    cancelled = set(
+        ServiceRequest.objects.filter(
+            pk__in=[push.request_id for push, _outcome in created],
+            status=RequestStatus.CANCELLED,
+        ).values_list("pk", flat=True)
     )
-    status_now = ServiceRequest.objects.filter(pk=push.request_id).values_list("status", flat=True)
-    if status_now.first() == RequestStatus.CANCELLED:
-        # Cancelled in the portal while this attempt was creating the ticket: cancel it too.
-        _ticket_cancel_quietly(push)
-    return push
+    for push, _outcome in created:
+        if push.request_id in cancelled:
+            # Cancelled in the portal while this attempt was creating the ticket: cancel it too.
+            _ticket_cancel_quietly(push)
 
 
 def _push_failed(push: TicketPush, exc: SourceError) -> TicketPush:
@@ -287,7 +416,7 @@ def _push_refused(push: TicketPush, exc: SourceError) -> TicketPush:
 
 
 def pushes_due_send(*, limit: int = 500) -> int:
-    """Send again the pushes whose wait is over (and any whose task was lost)."""
+    """Send again the pushes whose wait is over (and any whose task was lost), a task a batch."""
     now = timezone.now()
     due = list(
         TicketPush.objects.filter(
@@ -300,7 +429,8 @@ def pushes_due_send(*, limit: int = 500) -> int:
     )
     from ..tasks import push as push_task
 
-    for pk in due:
+    # Each task drains a batch of the due pushes, its own first: one task per batch is enough.
+    for pk in due[:: settings.FULFILMENT_PUSH_BATCH]:
         enqueue_on_commit(push_task, pk)
     return len(due)
 

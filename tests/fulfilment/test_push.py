@@ -153,3 +153,49 @@ def test_a_refused_login_is_the_set_ups_fault_and_fails_no_request(sim, work_ord
     assert "ITSM login failed" in push.last_error
     request.refresh_from_db()
     assert request.status == RequestStatus.APPROVED
+
+
+def test_one_task_sends_the_due_pushes_together_and_a_lost_answer_among_them_makes_one_ticket(
+    sim, work_orders
+):
+    from fulfilment.tasks import push as push_task
+
+    requests = [submit(work_orders, who) for who in ("eve", "ed", "eve", "ed")]
+    sim.set_faults(lose_create_every=3)  # the third create is made, its answer lost
+
+    states = push_task.apply(args=[requests[0].ticket.pk]).get()
+
+    assert states == {"created": 3, "waiting": 1}
+    assert sim.stats()["lost_create_responses"] == 1
+    [lost] = TicketPush.objects.filter(state=PushState.WAITING)
+    assert lost.request_id == requests[2].pk and lost.attempts == 1
+    # Its wait is over (no backoff here): the next task finds the ticket the lost answer made.
+    assert push_task.apply(args=[lost.pk]).get() == {"created": 1}
+
+    tickets = sim.tickets()
+    pushes = TicketPush.objects.filter(request__in=requests).order_by("request_id")
+    assert [p.state for p in pushes] == [PushState.CREATED] * 4
+    assert sorted(t["SRID"] for t in tickets) == sorted(p.reference for p in pushes)
+    assert sorted(t["number"] for t in tickets) == sorted(p.number for p in pushes)
+    assert len({p.number for p in pushes}) == 4
+
+
+def test_a_batch_costs_the_same_queries_for_2_pushes_and_for_6(sim, work_orders, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fulfilment.services import ticket_pushes_send
+
+    work_orders["service"].price = Decimal("1")
+    work_orders["service"].save(update_fields=["price"])
+
+    def batch(count: int) -> int:
+        for _ in range(count):
+            submit(work_orders)
+        with CaptureQueriesContext(connection) as captured:
+            sent = ticket_pushes_send(limit=50)
+        assert [p.state for p in sent] == [PushState.CREATED] * count
+        return len(captured)
+
+    assert batch(2) == batch(6)
+    assert len(sim.tickets()) == 8
