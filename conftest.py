@@ -80,6 +80,17 @@ def browser():
 
 
 @pytest.fixture(autouse=True)
+def msp_mode_unlearnt():
+    """Each test starts from an empty database: what a process learnt of MSP mode (on for good
+    once a customer exists) belongs to the test that taught it."""
+    from msp_portal.selectors import msp_mode_unlearn
+
+    msp_mode_unlearn()
+    yield
+    msp_mode_unlearn()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Hashing test passwords with PBKDF2 would dominate the suite's time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

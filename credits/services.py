@@ -107,16 +107,20 @@ def _record(
     idempotency_key: str,
     request_id: int | None = None,
     enforce_hard_limit: bool = False,
+    new_key: bool = False,
 ) -> tuple[CreditEntry, bool]:
     """Apply one signed amount to a balance and append its ledger row; (entry, created).
 
     A replayed idempotency key hits the ledger's unique constraint, which rolls the balance
-    change back with it, and returns the entry the key made the first time.
+    change back with it, and returns the entry the key made the first time. new_key says the
+    key can't have been used (a request's debit, made in the transaction that makes the request):
+    there is no replay to catch, so no savepoint is taken, and any failure fails the caller's
+    whole transaction (two statements fewer per submission).
     """
     amount = Decimal(amount).quantize(CENT)
     acting_as = current_acting_as()
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not new_key):
             applied = _apply(
                 customer=customer, amount=amount, enforce_hard_limit=enforce_hard_limit
             )
@@ -142,6 +146,8 @@ def _record(
             )
             _announce_crossings(customer=customer, entry=entry, threshold=threshold)
     except IntegrityError:
+        if new_key:
+            raise
         existing = CreditEntry.objects.filter(
             account__customer=customer, idempotency_key=idempotency_key
         ).first()
@@ -299,8 +305,12 @@ def credit_debit(
     reason: str,
     idempotency_key: str,
     request_id: int | None = None,
+    new_key: bool = False,
 ) -> CreditEntry:
-    """Take credits for a request (K3); refused with the balance when the hard limit is on (K4)."""
+    """Take credits for a request (K3); refused with the balance when the hard limit is on (K4).
+
+    new_key: the caller's transaction made the key's request, so the key can't be a replay
+    (see _record)."""
     return _request_entry(
         EntryKind.DEBIT,
         actor=actor,
@@ -309,6 +319,7 @@ def credit_debit(
         reason=reason,
         idempotency_key=idempotency_key,
         request_id=request_id,
+        new_key=new_key,
     )
 
 

@@ -349,6 +349,8 @@ def _request_submit(
             reason=f"Request #{request.pk}: {quantity} × {service.name}",
             idempotency_key=f"request:{request.pk}:debit",
             request_id=request.pk,
+            # The request was made just now, in this transaction: its key is new.
+            new_key=True,
         )
     audit_record(
         actor=actor,

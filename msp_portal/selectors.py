@@ -34,13 +34,44 @@ def _scalar(sql: str, params: list) -> object:
 
 MSP_MODE_MEMO = "msp_mode_enabled"
 
+# Databases (by name) this process has seen MSP mode on for good in: once a customer has been
+# added it can't be switched off (M3; PostgreSQL's trigger of customers migration 0004 refuses
+# it), so the answer can't change any more and is not asked again.
+_ON_FOR_GOOD: set[str] = set()
+
 
 def msp_mode_enabled() -> bool:
-    """Whether MSP mode is on, read fresh from the database once per request (msp_portal.memo)."""
-    return memoized(
-        MSP_MODE_MEMO,
-        lambda: bool(_scalar(f"SELECT enabled FROM {MspMode._meta.db_table} WHERE id = 1", [])),  # noqa: S608
-    )
+    """Whether MSP mode is on: read fresh from the database once per request (msp_portal.memo)
+    until it is on for good, then known."""
+    database = connection.settings_dict["NAME"]
+    if database in _ON_FOR_GOOD:
+        return True
+    return memoized(MSP_MODE_MEMO, lambda: _msp_mode_read(database))
+
+
+def _msp_mode_read(database: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT enabled, first_customer_at IS NOT NULL FROM {MspMode._meta.db_table} "  # noqa: S608
+            "WHERE id = 1"
+        )
+        row = cursor.fetchone()
+    enabled, for_good = row if row else (False, False)
+    # Only what is committed: a customer added in a transaction that is rolled back after
+    # this read leaves MSP mode free to be switched off again.
+    if (
+        enabled
+        and for_good
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    ):
+        _ON_FOR_GOOD.add(database)
+    return bool(enabled)
+
+
+def msp_mode_unlearn() -> None:
+    """Forget what this process learnt (tests: each starts from an empty database again)."""
+    _ON_FOR_GOOD.clear()
 
 
 def notification_unread_sql(user_id: str) -> str:
