@@ -7,6 +7,7 @@ has been offered can't be un-offered, only retired.
 """
 
 from decimal import Decimal
+from typing import NotRequired, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -272,53 +273,49 @@ def _question_check(question: Question, questions: list[Question]) -> None:
                 )
 
 
-QUESTION_FIELDS = (
-    "kind",
-    "label",
-    "help_text",
-    "required",
-    "choices",
-    "min_value",
-    "max_value",
-    "condition_question",
-    "condition_operator",
-    "condition_value",
-)
+class QuestionDefinition(TypedDict):
+    """What a catalog administrator says about a question: question_add's and question_update's
+    arguments (the question form's cleaned_data)."""
+
+    kind: str
+    label: str
+    help_text: NotRequired[str]
+    required: NotRequired[bool]
+    choices: NotRequired[list[str] | None]
+    min_value: NotRequired[Decimal | None]
+    max_value: NotRequired[Decimal | None]
+    condition_question: NotRequired[Question | None]
+    condition_operator: NotRequired[str]
+    condition_value: NotRequired[str]
+
+
+def _question_define(question: Question, definition: QuestionDefinition) -> None:
+    """Set a question's definition: text trimmed, a condition's operator and value only with
+    the question it depends on."""
+    condition_question = definition.get("condition_question")
+    question.kind = definition["kind"]
+    question.label = definition["label"].strip()
+    question.help_text = definition.get("help_text", "").strip()
+    question.required = definition.get("required", False)
+    question.choices = definition.get("choices") or []
+    question.min_value = definition.get("min_value")
+    question.max_value = definition.get("max_value")
+    question.condition_question = condition_question
+    question.condition_operator = (
+        definition.get("condition_operator", "") if condition_question else ""
+    )
+    question.condition_value = definition.get("condition_value", "") if condition_question else ""
 
 
 @transaction.atomic
 def question_add(
-    *,
-    actor: User,
-    service: Service,
-    kind: str,
-    label: str,
-    help_text: str = "",
-    required: bool = False,
-    choices: list[str] | None = None,
-    min_value: Decimal | None = None,
-    max_value: Decimal | None = None,
-    condition_question: Question | None = None,
-    condition_operator: str = "",
-    condition_value: str = "",
+    *, actor: User, service: Service, **definition: Unpack[QuestionDefinition]
 ) -> Question:
     """Add a question at the end of a service's form; its definition must make sense."""
     _require(actor, "catalog.change_service")
     questions = _questions_locked(service)
-    question = Question(
-        service=service,
-        position=(questions[-1].position + 1) if questions else 1,
-        kind=kind,
-        label=label.strip(),
-        help_text=help_text.strip(),
-        required=required,
-        choices=choices or [],
-        min_value=min_value,
-        max_value=max_value,
-        condition_question=condition_question,
-        condition_operator=condition_operator if condition_question else "",
-        condition_value=condition_value if condition_question else "",
-    )
+    question = Question(service=service, position=(questions[-1].position + 1) if questions else 1)
+    _question_define(question, definition)
     _question_check(question, questions)
     question.full_clean(exclude=["condition_question"])
     question.save()
@@ -333,19 +330,7 @@ def question_add(
 
 @transaction.atomic
 def question_update(
-    *,
-    actor: User,
-    question: Question,
-    kind: str,
-    label: str,
-    help_text: str = "",
-    required: bool = False,
-    choices: list[str] | None = None,
-    min_value: Decimal | None = None,
-    max_value: Decimal | None = None,
-    condition_question: Question | None = None,
-    condition_operator: str = "",
-    condition_value: str = "",
+    *, actor: User, question: Question, **definition: Unpack[QuestionDefinition]
 ) -> Question:
     """Change a question; requests already made keep the question as it was asked."""
     _require(actor, "catalog.change_service")
@@ -354,12 +339,7 @@ def question_update(
     if current is None:
         raise DomainError("That question was deleted meanwhile: reload the page.")
     before = _question_state(current)
-    current.kind, current.label, current.help_text = kind, label.strip(), help_text.strip()
-    current.required, current.choices = required, choices or []
-    current.min_value, current.max_value = min_value, max_value
-    current.condition_question = condition_question
-    current.condition_operator = condition_operator if condition_question else ""
-    current.condition_value = condition_value if condition_question else ""
+    _question_define(current, definition)
     _question_check(current, questions)
     current.full_clean(exclude=["condition_question", "service"])
     current.save()
