@@ -24,15 +24,13 @@ give each their own name when several people bench on one host.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 
-from bench.common import django_setup, row
+from bench.common import celery_bench_setup, celery_worker, row
 
 DBNAME = os.environ.get("BENCH_FULFILMENT_DB", "bench_fulfilment")
 BROKER = os.environ.get("BENCH_FULFILMENT_BROKER", "redis://127.0.0.1:6379/8")
@@ -43,30 +41,6 @@ THREADS = 8  # the bare client's
 PROCESSES = os.cpu_count() or 1
 POLL = 2.0
 DEADLINE_SECONDS = 600
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _worker(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "msp_portal",
-            "worker",
-            "--pool=prefork",
-            f"--concurrency={PROCESSES}",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _world(count: int):
@@ -144,9 +118,7 @@ def _bare_rate(sim, count: int) -> float:
 
 
 def run(quick: bool = False) -> list[dict]:
-    os.environ["CELERY_BROKER_URL"] = BROKER
-    django_setup(DBNAME)
-    import redis
+    celery_bench_setup(DBNAME, BROKER)
     from celery import current_app
     from django.conf import settings
     from django.db.models import Max, Min, Sum
@@ -157,10 +129,8 @@ def run(quick: bool = False) -> list[dict]:
     from fulfilment.models import PollCursor, PushState, TicketPush
     from itsm_sync.simulator import Simulator
 
-    assert not settings.CELERY_TASK_ALWAYS_EAGER, "the bench needs the broker, not eager tasks"
     count = REQUESTS_QUICK if quick else REQUESTS_FULL
     batch = settings.FULFILMENT_PUSH_BATCH
-    redis.Redis.from_url(BROKER).flushdb()
     TicketPush.objects.all().delete()
     PollCursor.objects.all().delete()
     customer, service, eve = _world(count)
@@ -170,26 +140,24 @@ def run(quick: bool = False) -> list[dict]:
         bare = _bare_rate(sim, count)
         sim.reset(data=True)
         sim.set_faults(lose_create_every=20)
-        env = {
-            **os.environ,
-            "ITSM_FILE": "",
-            "ITSM_URL": sim.url,
-            "ITSM_USER": "Demo",
-            "ITSM_PASSWORD": "Demo",
-            "ITSM_RETRIES": "0",
-            "ITSM_TIMEOUT": "10",
-            "FULFILMENT_BACKOFF_SECONDS": "0.2",
-            "FULFILMENT_MAX_ATTEMPTS": "20",
-        }
-        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         first_request = ServiceRequest.objects.order_by("-pk").values_list("pk", flat=True).first()
         submitted = time.perf_counter()
         for _ in range(count):
             request_submit(actor=eve, service=service, quantity=1, justification="Bench")
         submit_seconds = time.perf_counter() - submitted
         ours = TicketPush.objects.filter(request_id__gt=first_request or 0)
-        worker = _worker(env)
-        try:
+        with celery_worker(
+            pool="prefork",
+            concurrency=PROCESSES,
+            ITSM_FILE="",
+            ITSM_URL=sim.url,
+            ITSM_USER="Demo",
+            ITSM_PASSWORD="Demo",
+            ITSM_RETRIES="0",
+            ITSM_TIMEOUT="10",
+            FULFILMENT_BACKOFF_SECONDS="0.2",
+            FULFILMENT_MAX_ATTEMPTS="20",
+        ):
             started = time.perf_counter()
             waiting = ours.exclude(state=PushState.CREATED)
             while waiting.exists() and time.perf_counter() - started < DEADLINE_SECONDS:
@@ -225,9 +193,6 @@ def run(quick: bool = False) -> list[dict]:
                     break
                 time.sleep(0.05)
             latency = time.perf_counter() - changed
-        finally:
-            worker.terminate()
-            worker.wait(timeout=30)
         references = Counter(t.get("SRID") for t in sim.tickets())
         lost_answers = sim.stats()["lost_create_responses"]
     finally:

@@ -371,6 +371,8 @@ FULFILMENT_BACKOFF_SECONDS = env.float("FULFILMENT_BACKOFF_SECONDS", default=30.
 FULFILMENT_PUSH_LEASE_SECONDS = env.int("FULFILMENT_PUSH_LEASE_SECONDS", default=120)
 # One push task sends up to this many due pushes (claimed together, one ITSM session).
 FULFILMENT_PUSH_BATCH = env.int("FULFILMENT_PUSH_BATCH", default=20)
+# ... sent this many at a time, each thread its own ITSM session.
+FULFILMENT_PUSH_THREADS = env.int("FULFILMENT_PUSH_THREADS", default=4)
 # How often status and public notes are read back (a change shows within one interval).
 FULFILMENT_POLL_SECONDS = env.float("FULFILMENT_POLL_SECONDS", default=30.0)
 # Without ITSM_URL, tickets go to the AR simulator started in-process on this port (its technician
