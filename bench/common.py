@@ -2,10 +2,15 @@
 
 import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 BENCH_DB = "msp_bench"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def django_setup(dbname: str = BENCH_DB) -> None:
@@ -69,3 +74,48 @@ def row(
         "ratio": ratio,
         "ok": ok,
     }
+
+
+def celery_bench_setup(dbname: str, broker: str) -> None:
+    """Django on the bench's own database, its tasks sent to the bench's own (emptied) Redis
+    database: a real worker takes them, so eager tasks would measure nothing."""
+    os.environ["CELERY_BROKER_URL"] = broker
+    django_setup(dbname)
+    import redis
+    from django.conf import settings
+
+    assert not settings.CELERY_TASK_ALWAYS_EAGER, "the bench needs the broker, not eager tasks"
+    redis.Redis.from_url(broker).flushdb()
+
+
+@contextmanager
+def celery_worker(*, pool: str, concurrency: int, **settings: str) -> Iterator[subprocess.Popen]:
+    """`celery -A msp_portal worker` in a child process, quiet, with this process's environment
+    plus `settings` (as environment variables), stopped on leaving."""
+    env = {**os.environ, **settings}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "msp_portal",
+            "worker",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

@@ -17,49 +17,20 @@ BENCH_WEBHOOKS_BROKER):
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-from bench.common import django_setup, row
+from bench.common import celery_bench_setup, celery_worker, row
 
 DBNAME = "bench_webhooks"
 BROKER = os.environ.get("BENCH_WEBHOOKS_BROKER", "redis://127.0.0.1:6379/9")
 EVENTS_FULL, EVENTS_QUICK = 1000, 200
 DEADLINE_SECONDS = 600
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _worker(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "msp_portal",
-            "worker",
-            "--pool=threads",
-            "--concurrency=8",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def run(quick: bool = False) -> list[dict]:
-    os.environ["CELERY_BROKER_URL"] = BROKER
-    django_setup(DBNAME)
-    import redis
-    from django.conf import settings
+    celery_bench_setup(DBNAME, BROKER)
     from standardwebhooks import Webhook
 
     from itsm_sync.models import SyncRun
@@ -68,9 +39,7 @@ def run(quick: bool = False) -> list[dict]:
     from webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
     from webhooks.services import deliveries_sweep, secret_new
 
-    assert not settings.CELERY_TASK_ALWAYS_EAGER, "the bench needs the broker, not eager tasks"
     events = EVENTS_QUICK if quick else EVENTS_FULL
-    redis.Redis.from_url(BROKER).flushdb()
     WebhookDelivery.objects.all().delete()
     WebhookEndpoint.objects.all().delete()
 
@@ -80,29 +49,27 @@ def run(quick: bool = False) -> list[dict]:
     )
     # A companies run: a people run would also make the worker re-evaluate end-user filters.
     run_row = SyncRun.objects.create(kind="companies", status="succeeded")
-    env = {
-        **os.environ,
-        "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
-        "WEBHOOK_RETRY_MAX_SECONDS": "2",
-        "WEBHOOK_MAX_ATTEMPTS": "20",
-        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",  # the receiver listens on loopback
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    worker = _worker(env)
+    worker = celery_worker(
+        pool="threads",
+        concurrency=8,
+        WEBHOOK_RETRY_BASE_SECONDS="0.2",
+        WEBHOOK_RETRY_MAX_SECONDS="2",
+        WEBHOOK_MAX_ATTEMPTS="20",
+        WEBHOOK_ALLOW_PRIVATE_ADDRESSES="true",  # the receiver listens on loopback
+    )
     try:
-        started = time.perf_counter()
-        for _ in range(events):
-            sync_run_finished.send(sender=SyncRun, run=run_row)
-        queued = time.perf_counter() - started
-        waiting = WebhookDelivery.objects.exclude(status=DeliveryStatus.DELIVERED)
-        while waiting.exists() and time.perf_counter() - started < DEADLINE_SECONDS:
-            time.sleep(0.5)
-            if time.perf_counter() - started > 60:
-                deliveries_sweep()  # what beat does every minute, for anything lost
-        elapsed = time.perf_counter() - started
+        with worker:
+            started = time.perf_counter()
+            for _ in range(events):
+                sync_run_finished.send(sender=SyncRun, run=run_row)
+            queued = time.perf_counter() - started
+            waiting = WebhookDelivery.objects.exclude(status=DeliveryStatus.DELIVERED)
+            while waiting.exists() and time.perf_counter() - started < DEADLINE_SECONDS:
+                time.sleep(0.5)
+                if time.perf_counter() - started > 60:
+                    deliveries_sweep()  # what beat does every minute, for anything lost
+            elapsed = time.perf_counter() - started
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
         receiver.stop()
 
     ids = set(WebhookDelivery.objects.values_list("msg_id", flat=True))
