@@ -199,3 +199,29 @@ def test_a_batch_costs_the_same_queries_for_2_pushes_and_for_6(sim, work_orders,
 
     assert batch(2) == batch(6)
     assert len(sim.tickets()) == 8
+
+
+def test_the_itsm_down_under_a_batch_leaves_the_rest_waiting_without_counting_their_attempt(
+    sim, work_orders, settings
+):
+    from fulfilment.services import ticket_pushes_send
+
+    settings.FULFILMENT_PUSH_THREADS = 2
+    work_orders["service"].price = Decimal("1")
+    work_orders["service"].save(update_fields=["price"])
+    requests = [submit(work_orders) for _ in range(5)]
+    sim.set_faults(fail_creates=2)  # the first two creates answer 500, then the ITSM is back
+
+    sent = ticket_pushes_send(limit=10)
+
+    assert [p.state for p in sent] == [PushState.WAITING] * 5
+    attempts = sorted(
+        TicketPush.objects.filter(request__in=requests).values_list("attempts", flat=True)
+    )
+    assert attempts == [0, 0, 0, 1, 1]  # three never sent: not counted, no lookup needed
+    assert sim.tickets() == []
+
+    again = ticket_pushes_send(limit=10)  # no backoff here: all due again
+
+    assert [p.state for p in again] == [PushState.CREATED] * 5
+    assert len(sim.tickets()) == 5
