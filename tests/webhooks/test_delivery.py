@@ -26,17 +26,25 @@ def _below_zero(actor, customer, amount="-10"):
     return credit_adjust(actor=actor, customer=customer, amount=Decimal(amount), reason="Audit fix")
 
 
+@pytest.fixture
+def below_zero_sent(catalog_admin, tenant_a, credits_on, django_capture_on_commit_callbacks):
+    """Sends the usual event: tenant A's balance goes below zero (-10) and the change commits."""
+
+    def send():
+        with django_capture_on_commit_callbacks(execute=True):
+            return _below_zero(catalog_admin, tenant_a["customer"])
+
+    return send
+
+
 def _verified(receiver, endpoint) -> list[dict]:
     """Every accepted POST, verified with the endpoint's secret by the library."""
     return [Webhook(endpoint.secret).verify(post.body, post.headers) for post in receiver.accepted]
 
 
-def test_a_balance_below_zero_arrives_signed_and_verifies(
-    catalog_admin, tenant_a, credits_on, receiver, django_capture_on_commit_callbacks
-):
+def test_a_balance_below_zero_arrives_signed_and_verifies(tenant_a, below_zero_sent, receiver):
     endpoint = WebhookEndpointFactory(customer=tenant_a["customer"], url=receiver.url)
-    with django_capture_on_commit_callbacks(execute=True):
-        entry = _below_zero(catalog_admin, tenant_a["customer"])
+    entry = below_zero_sent()
 
     [payload] = _verified(receiver, endpoint)
     assert payload["type"] == "credits.below_zero"
@@ -53,12 +61,9 @@ def test_a_balance_below_zero_arrives_signed_and_verifies(
     assert delivery.delivered_at is not None
 
 
-def test_a_delivery_does_not_verify_with_another_secret(
-    catalog_admin, tenant_a, credits_on, receiver, django_capture_on_commit_callbacks
-):
+def test_a_delivery_does_not_verify_with_another_secret(tenant_a, below_zero_sent, receiver):
     WebhookEndpointFactory(customer=tenant_a["customer"], url=receiver.url)
-    with django_capture_on_commit_callbacks(execute=True):
-        _below_zero(catalog_admin, tenant_a["customer"])
+    below_zero_sent()
     post = receiver.accepted[0]
     with pytest.raises(WebhookVerificationError):
         Webhook(services.secret_new()).verify(post.body, post.headers)
@@ -151,14 +156,13 @@ def test_a_customers_endpoint_never_gets_another_customers_event(
 
 
 def test_an_endpoint_gets_only_the_events_it_chose_and_none_while_switched_off(
-    catalog_admin, tenant_a, credits_on, receiver, django_capture_on_commit_callbacks
+    tenant_a, below_zero_sent, receiver
 ):
     WebhookEndpointFactory(
         customer=tenant_a["customer"], url=receiver.url, events=[Event.REQUEST_CREATED]
     )
     WebhookEndpointFactory(customer=tenant_a["customer"], url=receiver.url, active=False)
-    with django_capture_on_commit_callbacks(execute=True):
-        _below_zero(catalog_admin, tenant_a["customer"])
+    below_zero_sent()
     assert receiver.posts == []
     assert not WebhookDelivery.objects.exists()
 
@@ -188,17 +192,14 @@ def test_a_finished_sync_run_goes_to_catalog_wide_endpoints_only(
 
 def test_failures_are_retried_with_doubling_waits_until_the_receiver_answers(
     settings,
-    catalog_admin,
     tenant_a,
-    credits_on,
+    below_zero_sent,
     receiver_factory,
-    django_capture_on_commit_callbacks,
 ):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.3
     receiver = receiver_factory(answer=lambda n: 503 if n <= 2 else 200)
     endpoint = WebhookEndpointFactory(customer=tenant_a["customer"], url=receiver.url)
-    with django_capture_on_commit_callbacks(execute=True):
-        _below_zero(catalog_admin, tenant_a["customer"])
+    below_zero_sent()
 
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 503)
@@ -226,18 +227,15 @@ def test_failures_are_retried_with_doubling_waits_until_the_receiver_answers(
 
 def test_it_gives_up_after_the_configured_attempts(
     settings,
-    catalog_admin,
     tenant_a,
-    credits_on,
+    below_zero_sent,
     receiver_factory,
-    django_capture_on_commit_callbacks,
 ):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.1
     receiver = receiver_factory(answer=lambda n: 500)
     WebhookEndpointFactory(customer=tenant_a["customer"], url=receiver.url)
-    with django_capture_on_commit_callbacks(execute=True):
-        _below_zero(catalog_admin, tenant_a["customer"])
+    below_zero_sent()
     delivery = WebhookDelivery.objects.get()
     _wait_until(delivery.next_attempt_at)
     assert tasks.deliver(delivery.pk) == "failed"
@@ -250,11 +248,9 @@ def test_it_gives_up_after_the_configured_attempts(
 
 def test_an_unreachable_or_slow_receiver_is_a_failure_that_says_what_to_do(
     settings,
-    catalog_admin,
     tenant_a,
-    credits_on,
+    below_zero_sent,
     receiver_factory,
-    django_capture_on_commit_callbacks,
 ):
     settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
     slow = receiver_factory(delay=1.0)
@@ -263,8 +259,7 @@ def test_an_unreachable_or_slow_receiver_is_a_failure_that_says_what_to_do(
     gone.stop()
     WebhookEndpointFactory(customer=tenant_a["customer"], url=slow.url, description="slow")
     WebhookEndpointFactory(customer=tenant_a["customer"], url=gone_url, description="gone")
-    with django_capture_on_commit_callbacks(execute=True):
-        _below_zero(catalog_admin, tenant_a["customer"])
+    below_zero_sent()
     by_name = {
         d.endpoint.description: d for d in WebhookDelivery.objects.select_related("endpoint")
     }
@@ -276,12 +271,11 @@ def test_an_unreachable_or_slow_receiver_is_a_failure_that_says_what_to_do(
 
 
 def test_a_delivered_message_is_never_sent_again_by_a_retry_or_the_sweep(
-    settings, catalog_admin, tenant_a, credits_on, receiver, django_capture_on_commit_callbacks
+    settings, tenant_a, below_zero_sent, receiver, django_capture_on_commit_callbacks
 ):
     settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
     WebhookEndpointFactory(customer=tenant_a["customer"], url=receiver.url)
-    with django_capture_on_commit_callbacks(execute=True):
-        _below_zero(catalog_admin, tenant_a["customer"])
+    below_zero_sent()
     delivery = WebhookDelivery.objects.get()
     for _ in range(3):  # a redelivered task, twice, then the sweep
         assert tasks.deliver(delivery.pk) == "skipped"
@@ -327,11 +321,10 @@ def test_the_sweep_sends_due_retries_and_attempts_cut_off_by_a_stopped_worker(
 
 
 def test_resend_sends_the_same_message_again(
-    catalog_admin, tenant_a, credits_on, receiver, django_capture_on_commit_callbacks
+    tenant_a, below_zero_sent, receiver, django_capture_on_commit_callbacks
 ):
     endpoint = WebhookEndpointFactory(customer=tenant_a["customer"], url=receiver.url)
-    with django_capture_on_commit_callbacks(execute=True):
-        _below_zero(catalog_admin, tenant_a["customer"])
+    below_zero_sent()
     delivery = WebhookDelivery.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         services.webhook_delivery_resend(actor=tenant_a["admin"], delivery=delivery)
