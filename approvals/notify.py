@@ -4,12 +4,12 @@ approve and reject links (R3)."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from msp_portal.models import Notification
+from msp_portal.notify import notifications_mail
 from msp_portal.text import one_full_stop
 
 from .links import link_url, max_age_days
@@ -98,20 +98,10 @@ def step_waiting_send(*, step_id: int, round: int = 0) -> int:
     links = approval_links_make(step=step, approvers=approvers, round=round)
     days = max_age_days()
     until = date_format(timezone.localtime(timezone.now() + timedelta(days=days)), "j M Y")
-    sent = 0
-    unsent = (
-        Notification.objects.filter(user__in=approvers, key=key, mailed_at__isnull=True)
-        .exclude(user__email="")
-        .select_related("user")
-    )
-    for note in unsent:
-        claimed = Notification.objects.filter(pk=note.pk, mailed_at__isnull=True).update(
-            mailed_at=timezone.now()
-        )
-        if not claimed:
-            continue  # another run is mailing it
+
+    def body(note: Notification) -> str:
         link = links[note.user_id]
-        body = (
+        return (
             f"{facts}\n\n"
             f"Approve: {link_url(link=link, decision=LinkDecision.APPROVE)}\n\n"
             f"Reject: {link_url(link=link, decision=LinkDecision.REJECT)}\n\n"
@@ -122,13 +112,8 @@ def step_waiting_send(*, step_id: int, round: int = 0) -> int:
             f"All requests waiting for you: {_base()}{reverse('approvals:approval_list')}\n"
             f"This request: {_base()}{page}"
         )
-        try:
-            send_mail(title, body, None, [note.user.email], fail_silently=False)
-        except Exception:
-            Notification.objects.filter(pk=note.pk).update(mailed_at=None)
-            raise
-        sent += 1
-    return sent
+
+    return notifications_mail(users=approvers, key=key, body=body)
 
 
 def decision_send(*, step_id: int) -> int:
@@ -175,20 +160,5 @@ def decision_send(*, step_id: int) -> int:
         ),
         ignore_conflicts=True,
     )
-    unsent = (
-        Notification.objects.filter(user__in=people, key=key, mailed_at__isnull=True)
-        .exclude(user__email="")
-        .select_related("user")
-    )
-    for notification in unsent:
-        claimed = Notification.objects.filter(pk=notification.pk, mailed_at__isnull=True).update(
-            mailed_at=timezone.now()
-        )
-        if not claimed:
-            continue
-        try:
-            send_mail(notification.title, body, None, [notification.user.email])
-        except Exception:
-            Notification.objects.filter(pk=notification.pk).update(mailed_at=None)
-            raise
+    notifications_mail(users=people, key=key)
     return len(people)

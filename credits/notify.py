@@ -2,14 +2,14 @@
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
-from django.core.mail import send_mail, send_mass_mail
+from django.core.mail import send_mass_mail
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
 from customers.scope import administrator_users
 from msp_portal.models import Notification
+from msp_portal.notify import notifications_mail
 from msp_portal.text import one_full_stop
 
 from .models import CreditEntry
@@ -43,10 +43,8 @@ def _send(users, title: str, body: str, url: str = "", *, key: str = "") -> int:
     """Notify each user in the app and by e-mail; returns how many notifications are new.
 
     With a key, each user gets one notification under it however often this runs (a task
-    redelivered after a worker crash, or sent again by the outbox), and one e-mail: each
-    notification's mail is claimed (mailed_at) before it is sent and released if the send
-    fails, so a retry sends exactly what is still unsent. Only a crash between the claim and
-    the send loses a mail; the in-app notification stays.
+    redelivered after a worker crash, or sent again by the outbox), and one e-mail
+    (msp_portal.notify.notifications_mail).
     """
     users = list(users)
     title, body = one_full_stop(title), one_full_stop(body)
@@ -67,20 +65,7 @@ def _send(users, title: str, body: str, url: str = "", *, key: str = "") -> int:
         (Notification(user=u, title=title, body=body, url=url, key=key) for u in new),
         ignore_conflicts=True,
     )
-    unsent = Notification.objects.filter(user__in=users, key=key, mailed_at__isnull=True).exclude(
-        user__email=""
-    )
-    for note in unsent.select_related("user"):
-        claimed = Notification.objects.filter(pk=note.pk, mailed_at__isnull=True).update(
-            mailed_at=timezone.now()
-        )
-        if not claimed:
-            continue  # another run is mailing it
-        try:
-            send_mail(note.title, note.body, None, [note.user.email], fail_silently=False)
-        except Exception:
-            Notification.objects.filter(pk=note.pk).update(mailed_at=None)
-            raise
+    notifications_mail(users=users, key=key)
     return len(new)
 
 

@@ -258,9 +258,10 @@ def test_an_alert_whose_mail_failed_is_mailed_by_the_retry_and_only_then(
 ):
     from credits import notify
     from credits.models import CreditEntry
+    from msp_portal import notify as mailing
 
     credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("55"), reason="r")
-    real_send_mail, calls = notify.send_mail, []
+    real_send_mail, calls = mailing.send_mail, []
 
     def second_mail_fails(*args, **kwargs):
         calls.append(args)
@@ -268,7 +269,7 @@ def test_an_alert_whose_mail_failed_is_mailed_by_the_retry_and_only_then(
             raise OSError("SMTP connection dropped")
         return real_send_mail(*args, **kwargs)
 
-    monkeypatch.setattr(notify, "send_mail", second_mail_fails)
+    monkeypatch.setattr(mailing, "send_mail", second_mail_fails)
     with pytest.raises(OSError), django_capture_on_commit_callbacks(execute=True):
         request_submit(
             actor=tenant_a["eve"],
