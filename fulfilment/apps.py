@@ -5,32 +5,22 @@ class FulfilmentConfig(AppConfig):
     name = "fulfilment"
 
     def ready(self) -> None:
-        from entitlements.models import ServiceRequest
-        from entitlements.services import REQUEST_TRANSITION_GUARDS
-        from entitlements.signals import request_status_changed, request_submitted
-
-        from . import receivers, scope
-
-        scope.register()
-        from entitlements.views_portal import REQUEST_PANELS
+        from entitlements.signals import request_follow
         from msp_portal.context_processors import NAV_PROVIDERS
 
+        from . import receivers, scope
         from .navigation import nav_items
         from .services.guard import transition_guard
         from .views import request_panel
 
-        for registry, hook in (
-            (REQUEST_TRANSITION_GUARDS, transition_guard),
-            (REQUEST_PANELS, request_panel),
-            (NAV_PROVIDERS, nav_items),
-        ):
-            if hook not in registry:
-                registry.append(hook)
-        request_submitted.connect(
-            receivers.on_request_submitted, sender=ServiceRequest, dispatch_uid="fulfilment.submit"
+        scope.register()
+        # The ITSM owns the status of a request it fulfils (transition_guard).
+        request_follow(
+            app="fulfilment",
+            on_submitted=receivers.on_request_submitted,
+            on_status_changed=receivers.on_request_status_changed,
+            transition_guard=transition_guard,
+            request_panel=request_panel,
         )
-        request_status_changed.connect(
-            receivers.on_request_status_changed,
-            sender=ServiceRequest,
-            dispatch_uid="fulfilment.status",
-        )
+        if nav_items not in NAV_PROVIDERS:
+            NAV_PROVIDERS.append(nav_items)
