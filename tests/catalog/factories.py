@@ -37,3 +37,30 @@ class QuestionFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: n + 1)
     kind = QuestionKind.SHORT_TEXT
     label = factory.Sequence(lambda n: f"Question {n}")
+
+
+def model_and_gpu_questions(*, actor, service: Service) -> tuple[Question, Question]:
+    """The form the question tests start from, added through the service: "Model" (a required
+    choice, Standard or Pro) and "Needs a GPU?" (a required yes/no shown only for Pro)."""
+    from catalog.models import ConditionOperator
+    from catalog.services import question_add
+
+    model = question_add(
+        actor=actor,
+        service=service,
+        kind=QuestionKind.SINGLE_CHOICE,
+        label="Model",
+        choices=["Standard", "Pro"],
+        required=True,
+    )
+    gpu = question_add(
+        actor=actor,
+        service=service,
+        kind=QuestionKind.YES_NO,
+        label="Needs a GPU?",
+        required=True,
+        condition_question=model,
+        condition_operator=ConditionOperator.IS,
+        condition_value="Pro",
+    )
+    return model, gpu

@@ -13,7 +13,7 @@ from catalog.models import ConditionOperator, Question, QuestionKind
 from catalog.questions import answers_clean, question_problems, shown_questions
 from msp_portal.errors import NotAllowed
 from msp_portal.models import AuditEvent
-from tests.catalog.factories import QuestionFactory, ServiceFactory
+from tests.catalog.factories import QuestionFactory, ServiceFactory, model_and_gpu_questions
 
 pytestmark = pytest.mark.django_db
 
@@ -31,24 +31,7 @@ def _add(actor, service, **values) -> Question:
 @pytest.fixture
 def form(catalog_admin, service):
     """A form with every kind: the conditional question is shown when "Model" is "Pro"."""
-    model = _add(
-        catalog_admin,
-        service,
-        kind=QuestionKind.SINGLE_CHOICE,
-        label="Model",
-        choices=["Standard", "Pro"],
-        required=True,
-    )
-    gpu = _add(
-        catalog_admin,
-        service,
-        kind=QuestionKind.YES_NO,
-        label="Needs a GPU?",
-        required=True,
-        condition_question=model,
-        condition_operator=ConditionOperator.IS,
-        condition_value="Pro",
-    )
+    model, gpu = model_and_gpu_questions(actor=catalog_admin, service=service)
     return {
         "model": model,
         "gpu": gpu,

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from catalog import services as catalog_services
-from catalog.models import ConditionOperator, QuestionKind
+from catalog.models import QuestionKind
 from credits.models import CreditEntry
 from credits.services import credit_grant
 from customers.services import customer_services_add
@@ -22,7 +22,7 @@ from entitlements.services import (
     marketplace_services_add,
     request_submit,
 )
-from tests.catalog.factories import ServiceFactory
+from tests.catalog.factories import ServiceFactory, model_and_gpu_questions
 
 pytestmark = pytest.mark.django_db
 
@@ -32,21 +32,10 @@ def asked(tenant_a, catalog_admin):
     """Laptop asks: Model (required choice), "Needs a GPU?" only for Pro, and a buddy."""
     service = tenant_a["service"]
 
-    def add(**values):
-        return catalog_services.question_add(actor=catalog_admin, service=service, **values)
-
-    model = add(
-        kind=QuestionKind.SINGLE_CHOICE, label="Model", choices=["Standard", "Pro"], required=True
+    model, gpu = model_and_gpu_questions(actor=catalog_admin, service=service)
+    buddy = catalog_services.question_add(
+        actor=catalog_admin, service=service, kind=QuestionKind.COLLEAGUE, label="Buddy"
     )
-    gpu = add(
-        kind=QuestionKind.YES_NO,
-        label="Needs a GPU?",
-        required=True,
-        condition_question=model,
-        condition_operator=ConditionOperator.IS,
-        condition_value="Pro",
-    )
-    buddy = add(kind=QuestionKind.COLLEAGUE, label="Buddy")
     return {"model": model, "gpu": gpu, "buddy": buddy}
 
 
