@@ -1,7 +1,7 @@
 """Credit accounts (K1–K5): balance and forecast, the ledger, grant, adjust and the hard limit.
 
-The account is reached as the credit pages reach it (credits.views._customer: 403 without a
-role, 404 outside scope); every change is a credits.services call, its messages the API's.
+The account is reached as the credit pages reach it (credits.selectors.credit_customer_get: 403
+without a role, 404 outside scope); every change is a credits.services call, its messages the API's.
 """
 
 from decimal import Decimal
@@ -16,8 +16,7 @@ from rest_framework.response import Response
 from credits import selectors, services
 from credits.filters import LedgerFilterSet
 from credits.forms import CreditAdjustForm, CreditGrantForm, HardLimitForm
-from credits.models import CreditEntry, EntryKind
-from credits.views import _account, _customer, _outlook
+from credits.models import EntryKind
 from customers.models import Customer
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_PARAMETER, ApiView, page_of
@@ -74,7 +73,7 @@ class HardLimitBody(serializers.Serializer):
 def _account_response(customer: Customer, status: int = 200) -> Response:
     customer.refresh_from_db(fields=["credit_management", "alert_threshold"])
     account = selectors.customer_credit_account_get(customer=customer)
-    outlook = _outlook(customer, account)
+    outlook = selectors.credit_forecast_get(customer=customer, account=account)
     data = {
         "customer_id": customer.pk,
         "customer": str(customer),
@@ -105,7 +104,7 @@ class Account(ApiView):
     def get(self, request, pk: int):
         """A customer's balance, hard limit and forecast (catalog administrators, and the
         customer's administrators for their own)."""
-        return _account_response(_customer(request, pk))
+        return _account_response(selectors.credit_customer_get(user=request.user, pk=pk))
 
 
 class Ledger(ApiView):
@@ -122,13 +121,8 @@ class Ledger(ApiView):
     )
     def get(self, request, pk: int):
         """The account's ledger, newest first, filtered as on the credits page."""
-        customer = _customer(request, pk)
-        account = _account(customer)
-        entries = (
-            selectors.ledger_entry_list(user=request.user, account=account)
-            if account is not None
-            else CreditEntry.objects.none()
-        )
+        customer = selectors.credit_customer_get(user=request.user, pk=pk)
+        entries = selectors.customer_ledger_entry_list(user=request.user, customer=customer)
         data = {k: v for k, v in request.query_params.items() if k not in ("cursor", "page_size")}
         ledger = LedgerFilterSet(data or None, entries)
         if ledger.is_bound and not ledger.is_valid():
@@ -157,7 +151,7 @@ class Grant(ApiView):
     def post(self, request, pk: int):
         """Add credits to the customer's balance (catalog administrators)."""
         _staff(request)
-        customer = _customer(request, pk)
+        customer = selectors.credit_customer_get(user=request.user, pk=pk)
 
         def create() -> Response:
             data = _key(request, self.parsed(CreditGrantForm, prefix=None))
@@ -177,7 +171,7 @@ class Adjust(ApiView):
     def post(self, request, pk: int):
         """Correct the balance up or down, with a reason (catalog administrators)."""
         _staff(request)
-        customer = _customer(request, pk)
+        customer = selectors.credit_customer_get(user=request.user, pk=pk)
 
         def create() -> Response:
             data = _key(request, self.parsed(CreditAdjustForm, prefix=None))
@@ -194,7 +188,7 @@ class HardLimit(ApiView):
     def post(self, request, pk: int):
         """Switch the hard limit on (requests the balance can't cover are refused) or off."""
         _staff(request)
-        customer = _customer(request, pk)
+        customer = selectors.credit_customer_get(user=request.user, pk=pk)
         if not isinstance(self.body().get("hard_limit"), bool):
             raise BodyInvalid(
                 {"hard_limit": ["Send true to switch the hard limit on, false to switch it off."]}

@@ -22,7 +22,6 @@ from entitlements.access import visible_service
 from entitlements.filters import OPEN_STATUSES
 from entitlements.forms_portal import RequestForm, TransitionForm
 from entitlements.models import RequestStatus, ServiceRequest
-from entitlements.views_portal import _request_reader_or_403
 from msp_portal.params import parse_id
 from msp_portal.tenancy import get_visible_or_404
 
@@ -140,7 +139,7 @@ class RequestList(ApiView):
     def get(self, request):
         """The requests the caller may see: those they handle (their customer's, or every
         customer's for catalog administrators) and their own, newest first."""
-        _request_reader_or_403(request)
+        selectors.request_reader_or_403(user=request.user)
         rows = _rows(request.user)
         status = request.query_params.get("status", "")
         if status == "open":
@@ -220,7 +219,7 @@ def _answers(raw) -> dict:
 
 
 def _visible(request, pk: int) -> ServiceRequest:
-    _request_reader_or_403(request)
+    selectors.request_reader_or_403(user=request.user)
     return get_visible_or_404(request.user, _rows(request.user), pk=pk)
 
 

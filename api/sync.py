@@ -1,7 +1,7 @@
 """ITSM sync runs (S1–S3): list, one run, start, approve a plan; MSP staff with the sync roles.
 
-Starting goes through the run list page's own checks (itsm_sync.views: a run of that kind
-already going, the source not configured) and tasks; approving is itsm_sync.services'.
+Starting and approving are itsm_sync.services' (sync_run_start: refused while a run of that kind
+is going or the source is not configured), as on the run list page.
 """
 
 from celery.result import EagerResult
@@ -14,8 +14,6 @@ from rest_framework.response import Response
 from itsm_sync import selectors, services
 from itsm_sync.forms import RunApproveForm, RunFilterForm, RunStartForm
 from itsm_sync.models import SyncKind, SyncStatus
-from itsm_sync.views import KINDS, TASKS, _already_running, _source_status
-from msp_portal.errors import DomainError
 
 from .base import CURSOR_PARAMETERS, ApiView, page_of
 
@@ -90,23 +88,16 @@ class RunList(ApiView):
         _require(request, "itsm_sync.run_sync")
         data = self.parsed(RunStartForm)
         kind = data["kind"]
-        running = _already_running(request, KINDS[kind])
-        if running is not None:
-            raise DomainError(
-                f"A {running.get_kind_display().lower()} sync is already running (run "
-                f"#{running.pk}): nothing new was started; try again once it has finished."
-            )
-        _source, problem = _source_status()
-        if problem:
-            raise DomainError(f"Nothing was started. {problem}")
-        result = TASKS[kind].delay(
-            full=data["full"], dry_run=data["dry_run"], actor_id=request.user.pk
+        result = services.sync_run_start(
+            actor=request.user, kind=kind, full=data["full"], dry_run=data["dry_run"]
         )
         outcome = result.result if isinstance(result, EagerResult) else None
         detail = "Started; GET /api/v1/sync/runs/ shows its progress."
         if isinstance(outcome, dict) and outcome.get("status") == "already_running":
             detail = outcome["message"]
-        runs = selectors.sync_run_list(user=request.user).filter(kind__in=KINDS[kind])[:2]
+        runs = selectors.sync_run_list(user=request.user).filter(
+            kind__in=selectors.kinds_started(kind)
+        )[:2]
         return Response(StartedSerializer({"detail": detail, "runs": list(runs)}).data, status=202)
 
 

@@ -2,9 +2,12 @@
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
@@ -12,9 +15,9 @@ from customers.models import Customer
 from customers.scope import is_msp_staff
 from msp_portal.models import Notification
 from msp_portal.params import parse_id
-from msp_portal.tenancy import visible_to
+from msp_portal.tenancy import get_visible_or_404, visible_to
 
-from .forecast import WINDOW_DAYS, BurnStats
+from .forecast import WINDOW_DAYS, BurnStats, Forecast, forecast
 from .models import CreditAccount, CreditEntry, EntryKind
 
 CHART_ENTRIES = 200
@@ -35,6 +38,46 @@ def credit_customer_list(*, user: User) -> QuerySet[Customer]:
     """Customers whose credits the user may see (customers.scope: staff all, an administrator
     their own)."""
     return visible_to(user, Customer.objects.select_related("company", "credit_account"))
+
+
+def credit_customer_get(*, user: User, pk: int) -> Customer:
+    """A customer whose credits the user may see: 404 outside their scope, 403 without a role."""
+    customers = credit_customer_list(user=user)
+    try:
+        return get_visible_or_404(user, customers, pk=pk)
+    except Http404:
+        if not is_msp_staff(user) and not customers.exists():
+            raise PermissionDenied(
+                "Only catalog administrators and the customer's administrators see its credits."
+            ) from None
+        raise
+
+
+def loaded_credit_account(*, customer: Customer) -> CreditAccount | None:
+    """The account loaded with the customer (credit_customer_list), or None before its first
+    entry: a page reads that as a zero balance without writing one."""
+    return getattr(customer, "credit_account", None)
+
+
+def credit_forecast_get(*, customer: Customer, account: CreditAccount | None) -> Forecast:
+    """When the customer's balance reaches its alert threshold and zero at the recent burn rate."""
+    stats = BurnStats()
+    if account is not None:
+        stats = burn_stats(accounts=[account.pk]).get(account.pk, BurnStats())
+    return forecast(
+        balance=account.balance if account else Decimal("0"),
+        threshold=customer.alert_threshold,
+        stats=stats,
+        today=timezone.localdate(),
+    )
+
+
+def customer_ledger_entry_list(*, user: User, customer: Customer) -> QuerySet[CreditEntry]:
+    """A customer's ledger as the user may read it, newest first; empty before its account opens."""
+    account = loaded_credit_account(customer=customer)
+    if account is None:
+        return CreditEntry.objects.none()
+    return ledger_entry_list(user=user, account=account)
 
 
 def customer_credit_account_get(*, customer) -> CreditAccount | None:

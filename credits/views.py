@@ -7,9 +7,8 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
@@ -37,49 +36,15 @@ from . import selectors, services
 from .filters import LedgerFilterSet, NotificationFilterSet
 from .forecast import BurnStats, Forecast, balance_chart, forecast, urgency
 from .forms import CreditAdjustForm, CreditGrantForm, HardLimitForm
-from .models import CreditAccount, CreditEntry
+from .models import CreditEntry
 
 MANAGE = "customers.change_customer"
 MENU_SIZE = 6
 
 
-def _customer(request: HttpRequest, pk: int) -> Customer:
-    """The customer if the user may see its credits; 404 outside their scope, 403 without a role."""
-    customers = selectors.credit_customer_list(user=request.user)
-    try:
-        return get_visible_or_404(request.user, customers, pk=pk)
-    except Http404:
-        if not is_msp_staff(request.user) and not customers.exists():
-            raise PermissionDenied(
-                "Only catalog administrators and the customer's administrators see its credits."
-            ) from None
-        raise
-
-
-def _account(customer: Customer) -> CreditAccount | None:
-    # No account yet means no entry yet: the page reads as a zero balance without writing one.
-    return getattr(customer, "credit_account", None)
-
-
-def _outlook(customer: Customer, account: CreditAccount | None) -> Forecast:
-    stats = BurnStats()
-    if account is not None:
-        stats = selectors.burn_stats(accounts=[account.pk]).get(account.pk, BurnStats())
-    return forecast(
-        balance=account.balance if account else Decimal("0"),
-        threshold=customer.alert_threshold,
-        stats=stats,
-        today=timezone.localdate(),
-    )
-
-
-def _ledger(request: HttpRequest, account: CreditAccount | None) -> LedgerFilterSet:
+def _ledger(request: HttpRequest, customer: Customer) -> LedgerFilterSet:
     """The ledger's filters (the query string but the cursor) over the account's scoped entries."""
-    entries = (
-        selectors.ledger_entry_list(user=request.user, account=account)
-        if account is not None
-        else CreditEntry.objects.none()
-    )
+    entries = selectors.customer_ledger_entry_list(user=request.user, customer=customer)
     data = {k: v for k, v in request.GET.items() if k != "after"}
     return LedgerFilterSet(data or None, entries)
 
@@ -94,8 +59,8 @@ def _query(request: HttpRequest) -> str:
 
 
 def _detail_response(request: HttpRequest, customer: Customer, **forms) -> TemplateResponse:
-    account = _account(customer)
-    ledger = _ledger(request, account)
+    account = selectors.loaded_credit_account(customer=customer)
+    ledger = _ledger(request, customer)
     page = keyset_page(
         ledger.qs,
         ordering=("-created_at", "-id"),
@@ -116,7 +81,7 @@ def _detail_response(request: HttpRequest, customer: Customer, **forms) -> Templ
             threshold=customer.alert_threshold,
             now=timezone.now(),
         ),
-        outlook=_outlook(customer, account),
+        outlook=selectors.credit_forecast_get(customer=customer, account=account),
         can_manage=can_manage,
         grant_form=forms.get("grant_form") or CreditGrantForm(),
         adjust_form=forms.get("adjust_form") or CreditAdjustForm(),
@@ -128,7 +93,7 @@ def _detail_response(request: HttpRequest, customer: Customer, **forms) -> Templ
 @login_required
 @msp_mode_page
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail_response(request, _customer(request, pk))
+    return _detail_response(request, selectors.credit_customer_get(user=request.user, pk=pk))
 
 
 EXPORT_HEADER = [
@@ -167,8 +132,8 @@ def _export_rows(entries: Iterable[CreditEntry]) -> Iterator[tuple]:
 @msp_mode_page
 def ledger_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The ledger as CSV with the page's filters, streamed so its size never loads into memory."""
-    customer = _customer(request, pk)
-    entries = _ledger(request, _account(customer)).qs
+    customer = selectors.credit_customer_get(user=request.user, pk=pk)
+    entries = _ledger(request, customer).qs
     name = f"credits-{slugify(customer.company.name) or customer.pk}-{timezone.localdate():%Y%m%d}"
     return csv_response(
         _export_rows(entries.iterator(chunk_size=2000)),
@@ -179,7 +144,7 @@ def ledger_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 def _write(request: HttpRequest, pk: int, form_name: str, form, action) -> HttpResponse:
     """Run one credit service from a posted form; its refusal shows on the form, nothing written."""
-    customer = _customer(request, pk)
+    customer = selectors.credit_customer_get(user=request.user, pk=pk)
     if form.is_valid():
         try:
             text = action(customer, form.cleaned_data)
@@ -224,11 +189,11 @@ def customer_panel(request: HttpRequest, customer: Customer) -> dict | None:
     """The customer page's Credits card: the balance, the forecast and Grant (a CUSTOMER_PANEL)."""
     if not is_msp_staff(request.user):
         return None
-    account = _account(customer)
+    account = selectors.loaded_credit_account(customer=customer)
     return {
         "template": "credits/customer_panel.html",
         "balance": account.balance if account else Decimal("0"),
-        "outlook": _outlook(customer, account),
+        "outlook": selectors.credit_forecast_get(customer=customer, account=account),
         "can_manage": request.user.has_perm(MANAGE),
         "grant_form": CreditGrantForm(),
     }
@@ -293,12 +258,14 @@ class OverviewRow:
 def account_list(request: HttpRequest) -> HttpResponse:
     """Every customer with Credit Management on, most urgent first; two queries at any size."""
     customers = selectors.credit_overview_list(user=request.user)
-    accounts = [a for a in (_account(c) for c in customers) if a is not None]
+    accounts = [
+        a for a in (selectors.loaded_credit_account(customer=c) for c in customers) if a is not None
+    ]
     stats = selectors.burn_stats(accounts=[a.pk for a in accounts]) if accounts else {}
     today = timezone.localdate()
     rows = []
     for customer in customers:
-        account = _account(customer)
+        account = selectors.loaded_credit_account(customer=customer)
         balance = account.balance if account else Decimal("0")
         burn = stats.get(account.pk, BurnStats()) if account else BurnStats()
         outlook = forecast(

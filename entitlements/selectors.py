@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from customers.models import Customer
+from customers.scope import administered_customer, end_user_customer, is_msp_staff
 from msp_portal.models import AuditEvent
 from msp_portal.tenancy import visible_to
 
@@ -32,6 +34,19 @@ def request_list_for_requester(*, user: User) -> QuerySet[ServiceRequest]:
     """A person's own requests, those they made and those made for them by a colleague (R2),
     newest first (they stay visible after access is lost)."""
     return request_list(user=user).filter(Q(requester=user) | Q(beneficiary=user))
+
+
+def request_reader_or_403(*, user: User) -> None:
+    """Requests are read by requesters and handlers only: anyone else gets 403 before any lookup,
+    so a 404 always means "not in your scope" (T1)."""
+    if is_msp_staff(user) or administered_customer(user) is not None:
+        return
+    if end_user_customer(user) is not None:
+        return
+    if not request_list_for_requester(user=user).exists():
+        raise PermissionDenied(
+            "Requests are for the people of a customer and those who handle them."
+        )
 
 
 def request_answers(*, request: ServiceRequest) -> list[RequestAnswer]:

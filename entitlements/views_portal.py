@@ -370,7 +370,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
 @msp_mode_page
 @require_POST
 def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    _request_reader_or_403(request)
+    selectors.request_reader_or_403(user=request.user)
     service_request = get_visible_or_404(
         request.user, selectors.request_list(user=request.user), pk=pk
     )
@@ -545,17 +545,6 @@ def request_export(request: HttpRequest) -> StreamingHttpResponse:
     return csv_response(_export_rows(rows), header=EXPORT_HEADER, filename=f"requests-{stamp}.csv")
 
 
-def _request_reader_or_403(request: HttpRequest) -> None:
-    """Request pages are for requesters and handlers: anyone else gets 403 before any lookup, so
-    a 404 always means "not in your scope" (T1)."""
-    if _handler_scope(request) is not None or end_user_customer(request.user) is not None:
-        return
-    if not selectors.request_list_for_requester(user=request.user).exists():
-        raise PermissionDenied(
-            "Requests are for the people of a customer and those who handle them."
-        )
-
-
 def _visible_requests(request: HttpRequest) -> tuple[QuerySet[ServiceRequest], bool]:
     """Requests this user may open (those they handle, and their own), and whether they handle any."""
     return selectors.request_list(user=request.user), _handler_scope(request) is not None
@@ -592,7 +581,7 @@ def _actions(request: HttpRequest, service_request: ServiceRequest) -> list[tupl
 @login_required
 @msp_mode_page
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _request_reader_or_403(request)
+    selectors.request_reader_or_403(user=request.user)
     requests, handler = _visible_requests(request)
     service_request = get_visible_or_404(request.user, requests, pk=pk)
     return TemplateResponse(
@@ -614,7 +603,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @msp_mode_page
 @require_POST
 def request_transition(request: HttpRequest, pk: int) -> HttpResponse:
-    _request_reader_or_403(request)
+    selectors.request_reader_or_403(user=request.user)
     service_request = get_visible_or_404(request.user, _visible_requests(request)[0], pk=pk)
     form = TransitionForm(request.POST)
     if not form.is_valid():

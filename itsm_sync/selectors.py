@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from .forms import ALL_KINDS
 from .models import (
     Company,
     Person,
@@ -101,6 +102,20 @@ class KindStatus:
     awaiting_approval: SyncRun | None
     watermark: datetime | None
     staleness: timedelta | None
+
+
+def kinds_started(kind: str) -> tuple[str, ...]:
+    """The kinds a start of `kind` syncs: "all" is companies, then people."""
+    return (SyncKind.COMPANIES, SyncKind.PEOPLE) if kind == ALL_KINDS else (kind,)
+
+
+def running_sync_get(*, user: AbstractBaseUser, kind: str) -> SyncRun | None:
+    """The run already going among the kinds a start of `kind` syncs, if any."""
+    kinds = kinds_started(kind)
+    for status in sync_status_list(user=user):
+        if status.kind in kinds and status.running is not None:
+            return status.running
+    return None
 
 
 def sync_status_list(*, user: AbstractBaseUser) -> list[KindStatus]:

@@ -281,6 +281,19 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 AR_BUSY = 9093
 
 
+def source_status() -> tuple[str, str]:
+    """(what the sync reads from, what is wrong with its configuration) from the environment."""
+    try:
+        config = SourceConfig.from_env()
+        if not (config.file or config.url):
+            open_source(config)  # refuses, saying what to set
+    except SourceError as error:
+        return "", str(error)
+    if config.file:
+        return f"JSON export {config.file}", ""
+    return f"AR System REST API at {config.url} as {config.user or '(no user)'}", ""
+
+
 def _is_html(response: httpx.Response) -> bool:
     kind = response.headers.get("Content-Type", "").lower()
     if "html" in kind or "json" in kind:

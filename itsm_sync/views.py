@@ -22,6 +22,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
 from msp_portal.auth import permission_required
+from msp_portal.errors import DomainError
 from msp_portal.forms import form_errors_text
 from msp_portal.pagination import keyset_page
 from msp_portal.params import id_param, search_param
@@ -36,18 +37,8 @@ from .forms import (
     records,
 )
 from .models import Company, Person, PlanAction, SyncKind, SyncRun, SyncStatus
-from .sources import COMPANY_FIELDS, PEOPLE_FIELDS, SourceConfig, SourceError, open_source
+from .sources import COMPANY_FIELDS, PEOPLE_FIELDS, source_status
 
-TASKS = {
-    ALL_KINDS: tasks.sync_all,
-    SyncKind.COMPANIES: tasks.sync_companies,
-    SyncKind.PEOPLE: tasks.sync_people,
-}
-KINDS = {
-    ALL_KINDS: (SyncKind.COMPANIES, SyncKind.PEOPLE),
-    SyncKind.COMPANIES: (SyncKind.COMPANIES,),
-    SyncKind.PEOPLE: (SyncKind.PEOPLE,),
-}
 WHAT = {
     ALL_KINDS: "companies, then people",
     SyncKind.COMPANIES: "companies",
@@ -78,19 +69,6 @@ def _query_without_cursor(request: HttpRequest, cursor: str = "after") -> str:
 # ---------------------------------------------------------------------------------------------
 # ITSM sync: where each kind stands, the last runs, and live progress.
 # ---------------------------------------------------------------------------------------------
-
-
-def _source_status() -> tuple[str, str]:
-    """(what the sync reads from, what is wrong with its configuration) from the environment."""
-    try:
-        config = SourceConfig.from_env()
-        if not (config.file or config.url):
-            open_source(config)  # refuses, saying what to set
-    except SourceError as error:
-        return "", str(error)
-    if config.file:
-        return f"JSON export {config.file}", ""
-    return f"AR System REST API at {config.url} as {config.user or '(no user)'}", ""
 
 
 def _duration(value: timedelta | None) -> str:
@@ -176,7 +154,7 @@ def _run_list_context(request: HttpRequest) -> dict[str, Any]:
         cursor=request.GET.get("after"),
     )
     panels = _kind_panels(request)
-    source, source_problem = _source_status()
+    source, source_problem = source_status()
     rows = [
         {"run": run, "duration": _run_duration(run), "planned": _planned(run)} for run in page.rows
     ]
@@ -207,13 +185,6 @@ def run_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _already_running(request: HttpRequest, kinds: tuple[str, ...]) -> SyncRun | None:
-    for status in selectors.sync_status_list(user=request.user):
-        if status.kind in kinds and status.running is not None:
-            return status.running
-    return None
-
-
 def _started_message(kind: str, *, full: bool, dry_run: bool) -> str:
     mode = "full" if full else "incremental"
     if dry_run:
@@ -232,28 +203,19 @@ def run_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, form_errors_text(form))
         return redirect("itsm_sync:run_list")
     kind, full, dry_run = (form.cleaned_data[k] for k in ("kind", "full", "dry_run"))
-    running = _already_running(request, KINDS[kind])
-    if running is not None:
-        messages.warning(
-            request,
-            f"A {running.get_kind_display().lower()} sync is already running (run "
-            f"#{running.pk}, {running.mode_label}, started by "
-            f"{running.started_by_label or 'the schedule'}). Nothing new was started; its "
-            "progress shows below — try again once it has finished.",
-        )
-        return redirect("itsm_sync:run_list")
-    _source, problem = _source_status()
-    if problem:
-        messages.error(request, f"Nothing was started. {problem}")
-        return redirect("itsm_sync:run_list")
     try:
-        result = TASKS[kind].delay(full=full, dry_run=dry_run, actor_id=request.user.pk)
-    except tasks.SyncRunFailed as error:
-        # Only without a broker (the demo): the task ran in this request and the run has ended.
+        result = services.sync_run_start(actor=request.user, kind=kind, full=full, dry_run=dry_run)
+    except services.SyncRunGoing as error:
+        messages.warning(request, f"{error} Its progress shows below.")
+        return redirect("itsm_sync:run_list")
+    except (DomainError, tasks.SyncRunFailed) as error:
+        # SyncRunFailed only without a broker (the demo): the task ran in this request and the
+        # run has ended.
         messages.error(request, str(error))
         return redirect("itsm_sync:run_list")
     except Retry:
-        run = selectors.sync_run_list(user=request.user).filter(kind__in=KINDS[kind]).first()
+        runs = selectors.sync_run_list(user=request.user)
+        run = runs.filter(kind__in=selectors.kinds_started(kind)).first()
         messages.error(
             request,
             f"ITSM sync run #{run.pk if run else '?'} failed: {run.error if run else ''} "

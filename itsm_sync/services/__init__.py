@@ -60,8 +60,8 @@ company), `guard` (S3), `context` (a run in progress and its counters), `pages` 
 validated and de-duplicated), `mirror` (rows, rejected records and the watermark written),
 `plans` (planned, kept and applied), `listing` (the reading phase), `lifecycle` (how a run
 ends: paused, finished, failed, durably), `steps` (the runs and their steps), `approval`
-(a kept plan approved), `refusals` (people a higher layer refused after a run). This package
-exports the use cases the rest of the portal calls.
+(a kept plan approved), `refusals` (people a higher layer refused after a run), `start` (a
+sync started by hand). This package exports the use cases the rest of the portal calls.
 """
 
 from msp_portal.errors import NotAllowed
@@ -72,6 +72,7 @@ from .lifecycle import RUN_PERMISSION
 from .locks import SyncAlreadyRunning
 from .moves import person_move_company
 from .records import COMPANY_COLUMNS, PERSON_COLUMNS
+from .start import SyncRunGoing, sync_run_start
 from .steps import sync_companies, sync_continue, sync_give_up, sync_people
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "NotAllowed",
     "SyncAlreadyRunning",
     "SyncApprovalRefused",
+    "SyncRunGoing",
     "deactivation_limit",
     "person_move_company",
     "sync_companies",
@@ -90,4 +92,5 @@ __all__ = [
     "sync_give_up",
     "sync_people",
     "sync_run_approve",
+    "sync_run_start",
 ]
