@@ -1,13 +1,10 @@
 """A customer with credits and a service that needs approval, and a way to submit requests."""
 
-from decimal import Decimal
-
 import pytest
 
 from catalog.models import ApprovalPolicy
-from credits.services import credit_grant
-from customers.services import customer_settings_update
 from entitlements.services import request_submit
+from tests.credits.factories import credit_management_on
 
 
 def set_policy(service, policy, threshold=None):
@@ -21,15 +18,7 @@ def set_policy(service, policy, threshold=None):
 def acme(tenant_a, catalog_admin):
     """Customer A with Credit Management and 100 credits; its Laptop (10 credits) needs a
     customer administrator's approval."""
-    customer_settings_update(
-        actor=catalog_admin,
-        customer=tenant_a["customer"],
-        credit_management=True,
-        alert_threshold=None,
-    )
-    credit_grant(
-        actor=catalog_admin, customer=tenant_a["customer"], amount=Decimal("100"), reason="PO"
-    )
+    credit_management_on(actor=catalog_admin, customer=tenant_a["customer"])
     set_policy(tenant_a["service"], ApprovalPolicy.CUSTOMER_ADMIN)
     return tenant_a
 

@@ -3,7 +3,6 @@ the request's row lock lets exactly one decision through; the other is told it w
 already, and nothing is refunded unless the rejection won, then exactly once."""
 
 import threading
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -12,11 +11,11 @@ from approvals.models import ApprovalStep, StepStatus
 from approvals.services import approval_decide
 from catalog.models import ApprovalPolicy
 from credits.models import CreditAccount, CreditEntry
-from credits.services import credit_grant
-from customers.services import customer_admin_add, customer_settings_update
+from customers.services import customer_admin_add
 from entitlements.models import RequestStatus
 from entitlements.services import request_submit
 from msp_portal.errors import DomainError
+from tests.credits.factories import credit_management_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,10 +24,7 @@ def test_simultaneous_decisions_make_exactly_one(tenant_a, catalog_admin):
     from tests.itsm_sync.factories import PersonFactory
 
     customer = tenant_a["customer"]
-    customer_settings_update(
-        actor=catalog_admin, customer=customer, credit_management=True, alert_threshold=None
-    )
-    credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("100"), reason="PO")
+    credit_management_on(actor=catalog_admin, customer=customer)
     service = tenant_a["service"]
     service.approval_policy = ApprovalPolicy.CUSTOMER_ADMIN
     service.save(update_fields=["approval_policy"])

@@ -2,7 +2,6 @@
 note, the requester's view of it; the e-mailed link's confirmation page, confirmed once."""
 
 import re
-from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -10,11 +9,10 @@ from playwright.sync_api import expect
 
 from approvals.models import ApprovalStep, StepStatus
 from catalog.models import ApprovalPolicy
-from credits.services import credit_grant
-from customers.services import customer_settings_update
 from entitlements.models import RequestStatus, ServiceRequest
 from entitlements.services import request_submit
 from tests.accounts.factories import PASSWORD
+from tests.credits.factories import credit_management_on
 
 from .conftest import login
 
@@ -25,13 +23,7 @@ LINK = re.compile(r"^(Approve|Reject): (http\S+)$", re.MULTILINE)
 
 @pytest.fixture
 def acme(tenant_a, catalog_admin):
-    customer_settings_update(
-        actor=catalog_admin, customer=tenant_a["customer"], credit_management=True,
-        alert_threshold=None,
-    )  # fmt: skip
-    credit_grant(
-        actor=catalog_admin, customer=tenant_a["customer"], amount=Decimal("100"), reason="PO"
-    )
+    credit_management_on(actor=catalog_admin, customer=tenant_a["customer"])
     service = tenant_a["service"]
     service.approval_policy = ApprovalPolicy.CUSTOMER_ADMIN
     service.save(update_fields=["approval_policy"])

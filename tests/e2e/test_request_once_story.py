@@ -7,10 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from credits.models import CreditAccount, CreditEntry
-from credits.services import credit_grant
-from customers.services import customer_settings_update
 from entitlements.models import ServiceRequest
 from tests.accounts.factories import PASSWORD
+from tests.credits.factories import credit_management_on
 
 from .conftest import login
 
@@ -19,15 +18,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def acme(tenant_a, catalog_admin):
-    customer_settings_update(
-        actor=catalog_admin,
-        customer=tenant_a["customer"],
-        credit_management=True,
-        alert_threshold=None,
-    )
-    credit_grant(
-        actor=catalog_admin, customer=tenant_a["customer"], amount=Decimal("100"), reason="PO"
-    )
+    credit_management_on(actor=catalog_admin, customer=tenant_a["customer"])
     return tenant_a
 
 

@@ -14,19 +14,15 @@ from django.test import Client
 from django.urls import reverse
 
 from credits.models import CreditAccount, CreditEntry
-from credits.services import credit_grant
-from customers.services import customer_settings_update
 from entitlements.models import ServiceRequest
 from entitlements.services import RequestAlreadySubmitted, request_submit
+from tests.credits.factories import credit_management_on
 
 
 @pytest.fixture
 def credits_on(tenant_a, catalog_admin):
     customer = tenant_a["customer"]
-    customer_settings_update(
-        actor=catalog_admin, customer=customer, credit_management=True, alert_threshold=None
-    )
-    credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("100"), reason="PO 1")
+    credit_management_on(actor=catalog_admin, customer=customer)
     return customer
 
 
