@@ -7,21 +7,10 @@ from django.urls import reverse
 
 from catalog import services
 from catalog.models import ApprovalPolicy, Question, QuestionKind
-from tests.catalog.factories import QuestionFactory, ServiceFactory
+from tests.catalog.factories import QuestionFactory
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def service(db):
-    return ServiceFactory(name="Workstation")
-
-
-@pytest.fixture
-def admin_client(client, catalog_admin):
-    client.force_login(catalog_admin)
-    return client
 
 
 def _add_url(service) -> str:

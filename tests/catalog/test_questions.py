@@ -13,14 +13,9 @@ from catalog.models import ConditionOperator, Question, QuestionKind
 from catalog.questions import answers_clean, question_problems, shown_questions
 from msp_portal.errors import NotAllowed
 from msp_portal.models import AuditEvent
-from tests.catalog.factories import QuestionFactory, ServiceFactory, model_and_gpu_questions
+from tests.catalog.factories import QuestionFactory, model_and_gpu_questions
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def service(db):
-    return ServiceFactory(name="Workstation")
 
 
 def _add(actor, service, **values) -> Question:

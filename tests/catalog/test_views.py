@@ -36,12 +36,6 @@ def category(db):
     return CategoryFactory(name="Infrastructure")
 
 
-@pytest.fixture
-def admin_client(client, catalog_admin):
-    client.force_login(catalog_admin)
-    return client
-
-
 class TestAccess:
     @pytest.mark.parametrize("persona", ["system_admin", "plain_user"])
     def test_people_without_the_catalog_role_get_403(self, client, request, persona, category):
