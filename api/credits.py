@@ -4,6 +4,7 @@ The account is reached as the credit pages reach it (credits.selectors.credit_cu
 without a role, 404 outside scope); every change is a credits.services call, its messages the API's.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
@@ -134,11 +135,22 @@ class Ledger(ApiView):
         )
 
 
-def _key(request, data: dict) -> dict:
-    """The ledger's own idempotency key (K2) from the Idempotency-Key header, if any."""
+def _balance_change(view: ApiView, pk: int, form: type, change: Callable) -> Response:
+    """Grant or adjust (catalog administrators): the page's form reads the body, the service
+    writes the entry under the Idempotency-Key header's key (K2), and a replay answers the first
+    result."""
+    request = view.request
+    _staff(request)
+    customer = selectors.credit_customer_get(user=request.user, pk=pk)
     key = request.headers.get("Idempotency-Key", "")
-    data["idempotency_key"] = f"api:{request.user.pk}:{key}"[:120] if key else ""
-    return data
+
+    def create() -> Response:
+        data = view.parsed(form, prefix=None)
+        data["idempotency_key"] = f"api:{request.user.pk}:{key}"[:120] if key else ""
+        change(actor=request.user, customer=customer, **data)
+        return _account_response(customer, 201)
+
+    return view.idempotent(create)
 
 
 class Grant(ApiView):
@@ -150,15 +162,7 @@ class Grant(ApiView):
     )
     def post(self, request, pk: int):
         """Add credits to the customer's balance (catalog administrators)."""
-        _staff(request)
-        customer = selectors.credit_customer_get(user=request.user, pk=pk)
-
-        def create() -> Response:
-            data = _key(request, self.parsed(CreditGrantForm, prefix=None))
-            services.credit_grant(actor=request.user, customer=customer, **data)
-            return _account_response(customer, 201)
-
-        return self.idempotent(create)
+        return _balance_change(self, pk, CreditGrantForm, services.credit_grant)
 
 
 class Adjust(ApiView):
@@ -170,15 +174,7 @@ class Adjust(ApiView):
     )
     def post(self, request, pk: int):
         """Correct the balance up or down, with a reason (catalog administrators)."""
-        _staff(request)
-        customer = selectors.credit_customer_get(user=request.user, pk=pk)
-
-        def create() -> Response:
-            data = _key(request, self.parsed(CreditAdjustForm, prefix=None))
-            services.credit_adjust(actor=request.user, customer=customer, **data)
-            return _account_response(customer, 201)
-
-        return self.idempotent(create)
+        return _balance_change(self, pk, CreditAdjustForm, services.credit_adjust)
 
 
 class HardLimit(ApiView):

@@ -10,6 +10,51 @@ from drf_spectacular.views import (
 
 from . import audit, catalog, credits, customers, problems, requests, sync, tokens, views
 
+# One customer's routes, below customers/<pk>/; one marketplace's, below its marketplaces/<pk>/.
+marketplace = [
+    path("", catalog.MarketplaceDetail.as_view(), name="marketplace_detail"),
+    path("services/", catalog.MarketplaceServices.as_view(), name="marketplace_services"),
+    path("audience/", catalog.AudienceRules.as_view(), name="marketplace_audience"),
+]
+customer = [
+    path("", customers.CustomerDetail.as_view(), name="customer_detail"),
+    path("services/", customers.CustomerServices.as_view(), name="customer_services"),
+    path(
+        "services/<int:service_pk>/",
+        customers.CustomerServiceRemove.as_view(),
+        name="customer_service_remove",
+    ),
+    path(
+        "administrators/",
+        customers.CustomerAdministrators.as_view(),
+        name="customer_administrators",
+    ),
+    path(
+        "administrators/<int:admin_pk>/",
+        customers.CustomerAdministratorRemove.as_view(),
+        name="customer_administrator_remove",
+    ),
+    path(
+        "end-user-filters/",
+        customers.CustomerEndUserFilters.as_view(),
+        name="customer_end_user_filters",
+    ),
+    path(
+        "end-user-filters/<int:filter_pk>/",
+        customers.CustomerEndUserFilterDelete.as_view(),
+        name="customer_end_user_filter_delete",
+    ),
+    path("marketplaces/", catalog.MarketplaceList.as_view(), name="marketplace_list"),
+    path("marketplaces/<int:marketplace_pk>/", include(marketplace)),
+    path("settings/", customers.CustomerSettings.as_view(), name="customer_settings"),
+    path("explain/", catalog.Explain.as_view(), name="explain"),
+    path("credits/", credits.Account.as_view(), name="credit_account"),
+    path("credits/ledger/", credits.Ledger.as_view(), name="credit_ledger"),
+    path("credits/grant/", credits.Grant.as_view(), name="credit_grant"),
+    path("credits/adjust/", credits.Adjust.as_view(), name="credit_adjust"),
+    path("credits/hard-limit/", credits.HardLimit.as_view(), name="credit_hard_limit"),
+]
+
 v1 = [
     path(
         "schema/",
@@ -27,72 +72,7 @@ v1 = [
         name="docs",
     ),
     path("customers/", customers.CustomerList.as_view(), name="customer_list"),
-    path("customers/<int:pk>/", customers.CustomerDetail.as_view(), name="customer_detail"),
-    path(
-        "customers/<int:pk>/services/",
-        customers.CustomerServices.as_view(),
-        name="customer_services",
-    ),
-    path(
-        "customers/<int:pk>/services/<int:service_pk>/",
-        customers.CustomerServiceRemove.as_view(),
-        name="customer_service_remove",
-    ),
-    path(
-        "customers/<int:pk>/administrators/",
-        customers.CustomerAdministrators.as_view(),
-        name="customer_administrators",
-    ),
-    path(
-        "customers/<int:pk>/administrators/<int:admin_pk>/",
-        customers.CustomerAdministratorRemove.as_view(),
-        name="customer_administrator_remove",
-    ),
-    path(
-        "customers/<int:pk>/end-user-filters/",
-        customers.CustomerEndUserFilters.as_view(),
-        name="customer_end_user_filters",
-    ),
-    path(
-        "customers/<int:pk>/end-user-filters/<int:filter_pk>/",
-        customers.CustomerEndUserFilterDelete.as_view(),
-        name="customer_end_user_filter_delete",
-    ),
-    path(
-        "customers/<int:pk>/marketplaces/",
-        catalog.MarketplaceList.as_view(),
-        name="marketplace_list",
-    ),
-    path(
-        "customers/<int:pk>/marketplaces/<int:marketplace_pk>/",
-        catalog.MarketplaceDetail.as_view(),
-        name="marketplace_detail",
-    ),
-    path(
-        "customers/<int:pk>/marketplaces/<int:marketplace_pk>/services/",
-        catalog.MarketplaceServices.as_view(),
-        name="marketplace_services",
-    ),
-    path(
-        "customers/<int:pk>/marketplaces/<int:marketplace_pk>/audience/",
-        catalog.AudienceRules.as_view(),
-        name="marketplace_audience",
-    ),
-    path(
-        "customers/<int:pk>/settings/",
-        customers.CustomerSettings.as_view(),
-        name="customer_settings",
-    ),
-    path("customers/<int:pk>/explain/", catalog.Explain.as_view(), name="explain"),
-    path("customers/<int:pk>/credits/", credits.Account.as_view(), name="credit_account"),
-    path("customers/<int:pk>/credits/ledger/", credits.Ledger.as_view(), name="credit_ledger"),
-    path("customers/<int:pk>/credits/grant/", credits.Grant.as_view(), name="credit_grant"),
-    path("customers/<int:pk>/credits/adjust/", credits.Adjust.as_view(), name="credit_adjust"),
-    path(
-        "customers/<int:pk>/credits/hard-limit/",
-        credits.HardLimit.as_view(),
-        name="credit_hard_limit",
-    ),
+    path("customers/<int:pk>/", include(customer)),
     path("services/", catalog.ServiceList.as_view(), name="service_list"),
     path("catalog/", catalog.EntitledCatalog.as_view(), name="catalog"),
     path("requests/", requests.RequestList.as_view(), name="request_list"),
