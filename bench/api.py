@@ -8,8 +8,8 @@ page's; the same number of queries on page 1 and on the deep page (no COUNT over
 
 import sys
 
-from bench.common import django_setup, row
-from bench.pages import DEEP, FULL, QUICK, _load, _sample, _staff
+from bench.common import row
+from bench.pages import DEEP, _deep_url, _sample, _staff, world
 
 
 class _TokenClient:
@@ -57,18 +57,11 @@ def _deep_cursor_url(api: _TokenClient, url: str, pages: int) -> str:
 
 
 def run(quick: bool = False) -> list[dict]:
-    django_setup()
+    customers, _people = world(quick)
     from django.conf import settings
     from django.test import Client
     from django.urls import reverse
 
-    from bench.pages import _deep_url
-    from customers.services import msp_enable
-
-    customers, people = QUICK if quick else FULL
-    _load(customers, people)
-    msp_enable(actor=None, actor_label="bench")
-    settings.ALLOWED_HOSTS = ["*"]
     # The bench makes far more calls a minute than any client may.
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,

@@ -135,11 +135,11 @@ def _deep_url(client, url: str, pages: int) -> str:
     return url
 
 
-def run(quick: bool = False) -> list[dict]:
+def world(quick: bool) -> tuple[int, int]:
+    """The pages' data on the bench database (QUICK or FULL: customers, people), MSP mode on,
+    any host answered; returns the two sizes."""
     django_setup()
     from django.conf import settings
-    from django.test import Client
-    from django.urls import reverse
 
     from customers.services import msp_enable
 
@@ -147,6 +147,14 @@ def run(quick: bool = False) -> list[dict]:
     _load(customers, people)
     msp_enable(actor=None, actor_label="bench")
     settings.ALLOWED_HOSTS = ["*"]
+    return customers, people
+
+
+def run(quick: bool = False) -> list[dict]:
+    customers, people = world(quick)
+    from django.test import Client
+    from django.urls import reverse
+
     client = Client()
     client.force_login(_staff())
     pages = [
