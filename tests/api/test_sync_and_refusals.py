@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from credits.models import CreditEntry
 from customers.services import customer_settings_update
-from itsm_sync.models import SyncRun
+from itsm_sync.models import SyncKind, SyncRun, SyncStatus
 from tests.itsm_sync.sync_helpers import PASSWORD, USER, running_simulator
 
 
@@ -50,6 +51,21 @@ def test_without_a_source_nothing_starts_and_it_says_what_to_set(
     assert "Nothing was started" in response.json()["detail"]
     assert "ITSM_URL" in response.json()["detail"]
     assert not SyncRun.objects.exists()
+
+
+def test_a_start_while_a_run_of_its_kind_is_going_says_which_and_starts_nothing(
+    api_as, catalog_admin, sim_env
+):
+    going = SyncRun.objects.create(
+        kind=SyncKind.PEOPLE, status=SyncStatus.RUNNING, started_at=timezone.now()
+    )
+    response = api_as(catalog_admin).post(reverse("api:v1:sync_run_list"), {"kind": "all"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        f"A people sync is already running (run #{going.pk}, incremental, started by the "
+        "schedule). Nothing new was started; try again once it has finished."
+    )
+    assert list(SyncRun.objects.all()) == [going]
 
 
 def test_a_use_case_refusal_is_a_400_with_its_message(api_as, catalog_admin, tenant_a):
