@@ -3,7 +3,6 @@
 import os
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -94,21 +93,10 @@ def celery_worker(*, pool: str, concurrency: int, **settings: str) -> Iterator[s
     plus `settings` (as environment variables), stopped on leaving."""
     env = {**os.environ, **settings}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    from tests.celery_worker import worker_command
+
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "msp_portal",
-            "worker",
-            f"--pool={pool}",
-            f"--concurrency={concurrency}",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
+        worker_command(pool=pool, concurrency=concurrency),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

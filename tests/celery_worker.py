@@ -42,23 +42,29 @@ def worker_environment(**extra: str) -> dict[str, str]:
     return env
 
 
+def worker_command(*, pool: str, concurrency: int) -> list[str]:
+    """`celery -A msp_portal worker` without the chatter a lone worker needs none of (heartbeat,
+    gossip, mingle), warnings only; the tests and the benches start their workers with it."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "msp_portal",
+        "worker",
+        f"--pool={pool}",
+        f"--concurrency={concurrency}",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=WARNING",
+    ]
+
+
 @contextmanager
 def running_worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "msp_portal",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
+        worker_command(pool="solo", concurrency=1),
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
