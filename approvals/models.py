@@ -35,6 +35,10 @@ class ApprovalStep(models.Model):
     order = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=20, choices=StepKind.choices)
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
+    # A customer administrator's step that nobody but the requester (or the person the request
+    # is for) could decide when it started waiting: the MSP's catalog administrators decide it
+    # instead, and go on deciding it even if the customer gains another administrator meanwhile.
+    routed_to_msp = models.BooleanField(default=False)
     # When the step became the one to decide (step 2 waits only once step 1 approves).
     waiting_since = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(

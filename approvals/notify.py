@@ -14,7 +14,7 @@ from msp_portal.text import one_full_stop
 
 from .links import link_url, max_age_days
 from .models import ApprovalStep, LinkDecision, StepKind, StepStatus
-from .services import approval_links_make, step_approvers
+from .services import approval_links_make, routed_reason, step_approvers
 
 TITLE_MAX = Notification._meta.get_field("title").max_length
 
@@ -45,11 +45,16 @@ def _facts(step: ApprovalStep) -> str:
         lines.append("Answers:")
         lines += [f"- {question}: {answer or '(no answer)'}" for question, answer in answers]
     steps = request.approval_steps.count()
-    who = (
-        f"an administrator of {request.customer}; any one of them decides"
-        if step.kind == StepKind.CUSTOMER_ADMIN
-        else "an MSP catalog administrator; any one of them decides"
-    )
+    if step.routed_to_msp:
+        who = (
+            f"an MSP catalog administrator, because nobody else at {request.customer} can decide "
+            f"it ({routed_reason(request)}, and nobody decides their own request); any one of "
+            "you decides"
+        )
+    elif step.kind == StepKind.CUSTOMER_ADMIN:
+        who = f"an administrator of {request.customer}; any one of them decides"
+    else:
+        who = "an MSP catalog administrator; any one of them decides"
     lines.append(f"\nYou are asked as {who} (step {step.order} of {steps}).")
     return "\n".join(lines)
 
@@ -141,7 +146,8 @@ def decision_send(*, step_id: int) -> int:
             f"; its {request.total:.2f} credits are refunded." if request.total else "."
         )
     elif request.approval_steps.filter(status=StepStatus.PENDING).exists():
-        title = f"Request #{request.pk}: approved by your administrator"
+        by = "an MSP catalog administrator" if step.routed_to_msp else "your administrator"
+        title = f"Request #{request.pk}: approved by {by}"
         outcome = "It now waits for an MSP catalog administrator."
     else:
         title = f"Request #{request.pk} approved"

@@ -22,15 +22,34 @@ def _waiting() -> QuerySet[ApprovalStep]:
     )
 
 
+def _not_their_own(user: User) -> Q:
+    """Steps of requests that are not user's own: nobody decides a request they made or that is
+    for them (services.step_may_decide)."""
+    return ~Q(request__requester_id=user.pk) & ~Q(request__beneficiary_id=user.pk)
+
+
 def _theirs(user: User) -> Q:
-    """The waiting steps user decides: a customer administrator their customer's first steps,
-    a catalog administrator the MSP's steps."""
+    """The waiting steps user decides: a customer administrator their customer's steps, a catalog
+    administrator the MSP's steps and the customers' steps routed to the MSP; never a step of
+    their own request."""
     if is_msp_staff(user, CHANGE):
-        return Q(kind=StepKind.MSP)
+        return (Q(kind=StepKind.MSP) | Q(routed_to_msp=True)) & _not_their_own(user)
     customer = administered_customer(user)
     if customer is not None:
-        return Q(kind=StepKind.CUSTOMER_ADMIN, request__customer=customer)
+        return Q(
+            kind=StepKind.CUSTOMER_ADMIN, routed_to_msp=False, request__customer=customer
+        ) & _not_their_own(user)
     return NOTHING
+
+
+def decides_here(user: User, step: ApprovalStep) -> bool:
+    """Whether a catalog administrator decides a step listed under "All waiting" (the list's
+    rows are loaded with their request already)."""
+    request = step.request
+    return (step.kind == StepKind.MSP or step.routed_to_msp) and user.pk not in (
+        request.requester_id,
+        request.beneficiary_id,
+    )
 
 
 def approval_list(*, user: User, show: str = MINE) -> QuerySet[ApprovalStep]:

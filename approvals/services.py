@@ -26,21 +26,103 @@ from .signals import approval_waiting
 NOTE_MAX = 2000
 
 
+def _own_ids(request: ServiceRequest) -> set[int]:
+    """The people a request is of: its requester and the person it is for (the same person when
+    it is for the requester)."""
+    return {request.requester_id, request.beneficiary_id}
+
+
+def _decides_for_customer(step: ApprovalStep) -> bool:
+    """Whether step is decided by its customer's administrators (a customer administrator's step
+    not routed to the MSP)."""
+    return step.kind == StepKind.CUSTOMER_ADMIN and not step.routed_to_msp
+
+
 def step_approvers(*, step: ApprovalStep) -> QuerySet[User]:
-    """Who may decide a step: the customer's active administrators, or the MSP's catalog
-    administrators (R3)."""
-    if step.kind == StepKind.CUSTOMER_ADMIN:
-        return administrator_users(step.request.customer)
-    return catalog_administrators()
+    """Who may decide a step (any one of them decides), and so who is asked, mailed and reminded:
+    the customer's active administrators, or the MSP's catalog administrators (R3; for a step
+    routed to the MSP too), never the requester nor the person the request is for (see
+    step_may_decide)."""
+    if _decides_for_customer(step):
+        people = administrator_users(step.request.customer)
+    else:
+        people = catalog_administrators()
+    return people.exclude(pk__in=_own_ids(step.request))
 
 
 def step_may_decide(*, actor: User, step: ApprovalStep) -> bool:
-    """Whether actor is one of the step's approvers (any one of them decides)."""
+    """Whether actor is one of the step's approvers (any one of them decides).
+
+    The rule of self-approval: nobody decides a step of their own request. The requester and
+    the colleague it is for (R2) never decide any step of it, whatever their roles, in the
+    portal, from an e-mailed link or through the API (all go through approval_decide); they are
+    not asked, mailed, reminded or shown the buttons (step_approvers, selectors.approval_list).
+    A customer administrator's step that nobody else could decide when it started waiting (the
+    requester, or the person it is for, is the customer's only active administrator) goes to
+    the MSP's catalog administrators instead (routed_to_msp), and the request's page and
+    timeline say so: the approval still comes from someone other than the people it benefits.
+    """
     if not actor.is_authenticated or not actor.is_active:
         return False
-    if step.kind == StepKind.CUSTOMER_ADMIN:
+    if actor.pk in _own_ids(step.request):
+        return False
+    if _decides_for_customer(step):
         return administers(actor, step.request.customer)
     return is_msp_staff(actor, CHANGE)
+
+
+def own_request_refusal(*, actor: User, step: ApprovalStep) -> str | None:
+    """Why actor may not decide step because the request is theirs (None when it is not)."""
+    request = step.request
+    if actor.pk not in _own_ids(request):
+        return None
+    whose = (
+        f"You asked for request #{request.pk}"
+        if actor.pk == request.requester_id
+        else f"Request #{request.pk} is for you"
+    )
+    if _decides_for_customer(step):
+        who = f"another administrator of {request.customer} decides it"
+    else:
+        who = "an MSP catalog administrator decides it"
+    return f"{whose}: nobody decides their own request, so {who}. Nothing was changed."
+
+
+def routed_reason(request: ServiceRequest) -> str:
+    """Why a customer administrator's step of request went to the MSP, in words."""
+    customer = request.customer
+    if request.is_for_colleague:
+        return (
+            f"{request.requester.display_name} asked for it for "
+            f"{request.beneficiary.display_name}, and nobody else administers {customer}"
+        )
+    return (
+        f"{request.requester.display_name} asked for it and is the only administrator of {customer}"
+    )
+
+
+def _route_if_nobody_else(step: ApprovalStep) -> bool:
+    """A customer administrator's step that nobody but the request's own people could decide goes
+    to the MSP's catalog administrators (recorded, and said on the request's timeline)."""
+    if not _decides_for_customer(step) or step_approvers(step=step).exists():
+        return False
+    step.routed_to_msp = True
+    step.save(update_fields=["routed_to_msp"])
+    audit_record(
+        actor=None,
+        actor_label="MSP Portal",
+        action="approval.routed",
+        obj=step.request,
+        after={
+            "step": step.order,
+            "kind": step.kind,
+            "status": StepStatus.PENDING,
+            "routed_to": StepKind.MSP,
+            "what": f"Sent to the MSP's catalog administrators (approval step {step.order})",
+            "note": f"Nobody decides their own request: {routed_reason(step.request)}.",
+        },
+    )
+    return True
 
 
 def is_approver(user: User) -> bool:
@@ -58,6 +140,7 @@ def _start(step: ApprovalStep) -> None:
 
     step.waiting_since = timezone.now()
     step.save(update_fields=["waiting_since"])
+    _route_if_nobody_else(step)
     approval_waiting.send(
         sender=ApprovalStep,
         request=step.request,
@@ -139,7 +222,8 @@ def approval_decide(
     """An approver approves or rejects the step a request waits for (R3).
 
     Outside the actor's scope the request does not exist (Http404); in scope but not theirs to
-    decide, NotAllowed. A rejection rejects the request (and refunds it, once); the last step's
+    decide, NotAllowed, and so for the request's requester and the person it is for, who never
+    decide their own request (see step_may_decide). A rejection rejects the request (and refunds it, once); the last step's
     approval approves it; an earlier step's approval starts the next. A decision on a request
     already decided, or through a link used already, changes nothing and says so.
     """
@@ -183,10 +267,13 @@ def approval_decide(
             f"{_when(earlier.decided_at)}. Nothing was changed."
         )
     step.request = request
+    refusal = own_request_refusal(actor=actor, step=step)
+    if refusal:
+        raise NotAllowed(refusal)
     if not step_may_decide(actor=actor, step=step):
         who = (
             f"an administrator of {request.customer}"
-            if step.kind == StepKind.CUSTOMER_ADMIN
+            if _decides_for_customer(step)
             else "an MSP catalog administrator"
         )
         raise NotAllowed(f"Request #{request.pk} waits for {who}: it is not yours to decide.")
@@ -291,4 +378,9 @@ def approval_reminders_due(*, now=None) -> list[tuple[int, int]]:
         ).update(reminded_at=now, reminders_sent=sent + 1)
         if won:
             claimed.append((pk, sent + 1))
+    # A customer's step whose other administrators left meanwhile goes to the MSP now.
+    for step in ApprovalStep.objects.filter(
+        pk__in=[pk for pk, _ in claimed], kind=StepKind.CUSTOMER_ADMIN, routed_to_msp=False
+    ).select_related("request__customer__company", "request__requester", "request__beneficiary"):
+        _route_if_nobody_else(step)
     return claimed

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from customers.scope import administrator_users, is_msp_staff
+from customers.scope import is_msp_staff
 from customers.views import msp_mode_page
 from entitlements.models import RequestStatus, ServiceRequest
 from entitlements.selectors import request_list
@@ -57,7 +57,7 @@ def approval_list(request: HttpRequest) -> HttpResponse:
     )
     for step in page.rows:
         # Catalog administrators follow the customers' steps on "All waiting", read-only.
-        step.yours = show == selectors.MINE or step.kind == StepKind.MSP
+        step.yours = show == selectors.MINE or selectors.decides_here(request.user, step)
     params = request.GET.copy()
     params.pop("after", None)
     return TemplateResponse(
@@ -121,7 +121,13 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
             note=form.cleaned_data["note"],
         )
     except NotAllowed as error:
-        raise PermissionDenied(str(error)) from error
+        # 403 with the reason (their own request, or a step for someone else) and the way on.
+        return TemplateResponse(
+            request,
+            "approvals/refused.html",
+            {"r": service_request, "refusal": str(error)},
+            status=403,
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -162,6 +168,12 @@ def link_confirm(request: HttpRequest, pk: int, token: str) -> HttpResponse:
             + ". Nothing was changed; this link works no more."
         )
         return TemplateResponse(request, "approvals/link_confirm.html", context)
+    step.request = service_request
+    refusal = services.own_request_refusal(actor=request.user, step=step)
+    if refusal:
+        # A link in the requester's hands (mailed before they were left out) never decides.
+        context["refusal"] = refusal
+        return TemplateResponse(request, "approvals/link_confirm.html", context, status=403)
     approve = checked.decision == LinkDecision.APPROVE
     form = LinkNoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -174,7 +186,8 @@ def link_confirm(request: HttpRequest, pk: int, token: str) -> HttpResponse:
                 link=checked.link,
             )
         except NotAllowed as error:
-            raise PermissionDenied(str(error)) from error
+            context["refusal"] = str(error)
+            return TemplateResponse(request, "approvals/link_confirm.html", context, status=403)
         except ValidationError as error:
             form_add_error(form, error)
         else:
@@ -193,11 +206,18 @@ def request_panel(request: HttpRequest, service_request: ServiceRequest) -> dict
     current = next((s for s in steps if s.is_waiting), None)
     may_decide = False
     names = []
+    routed = ""
     if current is not None and service_request.status == RequestStatus.AWAITING_APPROVAL:
         current.request = service_request
         may_decide = services.step_may_decide(actor=request.user, step=current)
-        if current.kind == StepKind.CUSTOMER_ADMIN:
-            names = [u.display_name for u in administrator_users(service_request.customer)[:10]]
+        if current.kind == StepKind.CUSTOMER_ADMIN and not current.routed_to_msp:
+            names = [u.display_name for u in services.step_approvers(step=current)[:10]]
+    if any(s.routed_to_msp for s in steps):
+        routed = services.routed_reason(service_request)
+    own = request.user.pk in (
+        service_request.requester_id,
+        service_request.beneficiary_id,
+    ) and services.is_approver(request.user)
     return {
         "template": "approvals/request_panel.html",
         "r": service_request,
@@ -205,4 +225,8 @@ def request_panel(request: HttpRequest, service_request: ServiceRequest) -> dict
         "current": current,
         "may_decide": may_decide,
         "approver_names": names,
+        # Why a customer administrator's step went to the MSP (nobody decides their own request).
+        "routed_reason": routed,
+        # The reader, an approver, is the requester or the person it is for: never decides it.
+        "own": own,
     }

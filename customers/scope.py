@@ -44,7 +44,14 @@ def _administers_q(user: User, path: str = "") -> Q:
     """
     if not _member(user):
         return NOTHING
-    return Q(**{f"{path}company_id": user.company_id, f"{path}administrators__user": user})
+    # A subquery, not a join over the customer's administrators: OR-ed with other conditions (a
+    # requester's own requests), a join repeats each row once per administrator.
+    return Q(
+        **{
+            f"{path}company_id": user.company_id,
+            f"{path}pk__in": CustomerAdministrator.objects.filter(user=user).values("customer_id"),
+        }
+    )
 
 
 def administers(user: User, customer: Customer) -> bool:

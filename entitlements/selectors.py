@@ -82,6 +82,8 @@ def _audit_entry(event: AuditEvent) -> HistoryEntry:
         decided = "Approved" if after.get("status") == "approved" else "Rejected"
         role = STEP_ROLES.get(after.get("kind", ""), "approver")
         status, what = "", f"{decided} as {role} (approval step {after.get('step', '?')})"
+        # An approval event that is no decision (a step routed to the MSP) says what it was.
+        what = after.get("what") or what
     else:
         status, what = after.get("status", event.action.removeprefix("request.")), ""
     return HistoryEntry(

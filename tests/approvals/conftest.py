@@ -3,7 +3,9 @@
 import pytest
 
 from catalog.models import ApprovalPolicy
+from customers.services import customer_admin_add
 from entitlements.services import request_submit
+from tests.accounts.factories import PASSWORD
 from tests.credits.factories import credit_management_on
 
 
@@ -38,3 +40,18 @@ def submit(django_capture_on_commit_callbacks):
             )
 
     return make
+
+
+@pytest.fixture
+def second_admin(acme, catalog_admin):
+    """Ada Moss, a second administrator of customer A (with an e-mail address)."""
+    from tests.itsm_sync.factories import PersonFactory
+
+    person = PersonFactory(
+        company=acme["company"], remedy_login_id="acme-ada", first_name="Ada", last_name="Moss"
+    )
+    admin = customer_admin_add(actor=catalog_admin, customer=acme["customer"], person=person).user
+    admin.email = "ada@acme.example"
+    admin.set_password(PASSWORD)
+    admin.save()
+    return admin

@@ -13,10 +13,8 @@ from django.urls import reverse
 from approvals.models import ApprovalLink, ApprovalStep, StepStatus
 from approvals.services import approval_decide
 from credits.models import CreditAccount, CreditEntry
-from customers.services import customer_admin_add
 from entitlements.models import RequestStatus
 from msp_portal.models import Notification
-from tests.accounts.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -31,20 +29,6 @@ def links_in(message) -> dict[str, str]:
 def mail_to(user):
     [message] = [m for m in mail.outbox if user.email in m.to]
     return message
-
-
-@pytest.fixture
-def second_admin(acme, catalog_admin):
-    from tests.itsm_sync.factories import PersonFactory
-
-    person = PersonFactory(
-        company=acme["company"], remedy_login_id="acme-ada", first_name="Ada", last_name="Moss"
-    )
-    admin = customer_admin_add(actor=catalog_admin, customer=acme["customer"], person=person).user
-    admin.email = "ada@acme.example"
-    admin.set_password(PASSWORD)
-    admin.save()
-    return admin
 
 
 def test_each_approver_is_told_in_the_app_and_by_mail_with_links_of_their_own(
