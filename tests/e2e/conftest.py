@@ -3,6 +3,9 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+from tests.accounts.factories import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
@@ -38,3 +41,52 @@ def login(page, username: str, password: str) -> None:
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def both_widths(page, shot, name: str) -> None:
+    """Screenshots `name-1280` and `name-390` (a phone), the page left at 1280 px."""
+    shot(page, f"{name}-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, f"{name}-390")
+    page.set_viewport_size({"width": 1280, "height": 860})
+    # A screenshot hides the caret with an inline style on each input and leaves style="" behind;
+    # htmx would copy that attribute while settling a swap, which the CSP refuses (a message of
+    # the camera's, not the page's): the page is put back as it was.
+    page.evaluate(
+        "document.querySelectorAll('[style=\"\"]').forEach(e => e.removeAttribute('style'))"
+    )
+
+
+def add_question(
+    page, label: str, kind: str, *, choices=(), required=False, when: tuple[str, str] | None = None
+) -> None:
+    """Adds a question on the service page open in `page` (`when`: shown only when that question
+    is that value), and waits for it to be said added."""
+    form = page.get_by_test_id("question-add-form")
+    field = form.locator
+    field("[name='add-label']").fill(label)
+    field("[name='add-kind']").select_option(label=kind)
+    if choices:
+        field("[name='add-choices']").fill("\n".join(choices))
+    if required:
+        form.get_by_label("Required").check()
+    if when:
+        question, value = when
+        field("[name='add-condition_question']").select_option(label=question)
+        field("[name='add-condition_operator']").select_option(label="is")
+        field("[name='add-condition_value']").fill(value)
+    form.get_by_role("button", name="Add question").click()
+    expect(page.get_by_text(f"Question “{label}” added")).to_be_visible()
+
+
+def request_form_for_ed(page, service, *, justification: str):
+    """Signs in afresh as Eve (an end user of customer A), opens the service's request form,
+    writes the justification and chooses her colleague Ed Stone; returns the form."""
+    page.context.clear_cookies()
+    login(page, "acme-eve", PASSWORD)
+    page.goto(f"/portal/catalog/{service.pk}/")
+    form = page.get_by_test_id("request-form")
+    form.get_by_label("Justification").fill(justification)
+    form.locator("#id_beneficiary_search").fill("Stone")
+    form.get_by_test_id("beneficiary-options").get_by_text("Ed Stone").click()
+    return form

@@ -14,7 +14,7 @@ from entitlements.services import request_submit
 from tests.accounts.factories import PASSWORD
 from tests.credits.factories import credit_management_on
 
-from .conftest import login
+from .conftest import both_widths, login
 
 pytestmark = pytest.mark.e2e
 
@@ -35,13 +35,6 @@ def submit(tenant, quantity=1, justification="New starter in Finance"):
         actor=tenant["eve"], service=tenant["service"], quantity=quantity,
         justification=justification,
     )  # fmt: skip
-
-
-def both_widths(page, shot, name: str) -> None:
-    shot(page, f"{name}-1280")
-    page.set_viewport_size({"width": 390, "height": 844})
-    shot(page, f"{name}-390")
-    page.set_viewport_size({"width": 1280, "height": 860})
 
 
 def test_an_administrator_decides_on_the_approvals_page_and_the_requester_sees_it(page, shot, acme):

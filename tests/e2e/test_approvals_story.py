@@ -4,52 +4,28 @@ approves from the link in their e-mail; a catalog administrator approves on the 
 the requester (and the colleague) see the timeline of who did what when."""
 
 import re
-from decimal import Decimal
 
 import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
 from approvals.models import ApprovalStep, StepStatus
-from credits.services import credit_grant
-from customers.services import customer_settings_update
 from entitlements.models import RequestStatus, ServiceRequest
 from tests.accounts.factories import PASSWORD
+from tests.credits.factories import credit_management_on
 
-from .conftest import login
+from .conftest import add_question, both_widths, login, request_form_for_ed
 
 pytestmark = pytest.mark.e2e
 
 LINK = re.compile(r"^(Approve|Reject): (http\S+)$", re.MULTILINE)
 
 
-def both_widths(page, shot, name: str) -> None:
-    shot(page, f"{name}-1280")
-    page.set_viewport_size({"width": 390, "height": 844})
-    shot(page, f"{name}-390")
-    page.set_viewport_size({"width": 1280, "height": 860})
-
-
-def add_question(page, label: str, kind: str, choices=(), required=False) -> None:
-    form = page.get_by_test_id("question-add-form")
-    form.locator("[name='add-label']").fill(label)
-    form.locator("[name='add-kind']").select_option(label=kind)
-    if choices:
-        form.locator("[name='add-choices']").fill("\n".join(choices))
-    if required:
-        form.get_by_label("Required").check()
-    form.get_by_role("button", name="Add question").click()
-    expect(page.get_by_text(f"Question “{label}” added")).to_be_visible()
-
-
 def test_questions_policy_colleague_email_approval_portal_approval_timeline(
     page, shot, tenant_a, catalog_admin
 ):
     customer, service = tenant_a["customer"], tenant_a["service"]
-    customer_settings_update(
-        actor=catalog_admin, customer=customer, credit_management=True, alert_threshold=None
-    )
-    credit_grant(actor=catalog_admin, customer=customer, amount=Decimal("100"), reason="PO")
+    credit_management_on(actor=catalog_admin, customer=customer)
     tenant_a["admin"].email = "admin@acme.example"
     tenant_a["admin"].save()
 
@@ -68,14 +44,8 @@ def test_questions_policy_colleague_email_approval_portal_approval_timeline(
     assert service.questions.count() == 2
 
     # 2. The end user requests it for a colleague, answering the questions.
-    page.context.clear_cookies()
-    login(page, "acme-eve", PASSWORD)
-    page.goto(f"/portal/catalog/{service.pk}/")
-    form = page.get_by_test_id("request-form")
+    form = request_form_for_ed(page, service, justification="Ed starts on Monday")
     form.get_by_label("Quantity").fill("2")
-    form.get_by_label("Justification").fill("Ed starts on Monday")
-    form.locator("#id_beneficiary_search").fill("Stone")
-    form.get_by_test_id("beneficiary-options").get_by_text("Ed Stone").click()
     answers = form.get_by_test_id("answers")
     answers.get_by_label("Pro").check()
     answers.get_by_label("Where should it go?").fill("Desk 4.12")
