@@ -181,6 +181,8 @@ def _claim(*, first: int | None, limit: int, drain: bool) -> tuple[list[int], ob
     sends them meanwhile, and a worker that dies lets go when their lease runs out."""
     now = timezone.now()
     until = now + timedelta(seconds=settings.FULFILMENT_PUSH_LEASE_SECONDS)
+    if connection.vendor != "postgresql":
+        return _claim_portable(first=first, limit=limit, drain=drain, now=now, until=until), until
     with connection.cursor() as cursor:
         cursor.execute(
             _CLAIM.format(table=TicketPush._meta.db_table),
@@ -195,6 +197,27 @@ def _claim(*, first: int | None, limit: int, drain: bool) -> tuple[list[int], ob
             },
         )
         return [row[0] for row in cursor.fetchall()], until
+
+
+def _claim_portable(*, first: int | None, limit: int, drain: bool, now, until) -> list[int]:
+    """The same claim on a database without SKIP LOCKED (the demo's SQLite, which writes one
+    at a time anyway): one conditional UPDATE per candidate, which must touch its row."""
+    free = TicketPush.objects.filter(state__in=SENDABLE).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    candidates = [first] if first is not None else []
+    if drain:
+        due = free.filter(next_attempt_at__lte=now).exclude(pk=first)
+        candidates += list(
+            due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]
+        )
+    claimed = []
+    for pk in candidates[:limit]:
+        if free.filter(pk=pk).update(
+            state=PushState.SENDING, attempts=F("attempts") + 1, claimed_until=until, updated_at=now
+        ):
+            claimed.append(pk)
+    return claimed
 
 
 def _loaded(ids: list[int]) -> list[TicketPush]:
@@ -361,6 +384,35 @@ WHERE push.id = v.id
 """
 
 
+def _record_rows(pushes: list[TicketPush], now) -> None:
+    """One UPDATE from a VALUES list on PostgreSQL: Django's bulk_update (a CASE per field and
+    row) cost more than the creates themselves. Elsewhere (the demo's SQLite) one per row."""
+    if connection.vendor != "postgresql":
+        for push in pushes:
+            TicketPush.objects.filter(pk=push.pk).update(
+                state=push.state,
+                last_error="",
+                claimed_until=None,
+                updated_at=now,
+                interface_id=push.interface_id,
+                ticket_id=push.ticket_id,
+                number=push.number,
+                itsm_status=push.itsm_status,
+                pushed_at=push.pushed_at,
+            )
+        return
+    row = "(%s::bigint, %s::text, %s::text, %s::text, %s::text, %s::timestamptz)"
+    params: list = []
+    for push in pushes:
+        params += [push.pk, push.interface_id, push.ticket_id, push.number, push.itsm_status]
+        params.append(push.pushed_at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORD.format(table=TicketPush._meta.db_table, rows=", ".join([row] * len(pushes))),
+            [str(PushState.CREATED), now, *params],
+        )
+
+
 def _record_created(created: list[tuple[TicketPush, dict]]) -> None:
     """Record a batch's tickets in one UPDATE; a request cancelled in the portal while its
     ticket was being made has that ticket cancelled too."""
@@ -380,20 +432,7 @@ def _record_created(created: list[tuple[TicketPush, dict]]) -> None:
         push.interface_id, push.ticket_id = outcome["interface_id"], outcome["ticket_id"]
         push.number, push.itsm_status = outcome["number"], outcome["status"] or default
         push.pushed_at = outcome["pushed_at"]
-    # One UPDATE from a VALUES list: Django's bulk_update (a CASE per field and row) cost more
-    # than the creates themselves.
-    rows = ", ".join(
-        ["(%s::bigint, %s::text, %s::text, %s::text, %s::text, %s::timestamptz)"] * len(created)
-    )
-    params: list = []
-    for push, _outcome in created:
-        params += [push.pk, push.interface_id, push.ticket_id, push.number, push.itsm_status]
-        params.append(push.pushed_at)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _RECORD.format(table=TicketPush._meta.db_table, rows=rows),
-            [str(PushState.CREATED), now, *params],
-        )
+    _record_rows([push for push, _outcome in created], now)
     cancelled = set(
         ServiceRequest.objects.filter(
             pk__in=[push.request_id for push, _outcome in created],

@@ -225,3 +225,26 @@ def test_the_itsm_down_under_a_batch_leaves_the_rest_waiting_without_counting_th
 
     assert [p.state for p in again] == [PushState.CREATED] * 5
     assert len(sim.tickets()) == 5
+
+
+def test_a_database_without_skip_locked_claims_and_records_a_batch_the_same(
+    sim, work_orders, monkeypatch
+):
+    # The demo (make run) keeps its data in SQLite: the claim and the record fall back to
+    # one conditional UPDATE per row there.
+    from django.db import connection
+
+    from fulfilment.services import ticket_pushes_send
+
+    requests = [submit(work_orders, who) for who in ("eve", "ed", "eve")]
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    sim.set_faults(lose_create_every=2)
+
+    first = ticket_pushes_send(first=requests[2].ticket.pk, limit=10)
+    assert first[0].request_id == requests[2].pk
+    assert sorted(p.state for p in first) == ["created", "created", "waiting"]
+    again = ticket_pushes_send(limit=10)
+
+    assert [p.state for p in again] == [PushState.CREATED]
+    assert len(sim.tickets()) == 3
+    assert ticket_pushes_send(limit=10) == []
