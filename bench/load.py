@@ -14,7 +14,10 @@ code of their authenticator app; each keeps its session cookie and the CSRF toke
 was shown. wrk (Debian's) sends their requests through bench/load.lua, on:
   the minimal view, the end-user catalog, a service page, a request submission (a POST of the
   service page's form with a fresh submission key each time, for a priced service, debiting the
-  customer's credits), and the customers list (catalog administrators);
+  customer's credits), the same two for a service asking 20 questions of every kind, one of them
+  shown only for an earlier answer (issue 15's target: its form renders and submits at the pace
+  of the plain one; the submission answers all 20), and the customers list (catalog
+  administrators);
 each page three ways:
   1 user, each request sent as soon as the last answered: the page's own pace (p50);
   50 users at a brisk human pace (a pause of 1–3 s, 2 s on average, between their pages):
@@ -26,7 +29,8 @@ trip back to sign in counts), a refused connection or a timeout; target 0.
 The world: a customer with 600 people brought in as end users, a catalog of 500 services (200
 assigned to the customer, offered through 8 marketplaces of every audience kind), 10 million
 credits, 149 other customers, 50 catalog administrators; built once in its own PostgreSQL
-database `bench_load` and kept (with the users' sessions) between runs.
+database `bench_load` and kept (with the users' sessions) between runs. The service with 20
+questions is added to a world built before it existed, once (world_build looks for it).
     python -m bench.load [--quick]
 """
 
@@ -80,6 +84,8 @@ WORLD = {
     "catalog_admins": USERS,
 }
 MAIN_COMPANY = "BLOAD-MAIN"
+QUESTIONS_SERVICE = "Load questionnaire"
+QUESTIONS = 20
 MINIMAL_PATH = "/bench/minimal/"
 
 
@@ -129,6 +135,8 @@ def world_build(
                 catalog_admins=catalog_admins,
             )
     customer = Customer.objects.get(company__entry_id=MAIN_COMPANY)
+    with transaction.atomic():
+        asked = _questions_ensure(customer)
     account = CreditAccount.objects.get(customer=customer)
     if account.balance < 1_000_000:  # every submission spends 12.50
         credit_grant(
@@ -153,8 +161,101 @@ def world_build(
         "catalog": reverse("portal:catalog"),
         "service": reverse("portal:service_detail", args=[service.service_id]),
         "submit": reverse("portal:request_create", args=[service.service_id]),
+        "questions_service": reverse("portal:service_detail", args=[asked.pk]),
+        "questions_submit": reverse("portal:request_create", args=[asked.pk]),
+        "questions_body": _answers_body(asked),
         "customers": reverse("customers:customer_list"),
     }
+
+
+# The kinds of question the questionnaire cycles through, with the answer the bench gives.
+QUESTION_KINDS = [
+    ("short_text", [], "Desk 4.12, second floor"),
+    ("long_text", [], "Docking station at the desk.\nA second screen if there is one."),
+    ("number", [], "2"),
+    ("date", [], "2026-03-02"),
+    ("single_choice", ["Windows", "macOS", "Linux"], "Linux"),
+    ("multiple_choice", ["Keyboard", "Mouse", "Headset", "Webcam"], ["Mouse", "Headset"]),
+    ("yes_no", [], "yes"),
+    ("colleague", [], None),  # a colleague of the same customer: their account's id
+]
+
+
+def _questions_ensure(customer):
+    """The service asking QUESTIONS questions of every kind, assigned to the main customer and
+    offered to everyone there: made once, through the services a catalog administrator uses (a
+    world built before it existed gains it on its next run). The last question is shown only
+    when the first yes/no question is answered yes."""
+    from decimal import Decimal
+
+    from accounts.models import User
+    from catalog.models import Category, ConditionOperator, Service, ServiceStatus
+    from catalog.services import question_add
+    from customers.services import customer_services_add
+    from entitlements.models import AudienceKind
+    from entitlements.services import (
+        audience_rule_add,
+        marketplace_create,
+        marketplace_services_add,
+    )
+
+    found = Service.objects.filter(name=QUESTIONS_SERVICE).first()
+    if found is not None:
+        return found
+    staff = User.objects.filter(username__startswith="load-catadmin-").order_by("username")[0]
+    admin = customer.administrators.select_related("user").order_by("id")[0].user
+    service = Service.objects.create(
+        name=QUESTIONS_SERVICE,
+        description="A laptop configured to the answers of a 20-question form.",
+        category=Category.objects.order_by("id")[0],
+        status=ServiceStatus.PUBLISHED,
+        price=Decimal("12.50"),
+    )
+    customer_services_add(actor=staff, customer=customer, services=[service])
+    market = marketplace_create(actor=admin, customer=customer, name="Questionnaires")
+    marketplace_services_add(actor=admin, marketplace=market, services=[service])
+    audience_rule_add(actor=admin, marketplace=market, kind=AudienceKind.EVERYONE)
+    asked = []
+    for i in range(QUESTIONS):
+        kind, choices, _ = QUESTION_KINDS[i % len(QUESTION_KINDS)]
+        condition = {}
+        if i == QUESTIONS - 1:
+            condition = {
+                "condition_question": next(q for q in asked if q.kind == "yes_no"),
+                "condition_operator": ConditionOperator.IS,
+                "condition_value": "yes",
+            }
+        asked.append(
+            question_add(
+                actor=staff,
+                service=service,
+                kind=kind,
+                label=f"Question {i + 1} ({kind.replace('_', ' ')})",
+                help_text="Asked by the load bench.",
+                required=True,
+                choices=choices or None,
+                **condition,
+            )
+        )
+    return service
+
+
+def _answers_body(service) -> str:
+    """The request form's fields answering every question of service (urlencoded; the Lua script
+    adds the submission key and the CSRF token)."""
+    from accounts.models import User
+
+    colleague = User.objects.filter(username__startswith="load-person-").order_by(
+        "username"
+    ).first() or User.objects.get(username="load-custadmin")
+    fields: list[tuple[str, str]] = [("quantity", "1"), ("justification", "Load bench")]
+    for question in service.questions.order_by("position"):
+        answer = next(a for k, _, a in QUESTION_KINDS if k == question.kind)
+        if question.kind == "colleague":
+            answer = str(colleague.pk)
+        for value in answer if isinstance(answer, list) else [answer]:
+            fields.append((f"q_{question.pk}", value))
+    return urlencode(fields)
 
 
 def _world_create(*, people, services, assigned, customers, end_users, catalog_admins) -> None:
@@ -676,6 +777,15 @@ def pages(plan: dict) -> list[Page]:
             method="POST",
             expect=302,
             body="quantity=1&justification=Load+bench",
+        ),
+        Page(f"service page, {QUESTIONS} questions", plan["questions_service"], "end_user"),
+        Page(
+            f"request submission, {QUESTIONS} questions",
+            plan["questions_submit"],
+            "end_user",
+            method="POST",
+            expect=302,
+            body=plan["questions_body"],
         ),
         Page("customers list", plan["customers"], "catalog_admin"),
     ]

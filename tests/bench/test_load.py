@@ -35,6 +35,9 @@ def test_wrk_counts_signed_in_successes_and_each_trip_back_to_sign_in_as_an_erro
                 # Each submission was a new request (a fresh key), not a replay of the first.
                 assert ServiceRequest.objects.count() >= stats["requests"]
             load.drain(base)
+        # The questionnaire's submissions answered every question (the conditional one too).
+        asked = ServiceRequest.objects.filter(service__name=load.QUESTIONS_SERVICE).last()
+        assert asked.answers.count() == load.QUESTIONS
         signed_out = [{"username": "gone", "cookie": "sessionid=ended", "token": "x" * 32}]
         stats = load.wrk(base, load.pages(plan)[1], signed_out, seconds=1)
     assert stats["requests"] > 0
