@@ -584,3 +584,11 @@ def test_a_tampered_cursor_starts_from_the_first_page(client, tenant_a, values):
         client.force_login(user)
         response = client.get(reverse(url), {"after": cursor})
         assert response.status_code == 200 and response.context["page"].rows == [request]
+
+
+def test_a_request_of_a_service_without_questions_shows_no_answers_card(client, tenant_a):
+    request = _submit(tenant_a)
+    client.force_login(tenant_a["eve"])
+    content = client.get(reverse("portal:request_detail", args=[request.pk])).content.decode()
+    assert f"#{request.pk}" in content
+    assert 'data-testid="request-answers"' not in content
