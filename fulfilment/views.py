@@ -10,9 +10,8 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
 from catalog.selectors import service_list
-from customers.scope import customer_of, is_msp_staff
 from customers.views import msp_mode_page
-from entitlements.selectors import request_list
+from entitlements.selectors import request_list, request_reader_or_403
 from msp_portal.auth import permission_required
 from msp_portal.errors import NotAllowed
 from msp_portal.forms import form_add_error
@@ -99,23 +98,11 @@ def push_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("fulfilment:push_list")
 
 
-def _request_reader_or_403(request: HttpRequest) -> None:
-    """Requests are read by their requesters and handlers: anyone else gets 403 before any
-    lookup, so a 404 always means "not in your scope" (T1)."""
-    user = request.user
-    if is_msp_staff(user) or customer_of(user) is not None:
-        return
-    if not request_list(user=user).filter(requester=user).exists():
-        raise PermissionDenied(
-            "Requests are for the people of a customer and those who handle them."
-        )
-
-
 @login_required
 @msp_mode_page
 @require_POST
 def request_refresh(request: HttpRequest, pk: int) -> HttpResponse:
-    _request_reader_or_403(request)
+    request_reader_or_403(user=request.user)
     service_request = get_visible_or_404(request.user, request_list(user=request.user), pk=pk)
     try:
         status = services.ticket_refresh(actor=request.user, request=service_request)
