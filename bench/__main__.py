@@ -2,7 +2,7 @@
 
 Each module bench/<name>.py has `run(quick: bool = False) -> list[dict]` returning rows with
 name, value, unit, target, reference, ratio and ok; every reference is measured in the same run.
-Usage: python -m bench [--quick] [sync pages credits entitlements load api]
+Usage: python -m bench [--quick] [sync pages entitlements credits load api fulfilment webhooks]
 
 Running some of the benches replaces only their rows in latest.json: the other benches keep
 theirs, each with the machine and time it was measured on (`machines`).
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ["sync", "pages", "entitlements", "credits", "load", "api"]
+MODULES = ["sync", "pages", "entitlements", "credits", "load", "api", "fulfilment", "webhooks"]
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
