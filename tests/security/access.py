@@ -54,6 +54,16 @@ class Access:
     # for a URL naming one person's own object (a notification), which is in nobody else's scope.
     others_get: int = 403
 
+    def refused_with(self, persona: str) -> int:
+        """What a signed-in persona this entry does not allow gets: 404 where the object is outside
+        its scope (one person's own object, or customer A's object for customer B's holders of
+        the role), else 403 (its role may not take this action at all, never a 404 hiding it)."""
+        if self.others_get == 404:
+            return 404
+        if self.owner == "a" and ROLES_OF_B.get(persona, set()) & self.allowed:
+            return 404
+        return 403
+
 
 POSTED = frozenset({200, 302})
 

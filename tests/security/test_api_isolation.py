@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from tests.api.conftest import UNLIMITED, ApiClient, make_token
 
-from .access import ANONYMOUS, PERSONAS, ROLES_OF_B
+from .access import ANONYMOUS, PERSONAS
 from .access_api import API_ACCESS
 from .test_isolation import project_urls
 
@@ -57,12 +57,9 @@ def test_each_persona_gets_exactly_what_it_may_with_a_token(world, personas, rou
         assert response["WWW-Authenticate"].startswith("Bearer")
     elif persona in access.allowed:
         assert status in access.ok, f"{persona} should reach {method} {url}, got {status}"
-    elif access.others_get == 404:
-        assert status == 404, f"{url} is someone else's: {persona} must get 404, got {status}"
-    elif access.owner == "a" and ROLES_OF_B.get(persona, set()) & access.allowed:
-        assert status == 404, f"{persona} of customer B must get 404 on A's {url}, got {status}"
     else:
-        assert status == 403, f"{persona} must get 403 on {method} {url}, got {status}"
+        refused = access.refused_with(persona)
+        assert status == refused, f"{persona} must get {refused} on {method} {url}, got {status}"
     if status >= 400:
         assert response["Content-Type"] == "application/problem+json"
         problem = response.json()
