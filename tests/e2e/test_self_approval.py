@@ -1,0 +1,61 @@
+"""Nobody decides their own request, in the browser: the customer's only administrator requests a
+service that needs a customer administrator's approval; their request page says who decides now
+and why, with no buttons for them, and the timeline says the step went to the MSP; their
+Approvals page doesn't list it; a catalog administrator finds it on theirs and approves it."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from catalog.models import ApprovalPolicy
+from entitlements.models import RequestStatus
+from entitlements.services import request_submit
+from tests.accounts.factories import PASSWORD
+from tests.credits.factories import credit_management_on
+
+from .conftest import both_widths, login
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_only_administrators_request_goes_to_the_catalog_administrators(
+    page, shot, tenant_a, catalog_admin
+):
+    credit_management_on(actor=catalog_admin, customer=tenant_a["customer"])
+    service = tenant_a["service"]
+    service.approval_policy = ApprovalPolicy.CUSTOMER_ADMIN
+    service.save(update_fields=["approval_policy"])
+    request = request_submit(
+        actor=tenant_a["admin"], service=service, quantity=1, justification="My own laptop"
+    )
+
+    login(page, "acme-admin", PASSWORD)
+    page.goto(f"/portal/requests/{request.pk}/")
+    panel = page.get_by_test_id("approval-panel")
+    expect(panel).to_contain_text("Waiting for an MSP catalog administrator to decide")
+    expect(panel.get_by_test_id("approval-routed")).to_contain_text(
+        "Admin Acme asked for it and is the only administrator of Acme Corp"
+    )
+    expect(panel.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.get_by_test_id("request-history")).to_contain_text(
+        "Sent to the MSP's catalog administrators (approval step 1)"
+    )
+    both_widths(page, shot, "self-approval-01-requester-page")
+
+    page.goto("/approvals/")
+    expect(page.get_by_test_id("approval-row")).to_have_count(0)
+    expect(page.get_by_text("Nothing is waiting for you.")).to_be_visible()
+
+    page.context.clear_cookies()
+    login(page, "catadmin", PASSWORD)
+    menu = page.get_by_role("navigation", name="Main navigation")
+    menu.get_by_role("link", name=re.compile("Approvals")).click()
+    row = page.get_by_test_id("approval-row").filter(has_text=f"Request #{request.pk}")
+    expect(row).to_contain_text("in place of the customer's")
+    both_widths(page, shot, "self-approval-02-msp-approvals")
+    row.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text(f"You approved request #{request.pk}: it is approved")).to_be_visible()
+    request.refresh_from_db()
+    assert request.status == RequestStatus.APPROVED
+    assert page.console_errors == []
