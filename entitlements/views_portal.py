@@ -27,7 +27,7 @@ from customers.models import Customer, CustomerService
 from customers.scope import customer_accounts, end_user_customer, is_msp_staff, managed_customer
 from customers.selectors import customer_admin_list, customer_list
 from customers.views import msp_mode_page
-from msp_portal.errors import NotAllowed
+from msp_portal.errors import run_and_say
 from msp_portal.exports import csv_response
 from msp_portal.forms import form_errors_text
 from msp_portal.pagination import KeysetPage, keyset_page
@@ -378,20 +378,14 @@ def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(
             "Only the requester cancels a request here; handlers decide on the request's page."
         )
-    try:
-        services.request_transition(
+    run_and_say(
+        request,
+        lambda: services.request_transition(
             actor=request.user, request=service_request, status=RequestStatus.CANCELLED
-        )
-    except NotAllowed as error:
-        raise PermissionDenied(str(error)) from error
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(
-            request,
-            f"Request #{pk} for {service_request.service.name} is cancelled. Request it again "
-            "from the catalog if you still need it.",
-        )
+        ),
+        done=f"Request #{pk} for {service_request.service.name} is cancelled. Request it again "
+        "from the catalog if you still need it.",
+    )
     if request.POST.get("next") == "detail":
         return redirect("portal:request_detail", pk=pk)
     return redirect("portal:my_requests")
@@ -609,14 +603,11 @@ def request_transition(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form_errors_text(form))
         return redirect("portal:request_detail", pk=pk)
-    try:
-        services.request_transition(
+    run_and_say(
+        request,
+        lambda: services.request_transition(
             actor=request.user, request=service_request, **form.cleaned_data
-        )
-    except NotAllowed as error:
-        raise PermissionDenied(str(error)) from error
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"Request #{pk} {DONE[form.cleaned_data['status']]}")
+        ),
+        done=lambda: f"Request #{pk} {DONE[form.cleaned_data['status']]}",
+    )
     return redirect("portal:request_detail", pk=pk)

@@ -1,6 +1,9 @@
 """Errors for people: each message says what is wrong and what to do next."""
 
-from django.core.exceptions import ValidationError
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from .text import one_full_stop
 
@@ -25,3 +28,18 @@ class MspModeRequired(DomainError):
 
 class MspModeForbids(DomainError):
     """The use case is closed once MSP mode is on (M3)."""
+
+
+def run_and_say(request, use_case: Callable[[], object], *, done: str | Callable[[], str]) -> bool:
+    """Run a use case for a page that redirects afterwards and say how it went: a NotAllowed is
+    a 403, any other refusal a message saying why (nothing was changed), success the message
+    `done` (or what `done()` says, made only then). Returns whether it went through."""
+    try:
+        use_case()
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return False
+    messages.success(request, done() if callable(done) else done)
+    return True
