@@ -300,13 +300,19 @@ class AudienceRules(ApiView):
         group, or an attribute filter (E1)."""
         customer, marketplace = _marketplace_for(request, pk, marketplace_pk)
         body = self.body()
-        form_class = AUDIENCE_FORMS.get(body.get("kind"))
+        kind = body.get("kind")
+        form_class = AUDIENCE_FORMS.get(kind) if isinstance(kind, str) else None
         if form_class is None:
             raise BodyInvalid(
                 {"kind": ["Choose who to add: " + ", ".join(AudienceKind.values) + "."]}
             )
+        criteria = body.get("criteria") or {}
+        if not isinstance(criteria, dict):
+            raise BodyInvalid(
+                {"criteria": ['Send an object of attribute → values, e.g. {"region": ["EMEA"]}.']}
+            )
         data = {k: v for k, v in body.items() if k != "criteria"}
-        for name, values in (body.get("criteria") or {}).items():
+        for name, values in criteria.items():
             data[name] = values if isinstance(values, list) else [values]
         form = form_class(data, customer=customer)
         self.parsed_form(form)

@@ -144,6 +144,10 @@ def test_a_customer_administrator_builds_a_marketplace_through_the_api(api_as, t
         reverse("api:v1:marketplace_audience", args=[customer.pk, pk]), {"kind": "martians"}
     )
     assert bad.status_code == 400 and "kind" in bad.json()["errors"]
+    # A kind or criteria of the wrong JSON type is refused the same way, never a 500.
+    for body in ({"kind": ["user"]}, {"kind": "filter", "criteria": ["region"]}):
+        wrong = api.post(reverse("api:v1:marketplace_audience", args=[customer.pk, pk]), body)
+        assert wrong.status_code == 400, (body, wrong.content)
     explained = api.get(
         reverse("api:v1:explain", args=[customer.pk]),
         {"user": eve.pk, "service": tenant_a["service"].pk},
