@@ -33,7 +33,7 @@ def require_role(request, *perms: str) -> None:
 def customer_for(request, pk: int, *perms: str) -> Customer:
     """A customer the caller may see, after the role check (as customers.views._customer)."""
     require_role(request, *perms)
-    return get_visible_or_404(request.user, selectors.customer_list(user=request.user), pk=pk)
+    return selectors.customer_get(user=request.user, pk=pk)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.db.models.expressions import RawSQL
 from accounts.models import User
 from catalog.models import Service, ServiceStatus
 from itsm_sync.models import GLOBAL_COMPANY_NAMES, Company, CompanyType, Person, RecordStatus
-from msp_portal.tenancy import visible_to
+from msp_portal.tenancy import get_visible_or_404, visible_to
 
 from .models import (
     FILTER_ATTRIBUTES,
@@ -33,6 +33,11 @@ def msp_request_list() -> QuerySet[MspModeRequest]:
 def customer_list(*, user: User, query: str = "") -> QuerySet[Customer]:
     """Customers the user may see: all for catalog administrators, else the ones they administer."""
     return _scoped(Customer.objects.select_related("company"), user=user, query=query)
+
+
+def customer_get(*, user: User, pk: int) -> Customer:
+    """One customer the user may see; 404 outside their scope (T1), for the pages and the API."""
+    return get_visible_or_404(user, customer_list(user=user), pk=pk)
 
 
 def _scoped(customers: QuerySet, *, user: User, query: str) -> QuerySet:

@@ -135,7 +135,7 @@ def msp_mode_page(view):
 
 
 def _customer(request: HttpRequest, pk: int) -> Customer:
-    return get_visible_or_404(request.user, selectors.customer_list(user=request.user), pk=pk)
+    return selectors.customer_get(user=request.user, pk=pk)
 
 
 @permission_required("customers.view_customer")
