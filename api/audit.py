@@ -50,5 +50,5 @@ class AuditEventList(ApiView):
         return self.page(
             events.qs,
             ordering=("-at", "-id"),
-            serialize=lambda rows: AuditEventSerializer(rows, many=True).data,
+            serializer=AuditEventSerializer,
         )

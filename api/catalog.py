@@ -22,7 +22,7 @@ from entitlements.selectors import marketplace_list
 from msp_portal.params import parse_id
 from msp_portal.tenancy import get_visible_or_404
 
-from .base import CURSOR_PARAMETERS, ApiView, page_of
+from .base import CURSOR_PARAMETERS, ApiView, page_of, rows_data
 
 
 class ServiceSerializer(serializers.Serializer):
@@ -59,7 +59,7 @@ class ServiceList(ApiView):
         return self.page(
             rows,
             ordering=("name", "id"),
-            serialize=lambda rows: ServiceSerializer(rows, many=True).data,
+            serializer=ServiceSerializer,
         )
 
 
@@ -79,9 +79,9 @@ class EntitledCatalog(ApiView):
         end = start + self._page_size()
         return Response(
             {
-                "results": ServiceSerializer(
-                    catalog_page_services(entries=entries[start:end]), many=True
-                ).data,
+                "results": rows_data(
+                    ServiceSerializer, catalog_page_services(entries=entries[start:end])
+                ),
                 "next_cursor": str(end) if end < len(entries) else None,
             }
         )

@@ -131,7 +131,7 @@ class Ledger(ApiView):
         return self.page(
             ledger.qs,
             ordering=("-created_at", "-id"),
-            serialize=lambda rows: EntrySerializer(rows, many=True).data,
+            serializer=EntrySerializer,
         )
 
 

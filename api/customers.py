@@ -134,7 +134,7 @@ class CustomerList(ApiView):
         return self.page(
             selectors.customer_list(user=request.user),
             ordering=("company__name", "id"),
-            serialize=lambda rows: CustomerSerializer(rows, many=True).data,
+            serializer=CustomerSerializer,
         )
 
     @extend_schema(
@@ -194,7 +194,7 @@ class CustomerServices(ApiView):
         return self.page(
             selectors.customer_assignment_list(customer=customer),
             ordering=("service__name", "id"),
-            serialize=lambda rows: AssignmentSerializer(rows, many=True).data,
+            serializer=AssignmentSerializer,
         )
 
     @extend_schema(
@@ -239,7 +239,7 @@ class CustomerAdministrators(ApiView):
         return self.page(
             selectors.customer_admin_list(customer=customer).select_related("user"),
             ordering=("user__last_name", "user__first_name", "id"),
-            serialize=lambda rows: AdministratorSerializer(rows, many=True).data,
+            serializer=AdministratorSerializer,
         )
 
     @extend_schema(
@@ -293,7 +293,7 @@ class CustomerEndUserFilters(ApiView):
         return self.page(
             customer.user_filters.all(),
             ordering=("name", "id"),
-            serialize=lambda rows: EndUserFilterSerializer(rows, many=True).data,
+            serializer=EndUserFilterSerializer,
         )
 
     @extend_schema(

@@ -160,7 +160,7 @@ class RequestList(ApiView):
         return self.page(
             rows,
             ordering=ORDERING,
-            serialize=lambda page: RequestSerializer(page, many=True).data,
+            serializer=RequestSerializer,
         )
 
     @extend_schema(
@@ -313,5 +313,5 @@ class ApprovalList(ApiView):
         return self.page(
             approval_selectors.approval_list(user=request.user, show=show),
             ordering=("waiting_since", "id"),
-            serialize=lambda rows: WaitingStepSerializer(rows, many=True).data,
+            serializer=WaitingStepSerializer,
         )

@@ -109,11 +109,12 @@ def api_token_for(secret: str) -> ApiToken | None:
     """The token a caller presents, with its owner (and the owner's person), or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    return (
-        ApiToken.objects.select_related("owner__person", "owner__company")
-        .filter(digest=token_digest(secret))
-        .first()
-    )
+    try:
+        return ApiToken.objects.select_related("owner__person", "owner__company").get(
+            digest=token_digest(secret)
+        )
+    except ApiToken.DoesNotExist:
+        return None
 
 
 def api_token_used(*, token: ApiToken) -> None:

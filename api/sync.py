@@ -77,7 +77,7 @@ class RunList(ApiView):
         return self.page(
             selectors.sync_run_list(user=request.user, **form.filters()),
             ordering=selectors.SYNC_RUN_ORDERING,
-            serialize=lambda rows: RunSerializer(rows, many=True).data,
+            serializer=RunSerializer,
         )
 
     @extend_schema(

@@ -36,7 +36,7 @@ class TokenList(ApiView):
         return self.page(
             visible_to(request.user, ApiToken),
             ordering=("-created_at", "-id"),
-            serialize=lambda rows: TokenSerializer(rows, many=True).data,
+            serializer=TokenSerializer,
         )
 
 

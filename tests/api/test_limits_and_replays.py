@@ -1,12 +1,15 @@
 """Idempotency-Key (item 4), rate limits (item 3) and audited token writes (item 2)."""
 
+import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from api.models import ApiToken
+from api.throttles import window_count
 from credits.models import CreditEntry
 from customers.services import customer_settings_update
 from entitlements.models import ServiceRequest
@@ -159,3 +162,39 @@ def test_guessing_tokens_from_one_address_is_limited_too(settings, db):
         for i in range(3)
     ]
     assert statuses == [401, 401, 429]
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The shared cache as deployed (Redis), under a prefix of this test's own."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"{url}/14",
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+
+
+def test_on_redis_a_token_over_its_rate_gets_429(settings, redis_cache, customer_admin):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "3/min", "address": "1000/min"},
+    }
+    api = ApiClient(make_token(customer_admin))
+    statuses = [api.get(reverse("api:v1:request_list")).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert 1 <= int(api.get(reverse("api:v1:request_list"))["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize("cache", ["redis", "locmem"])
+def test_calls_at_the_same_moment_are_each_counted(request, cache):
+    """Each call is counted once, however many arrive at once (DRF's own throttle reads and
+    writes back a list, so two calls at once could be counted as one)."""
+    if cache == "redis":
+        request.getfixturevalue("redis_cache")
+    key = f"count-{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = list(pool.map(lambda _: window_count(key, 60), range(40)))
+    assert sorted(counts) == list(range(1, 41))
