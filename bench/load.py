@@ -459,13 +459,10 @@ def _world_main() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # gunicorn as deployed
-# docker-compose.yml's web service: threaded workers. A sync worker (and a gthread thread, for a
-# connection's first request) is held by a connection that is open but has not sent its request
-# yet, as a browser's spare and kept-alive connections are: with 3 sync workers, 50 paced users
-# waited behind each other's idle connections (p95 1.6 s for the minimal view at 3 % of its
-# throughput); with 16 threads a worker they don't (p95 9-13 ms), and the keep-alive outlasts a
-# user's pause between pages.
-GUNICORN_WORKER_CLASS = ["--worker-class", "gthread", "--threads", "16", "--keep-alive", "5"]
+# docker-compose.yml's web service: gunicorn.conf.py (threaded workers; why, there). With 3 sync
+# workers, 50 paced users waited behind each other's connections that were open but had sent
+# nothing yet (p95 1.6 s for the minimal view at 3 % of its throughput).
+GUNICORN_CONFIG = ["--config", str(ROOT / "gunicorn.conf.py")]
 # ---------------------------------------------------------------------------------------------
 
 
@@ -563,9 +560,7 @@ def serving(database: str, *, redis: str = REDIS, workers: int = WORKERS) -> Ite
                     f"127.0.0.1:{port}",
                     "--workers",
                     str(workers),
-                    *GUNICORN_WORKER_CLASS,
-                    "--access-logfile",
-                    "-",
+                    *GUNICORN_CONFIG,
                 ],
                 cwd=ROOT,
                 env=env,
@@ -874,12 +869,18 @@ def _drop_database() -> None:
 
 
 def _warm_up(base: str, sessions: dict[str, list[dict]], plan: dict) -> None:
-    """Every worker has imported and compiled what the pages use before anything is timed."""
+    """Before anything is timed, every worker has imported and compiled what the pages use, and
+    every thread a run may use has its database connection: a server in use keeps them (for
+    DB_CONN_MAX_AGE), one just started opens them on its first requests, which made the first
+    paced run (the minimal view's) twice as slow at p95 as the same run again."""
     for page in pages(plan):
         if page.method == "POST":
             continue  # its form is the service page's, warmed up there
         for _ in range(2 * WORKERS):
             Browser(base).open(page.path, headers={"Cookie": sessions[page.who][0]["cookie"]})
+    minimal = pages(plan)[0]
+    wrk(base, minimal, sessions[minimal.who][:USERS], seconds=2)
+    drain(base)
 
 
 def measure(base: str, plan: dict, sessions: dict, seconds: dict) -> dict[str, dict]:
