@@ -39,6 +39,12 @@ class ApprovalStep(models.Model):
     # is for) could decide when it started waiting: the MSP's catalog administrators decide it
     # instead, and go on deciding it even if the customer gains another administrator meanwhile.
     routed_to_msp = models.BooleanField(default=False)
+    # Two approvals are two people: set when the step starts waiting if someone other than the
+    # approvers of the request's earlier steps can decide it, and then those approvers don't
+    # (a customer administrator's step routed to the MSP, then the MSP's own step, would
+    # otherwise be approved twice by one catalog administrator). Left unset when nobody else
+    # could (the MSP has one catalog administrator), so the request is not stuck.
+    earlier_approvers_excluded = models.BooleanField(default=False)
     # When the step became the one to decide (step 2 waits only once step 1 approves).
     waiting_since = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(

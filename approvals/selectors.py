@@ -1,6 +1,14 @@
 """Reads of approvals, always scoped to the user asking (T1)."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 
 from accounts.models import User
 from customers.scope import administered_customer, is_msp_staff
@@ -28,27 +36,45 @@ def _not_their_own(user: User) -> Q:
     return ~Q(request__requester_id=user.pk) & ~Q(request__beneficiary_id=user.pk)
 
 
+def _approved_earlier(user: User) -> Exists:
+    """Steps of which user approved an earlier step of the same request."""
+    return Exists(
+        ApprovalStep.objects.filter(
+            request_id=OuterRef("request_id"),
+            order__lt=OuterRef("order"),
+            status=StepStatus.APPROVED,
+            decided_by_id=user.pk,
+        )
+    )
+
+
+def _not_a_second_approval(user: User) -> Q:
+    """Steps user may decide after approving an earlier one: only those nobody else could
+    (services.step_may_decide: two approvals are two people)."""
+    return ~(Q(earlier_approvers_excluded=True) & Q(_approved_earlier(user)))
+
+
 def _theirs(user: User) -> Q:
     """The waiting steps user decides: a customer administrator their customer's steps, a catalog
     administrator the MSP's steps and the customers' steps routed to the MSP; never a step of
-    their own request."""
+    their own request, nor one after their approval when someone else can decide it."""
     if is_msp_staff(user, CHANGE):
-        return (Q(kind=StepKind.MSP) | Q(routed_to_msp=True)) & _not_their_own(user)
-    customer = administered_customer(user)
-    if customer is not None:
-        return Q(
-            kind=StepKind.CUSTOMER_ADMIN, routed_to_msp=False, request__customer=customer
-        ) & _not_their_own(user)
-    return NOTHING
+        mine = Q(kind=StepKind.MSP) | Q(routed_to_msp=True)
+    elif (customer := administered_customer(user)) is not None:
+        mine = Q(kind=StepKind.CUSTOMER_ADMIN, routed_to_msp=False, request__customer=customer)
+    else:
+        return NOTHING
+    return mine & _not_their_own(user) & _not_a_second_approval(user)
 
 
 def decides_here(user: User, step: ApprovalStep) -> bool:
     """Whether a catalog administrator decides a step listed under "All waiting" (the list's
-    rows are loaded with their request already)."""
+    rows are loaded with their request, and with approval_list's `second_approval`)."""
     request = step.request
-    return (step.kind == StepKind.MSP or step.routed_to_msp) and user.pk not in (
-        request.requester_id,
-        request.beneficiary_id,
+    return (
+        (step.kind == StepKind.MSP or step.routed_to_msp)
+        and user.pk not in (request.requester_id, request.beneficiary_id)
+        and not getattr(step, "second_approval", False)
     )
 
 
@@ -57,7 +83,13 @@ def approval_list(*, user: User, show: str = MINE) -> QuerySet[ApprovalStep]:
     user may see (ALL: catalog administrators follow the customers' steps too)."""
     steps = visible_to(user, _waiting().filter(_theirs(user) if show == MINE else Q()))
     return (
-        steps.select_related(
+        steps.annotate(
+            second_approval=ExpressionWrapper(
+                Q(earlier_approvers_excluded=True) & Q(_approved_earlier(user)),
+                output_field=BooleanField(),
+            )
+        )
+        .select_related(
             "request__service",
             "request__requester",
             "request__beneficiary",

@@ -38,16 +38,33 @@ def _decides_for_customer(step: ApprovalStep) -> bool:
     return step.kind == StepKind.CUSTOMER_ADMIN and not step.routed_to_msp
 
 
+def _earlier_approvers(step: ApprovalStep) -> QuerySet:
+    """The ids of who approved the request's earlier steps (a subquery)."""
+    return ApprovalStep.objects.filter(
+        request_id=step.request_id,
+        order__lt=step.order,
+        status=StepStatus.APPROVED,
+        decided_by__isnull=False,
+    ).values("decided_by_id")
+
+
+def _approved_earlier(actor: User, step: ApprovalStep) -> bool:
+    return _earlier_approvers(step).filter(decided_by=actor).exists()
+
+
 def step_approvers(*, step: ApprovalStep) -> QuerySet[User]:
     """Who may decide a step (any one of them decides), and so who is asked, mailed and reminded:
     the customer's active administrators, or the MSP's catalog administrators (R3; for a step
     routed to the MSP too), never the requester nor the person the request is for (see
-    step_may_decide)."""
+    step_may_decide), nor, when others can, whoever approved an earlier step of it."""
     if _decides_for_customer(step):
         people = administrator_users(step.request.customer)
     else:
         people = catalog_administrators()
-    return people.exclude(pk__in=_own_ids(step.request))
+    people = people.exclude(pk__in=_own_ids(step.request))
+    if step.earlier_approvers_excluded:
+        people = people.exclude(pk__in=_earlier_approvers(step))
+    return people
 
 
 def step_may_decide(*, actor: User, step: ApprovalStep) -> bool:
@@ -65,6 +82,8 @@ def step_may_decide(*, actor: User, step: ApprovalStep) -> bool:
     if not actor.is_authenticated or not actor.is_active:
         return False
     if actor.pk in _own_ids(step.request):
+        return False
+    if step.earlier_approvers_excluded and _approved_earlier(actor, step):
         return False
     if _decides_for_customer(step):
         return administers(actor, step.request.customer)
@@ -125,6 +144,49 @@ def _route_if_nobody_else(step: ApprovalStep) -> bool:
     return True
 
 
+def earlier_approval_refusal(*, actor: User, step: ApprovalStep) -> str | None:
+    """Why actor may not decide step because they approved an earlier step (None otherwise)."""
+    if not step.earlier_approvers_excluded or not _approved_earlier(actor, step):
+        return None
+    return (
+        f"You approved an earlier step of request #{step.request_id}, and its approvals come "
+        f"from different people: another {_who_decides(step)} decides step {step.order}. "
+        "Nothing was changed."
+    )
+
+
+def _who_decides(step: ApprovalStep) -> str:
+    if _decides_for_customer(step):
+        return f"administrator of {step.request.customer}"
+    return "MSP catalog administrator"
+
+
+def _exclude_earlier_approvers(step: ApprovalStep) -> None:
+    """Two approvals are two people: a step starting after an approval is not decided by that
+    approver when someone else can decide it; when nobody else can (the MSP has one catalog
+    administrator), the approver may, and the request's timeline says why."""
+    earlier = list(_earlier_approvers(step).values_list("decided_by_id", flat=True))
+    if not earlier:
+        return
+    if step_approvers(step=step).exclude(pk__in=earlier).exists():
+        step.earlier_approvers_excluded = True
+        step.save(update_fields=["earlier_approvers_excluded"])
+        return
+    audit_record(
+        actor=None,
+        actor_label="MSP Portal",
+        action="approval.same_approver",
+        obj=step.request,
+        after={
+            "step": step.order,
+            "kind": step.kind,
+            "status": StepStatus.PENDING,
+            "what": f"Approval step {step.order} may be decided by an earlier step's approver",
+            "note": f"Nobody else can decide it: no other {_who_decides(step)} is active.",
+        },
+    )
+
+
 def is_approver(user: User) -> bool:
     """Whether user may decide some step at all: a customer administrator or a catalog
     administrator (the pages answer anyone else 403)."""
@@ -141,6 +203,7 @@ def _start(step: ApprovalStep) -> None:
     step.waiting_since = timezone.now()
     step.save(update_fields=["waiting_since"])
     _route_if_nobody_else(step)
+    _exclude_earlier_approvers(step)
     approval_waiting.send(
         sender=ApprovalStep,
         request=step.request,
@@ -267,16 +330,14 @@ def approval_decide(
             f"{_when(earlier.decided_at)}. Nothing was changed."
         )
     step.request = request
-    refusal = own_request_refusal(actor=actor, step=step)
+    refusal = own_request_refusal(actor=actor, step=step) or earlier_approval_refusal(
+        actor=actor, step=step
+    )
     if refusal:
         raise NotAllowed(refusal)
     if not step_may_decide(actor=actor, step=step):
-        who = (
-            f"an administrator of {request.customer}"
-            if _decides_for_customer(step)
-            else "an MSP catalog administrator"
-        )
-        raise NotAllowed(f"Request #{request.pk} waits for {who}: it is not yours to decide.")
+        who = _who_decides(step)
+        raise NotAllowed(f"Request #{request.pk} waits for an {who}: it is not yours to decide.")
     if not approve and not note:
         raise DomainError("Say why you reject the request: the requester sees your note.")
     now = timezone.now()
