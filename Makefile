@@ -29,6 +29,7 @@ FULFILMENT_DEMO_PORT ?= 8009
 DEMO_ENV = DEBUG=true \
 	DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 \
 	CELERY_BROKER_URL= \
+	CELERY_TASK_EAGER_PROPAGATES=false \
 	EMAIL_URL=filemail:///$(CURDIR)/demo-mail \
 	PORTAL_BASE_URL=http://$(HOST):$(PORT) \
 	ITSM_FILE=$(CURDIR)/itsm_sync/demo/demo_itsm.json \
