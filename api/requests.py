@@ -59,6 +59,10 @@ class AnswerSerializer(serializers.Serializer):
 class ApprovalStepSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     kind = serializers.CharField()
+    routed_to_msp = serializers.BooleanField(
+        help_text="A customer administrator's step that the MSP's catalog administrators decide, "
+        "because nobody at the customer but the request's own people could."
+    )
     status = serializers.CharField()
     waiting_since = serializers.DateTimeField(allow_null=True)
     decided_by = serializers.CharField(source="decided_by_label")

@@ -70,6 +70,11 @@ def test_the_approver_of_step_one_does_not_decide_step_two(
     assert response.status_code == 403
     assert "another MSP catalog administrator decides step 2" in response.json()["detail"]
     assert api.get(reverse("api:v1:approval_list")).json()["results"] == []
+    steps = api.get(reverse("api:v1:request_detail", args=[request.pk])).json()["approval_steps"]
+    assert [(s["routed_to_msp"], s["status"]) for s in steps] == [
+        (True, "approved"),
+        (False, "pending"),
+    ]
 
     # The other catalog administrator decides it.
     assert [s.request_id for s in approval_list(user=second_catalog_admin)] == [request.pk]
