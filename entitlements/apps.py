@@ -23,11 +23,11 @@ class EntitlementsConfig(AppConfig):
         scope_register(ServiceRequest, requests_rule)
         scope_register(RequestAnswer, requests_rule_at("request__"))
 
-        # The customers list flags a customer without a marketplace (one correlated count).
+        # The customers list flags a customer without a marketplace.
         from customers.models import Customer
-        from customers.selectors import CUSTOMER_LIST_COLUMNS, related_count_sql
+        from customers.selectors import CUSTOMER_LIST_COLUMNS, related_exists_sql
 
-        CUSTOMER_LIST_COLUMNS["marketplaces_count"] = lambda: related_count_sql(
+        CUSTOMER_LIST_COLUMNS["has_marketplace"] = lambda: related_exists_sql(
             Marketplace._meta.db_table, f"x.customer_id = {Customer._meta.db_table}.id"
         )
         from msp_portal.context_processors import NAV_PROVIDERS
