@@ -127,21 +127,33 @@ def _route_if_nobody_else(step: ApprovalStep) -> bool:
         return False
     step.routed_to_msp = True
     step.save(update_fields=["routed_to_msp"])
+    _on_timeline(
+        step,
+        "approval.routed",
+        what=f"Sent to the MSP's catalog administrators (approval step {step.order})",
+        note=f"Nobody decides their own request: {routed_reason(step.request)}.",
+        routed_to=StepKind.MSP,
+    )
+    return True
+
+
+def _on_timeline(step: ApprovalStep, action: str, *, what: str, note: str, **more) -> None:
+    """Record what the portal itself decided about a waiting step, as the request's timeline
+    shows it (entitlements.selectors.request_history reads `what` and `note`)."""
     audit_record(
         actor=None,
         actor_label="MSP Portal",
-        action="approval.routed",
+        action=action,
         obj=step.request,
         after={
             "step": step.order,
             "kind": step.kind,
             "status": StepStatus.PENDING,
-            "routed_to": StepKind.MSP,
-            "what": f"Sent to the MSP's catalog administrators (approval step {step.order})",
-            "note": f"Nobody decides their own request: {routed_reason(step.request)}.",
+            **more,
+            "what": what,
+            "note": note,
         },
     )
-    return True
 
 
 def earlier_approval_refusal(*, actor: User, step: ApprovalStep) -> str | None:
@@ -172,18 +184,11 @@ def _exclude_earlier_approvers(step: ApprovalStep) -> None:
         step.earlier_approvers_excluded = True
         step.save(update_fields=["earlier_approvers_excluded"])
         return
-    audit_record(
-        actor=None,
-        actor_label="MSP Portal",
-        action="approval.same_approver",
-        obj=step.request,
-        after={
-            "step": step.order,
-            "kind": step.kind,
-            "status": StepStatus.PENDING,
-            "what": f"Approval step {step.order} may be decided by an earlier step's approver",
-            "note": f"Nobody else can decide it: no other {_who_decides(step)} is active.",
-        },
+    _on_timeline(
+        step,
+        "approval.same_approver",
+        what=f"Approval step {step.order} may be decided by an earlier step's approver",
+        note=f"Nobody else can decide it: no other {_who_decides(step)} is active.",
     )
 
 

@@ -123,26 +123,33 @@ LISTS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(LISTS))
-def test_list_queries_do_not_grow_with_rows(
-    name, tenant_a, catalog_admin, system_admin, django_assert_max_num_queries
-):
-    url_name, kwarg, persona, grow, bound = LISTS[name]
+def list_url_and_caller(name, tenant_a, catalog_admin, system_admin, alert_threshold=None):
+    """The list's URL and the persona who reads it, customer A's credits switched on."""
+    url_name, kwarg, persona, _grow, _bound = LISTS[name]
     customer_settings_update(
         actor=catalog_admin,
         customer=tenant_a["customer"],
         credit_management=True,
-        alert_threshold=None,
+        alert_threshold=alert_threshold,
     )
-    world = {"a": tenant_a, "staff": catalog_admin}
     user = {
         "staff": catalog_admin,
         "admin": tenant_a["admin"],
         "eve": tenant_a["eve"],
         "sysadmin": system_admin,
     }[persona]
-    api = ApiClient(make_token(user))
     url = reverse(f"api:v1:{url_name}", kwargs={"pk": tenant_a["customer"].pk} if kwarg else {})
+    return url, user
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_list_queries_do_not_grow_with_rows(
+    name, tenant_a, catalog_admin, system_admin, django_assert_max_num_queries
+):
+    _url_name, _kwarg, _persona, grow, bound = LISTS[name]
+    world = {"a": tenant_a, "staff": catalog_admin}
+    url, user = list_url_and_caller(name, tenant_a, catalog_admin, system_admin)
+    api = ApiClient(make_token(user))
     counts, grown = [], 0
     for size in SIZES:
         grow(world, size - grown)

@@ -6,15 +6,13 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from django.urls import reverse
 from rest_framework import serializers
 
 import api.base
 import api.catalog
 from api.base import rows_data
-from customers.services import customer_settings_update
 from tests.api.conftest import ApiClient, make_token
-from tests.api.test_list_queries import LISTS
+from tests.api.test_list_queries import LISTS, list_url_and_caller
 
 
 def _as_json(data) -> list:
@@ -25,20 +23,10 @@ def _as_json(data) -> list:
 def test_every_list_shows_what_its_serializer_shows(
     name, tenant_a, catalog_admin, system_admin, monkeypatch
 ):
-    url_name, kwarg, persona, grow, _bound = LISTS[name]
-    customer_settings_update(
-        actor=catalog_admin,
-        customer=tenant_a["customer"],
-        credit_management=True,
-        alert_threshold=Decimal("5.50"),
+    url, user = list_url_and_caller(
+        name, tenant_a, catalog_admin, system_admin, alert_threshold=Decimal("5.50")
     )
-    grow({"a": tenant_a, "staff": catalog_admin}, 3)
-    user = {
-        "staff": catalog_admin,
-        "admin": tenant_a["admin"],
-        "eve": tenant_a["eve"],
-        "sysadmin": system_admin,
-    }[persona]
+    LISTS[name][3]({"a": tenant_a, "staff": catalog_admin}, 3)  # three rows
     compared = []
 
     def both(serializer_class, rows):
@@ -49,7 +37,6 @@ def test_every_list_shows_what_its_serializer_shows(
 
     monkeypatch.setattr(api.base, "rows_data", both)
     monkeypatch.setattr(api.catalog, "rows_data", both)  # the catalog pages a list of its own
-    url = reverse(f"api:v1:{url_name}", kwargs={"pk": tenant_a["customer"].pk} if kwarg else {})
     response = ApiClient(make_token(user)).get(url)
     assert response.status_code == 200, response.content
     if name != "marketplaces":  # shown with its offers and audience: the serializer itself
