@@ -364,6 +364,7 @@ def approval_decide(
         after={
             "step": step.order,
             "kind": step.kind,
+            "routed_to_msp": step.routed_to_msp,
             "status": step.status,
             "note": note,
             "by_link": link is not None,

@@ -204,12 +204,15 @@ def request_panel(request: HttpRequest, service_request: ServiceRequest) -> dict
     if not steps:
         return None
     current = next((s for s in steps if s.is_waiting), None)
-    may_decide = False
+    may_decide = second_approval = False
     names = []
     routed = ""
     if current is not None and service_request.status == RequestStatus.AWAITING_APPROVAL:
         current.request = service_request
         may_decide = services.step_may_decide(actor=request.user, step=current)
+        second_approval = not may_decide and bool(
+            services.earlier_approval_refusal(actor=request.user, step=current)
+        )
         if current.kind == StepKind.CUSTOMER_ADMIN and not current.routed_to_msp:
             names = [u.display_name for u in services.step_approvers(step=current)[:10]]
     if any(s.routed_to_msp for s in steps):
@@ -229,4 +232,6 @@ def request_panel(request: HttpRequest, service_request: ServiceRequest) -> dict
         "routed_reason": routed,
         # The reader, an approver, is the requester or the person it is for: never decides it.
         "own": own,
+        # The reader approved an earlier step, and someone else decides this one.
+        "second_approval": second_approval,
     }

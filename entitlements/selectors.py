@@ -81,6 +81,8 @@ def _audit_entry(event: AuditEvent) -> HistoryEntry:
     elif event.action.startswith("approval."):
         decided = "Approved" if after.get("status") == "approved" else "Rejected"
         role = STEP_ROLES.get(after.get("kind", ""), "approver")
+        if after.get("routed_to_msp"):
+            role = f"{STEP_ROLES['msp']}, in place of the customer's administrators"
         status, what = "", f"{decided} as {role} (approval step {after.get('step', '?')})"
         # An approval event that is no decision (a step routed to the MSP) says what it was.
         what = after.get("what") or what

@@ -59,8 +59,11 @@ def test_the_approver_of_step_one_does_not_decide_step_two(
     page = client.get(reverse("approvals:approval_list") + f"?show={ALL}").content.decode()
     assert f"#{request.pk}" in page
     assert reverse("approvals:approval_decide", args=[request.pk]) not in page
+    assert "You approved an earlier step of this request: another catalog administrator" in page
     page = client.get(reverse("portal:request_detail", args=[request.pk])).content.decode()
     assert 'data-testid="approval-decide"' not in page
+    assert "Waiting for another MSP catalog administrator to decide." in page
+    assert "You approved an earlier step" in page
 
     # The API says the same.
     api = ApiClient(make_token(catalog_admin))
@@ -96,6 +99,10 @@ def test_with_nobody_else_the_same_approver_decides_and_the_timeline_says_why(
     page = client.get(reverse("portal:request_detail", args=[request.pk])).content.decode()
     assert "Approval step 2 may be decided by an earlier step&#x27;s approver" in page
     assert "no other MSP catalog administrator is active" in page
+    assert (
+        "Approved as MSP catalog administrator, in place of the customer&#x27;s administrators "
+        "(approval step 1)" in page
+    )
 
 
 def test_a_rejection_of_step_one_needs_no_second_person(

@@ -59,3 +59,47 @@ def test_the_only_administrators_request_goes_to_the_catalog_administrators(
     request.refresh_from_db()
     assert request.status == RequestStatus.APPROVED
     assert page.console_errors == []
+
+
+def test_two_approvals_come_from_two_catalog_administrators(page, shot, tenant_a, catalog_admin):
+    """The only administrator asks for a service that needs a customer administrator, then the
+    MSP: the first catalog administrator approves step 1 and is not offered step 2, which the
+    second catalog administrator approves."""
+    from accounts.roles import CATALOG_ADMIN
+    from accounts.services import user_role_grant
+    from tests.accounts.factories import UserFactory
+
+    second = UserFactory(username="catadmin2", first_name="Bea", company=catalog_admin.company)
+    second.set_password(PASSWORD)
+    second.save()
+    user_role_grant(actor=None, user=second, role=CATALOG_ADMIN)
+    credit_management_on(actor=catalog_admin, customer=tenant_a["customer"])
+    service = tenant_a["service"]
+    service.approval_policy = ApprovalPolicy.CUSTOMER_ADMIN_THEN_MSP
+    service.save(update_fields=["approval_policy"])
+    request = request_submit(
+        actor=tenant_a["admin"], service=service, quantity=1, justification="My own laptop"
+    )
+
+    login(page, "catadmin", PASSWORD)
+    page.goto("/approvals/")
+    row = page.get_by_test_id("approval-row").filter(has_text=f"Request #{request.pk}")
+    row.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text(f"You approved request #{request.pk}")).to_be_visible()
+    expect(page.get_by_test_id("approval-row")).to_have_count(0)
+    page.goto(f"/portal/requests/{request.pk}/")
+    panel = page.get_by_test_id("approval-panel")
+    expect(panel).to_contain_text("Waiting for another MSP catalog administrator to decide.")
+    expect(panel.get_by_test_id("approval-second")).to_be_visible()
+    expect(panel.get_by_role("button", name="Approve")).to_have_count(0)
+    both_widths(page, shot, "self-approval-03-second-step-not-theirs")
+
+    page.context.clear_cookies()
+    login(page, "catadmin2", PASSWORD)
+    page.goto("/approvals/")
+    row = page.get_by_test_id("approval-row").filter(has_text=f"Request #{request.pk}")
+    row.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text(f"You approved request #{request.pk}: it is approved")).to_be_visible()
+    request.refresh_from_db()
+    assert request.status == RequestStatus.APPROVED
+    assert page.console_errors == []
