@@ -3,6 +3,7 @@
 Each module bench/<name>.py has `run(quick: bool = False) -> list[dict]` returning rows with
 name, value, unit, target, reference, ratio and ok; every reference is measured in the same run.
 Usage: python -m bench [--quick] [sync pages entitlements credits load api fulfilment webhooks]
+       python -m bench --markdown   (latest.json as the README's table)
 
 Running some of the benches replaces only their rows in latest.json: the other benches keep
 theirs, each with the machine and time it was measured on (`machines`).
@@ -106,7 +107,32 @@ def _print_table(rows: list[dict]) -> None:
         )
 
 
+def markdown_table(results: dict) -> str:
+    """latest.json's rows as the README's benchmark table (`python -m bench --markdown`)."""
+    lines = [
+        "| bench | figure | value | target | reference (same run) | ratio | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def fmt(value) -> str:
+        return (
+            f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else _fmt(value)
+        )
+
+    for r in results.get("rows", []):
+        met = "yes" if r.get("ok") else ("—" if r.get("ok") is None else "no")
+        lines.append(
+            f"| {r['bench']} | {r['name']} | {fmt(r['value'])} {r.get('unit', '')}".rstrip()
+            + f" | {r.get('target') or '—'} | {fmt(r.get('reference'))} "
+            f"| {fmt(r.get('ratio'))} | {met} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
+    if "--markdown" in argv:
+        print(markdown_table(_previous(RESULTS)))
+        return 0
     quick = "--quick" in argv
     wanted = [a for a in argv if not a.startswith("-")] or MODULES
     if len(wanted) > 1:

@@ -76,3 +76,49 @@ def test_an_unreadable_results_file_is_written_anew(tmp_path, monkeypatch):
 
     written = json.loads(results.read_text())
     assert [r["name"] for r in written["rows"]] == ["grant p50"]
+
+
+def test_the_readme_table_is_drawn_from_the_results():
+    from bench.__main__ import markdown_table
+
+    table = markdown_table(
+        {
+            "rows": [
+                {
+                    "bench": "sync",
+                    "name": "rows",
+                    "value": 48189,
+                    "unit": "rows/s",
+                    "target": "≥ 40 000",
+                    "reference": 79635,
+                    "ratio": 0.605,
+                    "ok": True,
+                },
+                {
+                    "bench": "pages",
+                    "name": "p50",
+                    "value": 6.684,
+                    "unit": "ms",
+                    "target": None,
+                    "reference": None,
+                    "ratio": None,
+                    "ok": None,
+                },
+                {
+                    "bench": "load",
+                    "name": "p95",
+                    "value": 12.3,
+                    "unit": "ms",
+                    "target": "≤ 4×",
+                    "reference": 2.74,
+                    "ratio": 4.49,
+                    "ok": False,
+                },
+            ]
+        }
+    )
+    assert table.splitlines()[2:] == [
+        "| sync | rows | 48,189 rows/s | ≥ 40 000 | 79,635 | 0.60 | yes |",
+        "| pages | p50 | 6.68 ms | — | — | — | — |",
+        "| load | p95 | 12.30 ms | ≤ 4× | 2.74 | 4.49 | no |",
+    ]
