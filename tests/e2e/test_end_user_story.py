@@ -126,6 +126,9 @@ def test_an_end_user_requests_and_cancels_then_the_administrator_fulfils(page, s
     expect(table.get_by_test_id("request-row")).to_have_count(1)
     expect(table).to_contain_text("Docking station")
     page.get_by_label("Requester").fill("ed")
+    # The filter answers after a 300 ms pause, replacing the rows: wait for its answer (its URL)
+    # before clicking a row, or the click lands on a row about to be replaced.
+    expect(page).to_have_url(re.compile(r"requester=ed"))
     expect(table.get_by_test_id("request-row")).to_have_count(1)
     shot(page, "37-admin-requests-filtered")
 
