@@ -1,5 +1,6 @@
 """A catalog administrator builds the catalog: a category, a service, a search, a price change."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -111,6 +112,8 @@ def test_a_catalog_administrator_builds_the_catalog(page, shot, catalog_admin, e
     expect(table).not_to_contain_text("Managed server backup")
     page.get_by_label("Status").select_option(label="All statuses")
     page.get_by_label("Search").fill("server backup")
+    # Wait for the search's answer (its URL), or the click lands on a row about to be replaced.
+    expect(page).to_have_url(re.compile(r"query=server"))
 
     page.get_by_role("link", name="Managed server backup").click()
     page.get_by_label("Price").fill("15")
