@@ -19,16 +19,21 @@ from .conftest import both_widths, login
 pytestmark = pytest.mark.e2e
 
 
+def _admins_own_request(tenant, catalog_admin, policy):
+    """Customer A's only administrator asks for its Laptop, which needs approval by policy."""
+    credit_management_on(actor=catalog_admin, customer=tenant["customer"])
+    service = tenant["service"]
+    service.approval_policy = policy
+    service.save(update_fields=["approval_policy"])
+    return request_submit(
+        actor=tenant["admin"], service=service, quantity=1, justification="My own laptop"
+    )
+
+
 def test_the_only_administrators_request_goes_to_the_catalog_administrators(
     page, shot, tenant_a, catalog_admin
 ):
-    credit_management_on(actor=catalog_admin, customer=tenant_a["customer"])
-    service = tenant_a["service"]
-    service.approval_policy = ApprovalPolicy.CUSTOMER_ADMIN
-    service.save(update_fields=["approval_policy"])
-    request = request_submit(
-        actor=tenant_a["admin"], service=service, quantity=1, justification="My own laptop"
-    )
+    request = _admins_own_request(tenant_a, catalog_admin, ApprovalPolicy.CUSTOMER_ADMIN)
 
     login(page, "acme-admin", PASSWORD)
     page.goto(f"/portal/requests/{request.pk}/")
@@ -73,13 +78,7 @@ def test_two_approvals_come_from_two_catalog_administrators(page, shot, tenant_a
     second.set_password(PASSWORD)
     second.save()
     user_role_grant(actor=None, user=second, role=CATALOG_ADMIN)
-    credit_management_on(actor=catalog_admin, customer=tenant_a["customer"])
-    service = tenant_a["service"]
-    service.approval_policy = ApprovalPolicy.CUSTOMER_ADMIN_THEN_MSP
-    service.save(update_fields=["approval_policy"])
-    request = request_submit(
-        actor=tenant_a["admin"], service=service, quantity=1, justification="My own laptop"
-    )
+    request = _admins_own_request(tenant_a, catalog_admin, ApprovalPolicy.CUSTOMER_ADMIN_THEN_MSP)
 
     login(page, "catadmin", PASSWORD)
     page.goto("/approvals/")
