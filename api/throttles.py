@@ -11,21 +11,13 @@ Stripe's API limits are windows too).
 """
 
 import math
-from functools import cache
 
-import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 from .models import ApiToken
-
-
-@cache
-def _redis_for(location: str) -> redis.Redis:
-    """One client (and connection pool) per process for the cache's Redis server."""
-    return redis.Redis.from_url(location.split(",")[0])
 
 
 def window_count(key: str, seconds: int) -> int:
@@ -36,8 +28,10 @@ def window_count(key: str, seconds: int) -> int:
     """
     shared = caches["default"]
     if isinstance(shared, RedisCache):
-        client = _redis_for(settings.CACHES["default"]["LOCATION"])
         full_key = shared.make_and_validate_key(key)
+        # The cache's own Redis client: its servers, options and connection pool (Django's
+        # RedisCache keeps it as _cache, since 4.0); the cache's API has no pipeline.
+        client = shared._cache.get_client(full_key, write=True)
         pipeline = client.pipeline(transaction=False)
         pipeline.set(full_key, 0, ex=seconds, nx=True)
         pipeline.incr(full_key)

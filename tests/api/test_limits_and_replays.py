@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from django.core.cache import caches
 from django.urls import reverse
 
 from api.models import ApiToken
@@ -198,3 +199,5 @@ def test_calls_at_the_same_moment_are_each_counted(request, cache):
     with ThreadPoolExecutor(max_workers=8) as pool:
         counts = list(pool.map(lambda _: window_count(key, 60), range(40)))
     assert sorted(counts) == list(range(1, 41))
+    # Counted in the cache's own namespace (its server, database and key prefix).
+    assert caches["default"].get(key) == 40
