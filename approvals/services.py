@@ -184,6 +184,10 @@ def _exclude_earlier_approvers(step: ApprovalStep) -> None:
         step.earlier_approvers_excluded = True
         step.save(update_fields=["earlier_approvers_excluded"])
         return
+    _nobody_else_note(step)
+
+
+def _nobody_else_note(step: ApprovalStep) -> None:
     _on_timeline(
         step,
         "approval.same_approver",
@@ -450,4 +454,13 @@ def approval_reminders_due(*, now=None) -> list[tuple[int, int]]:
         pk__in=[pk for pk, _ in claimed], kind=StepKind.CUSTOMER_ADMIN, routed_to_msp=False
     ).select_related("request__customer__company", "request__requester", "request__beneficiary"):
         _route_if_nobody_else(step)
+    # A step kept from an earlier step's approver whose other approvers left meanwhile: that
+    # approver may decide it now, rather than nobody.
+    for step in ApprovalStep.objects.filter(
+        pk__in=[pk for pk, _ in claimed], earlier_approvers_excluded=True
+    ).select_related("request__customer__company", "request__requester", "request__beneficiary"):
+        if not step_approvers(step=step).exists():
+            step.earlier_approvers_excluded = False
+            step.save(update_fields=["earlier_approvers_excluded"])
+            _nobody_else_note(step)
     return claimed

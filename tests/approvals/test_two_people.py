@@ -3,11 +3,15 @@ of it when someone else can (a customer administrator's step routed to the MSP, 
 step, were both approved by one catalog administrator); when nobody else can, they may, and the
 request's timeline says why, so no request is stuck."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.roles import CATALOG_ADMIN
 from accounts.services import user_role_grant
+from approvals import tasks
 from approvals.models import ApprovalStep
 from approvals.selectors import ALL, approval_list, approval_waiting_count
 from approvals.services import approval_decide, step_approvers
@@ -111,3 +115,23 @@ def test_a_rejection_of_step_one_needs_no_second_person(
     approval_decide(actor=catalog_admin, request=routed_twice, approve=False, note="Not needed")
     routed_twice.refresh_from_db()
     assert routed_twice.status == RequestStatus.REJECTED
+
+
+def test_when_the_other_approver_leaves_the_reminder_lets_the_first_decide(
+    routed_twice, catalog_admin, second_catalog_admin, settings, django_capture_on_commit_callbacks
+):
+    request = routed_twice
+    approval_decide(actor=catalog_admin, request=request, approve=True, note="")
+    second_catalog_admin.is_active = False
+    second_catalog_admin.save(update_fields=["is_active"])
+    settings.APPROVAL_REMINDER_DAYS = 3
+    ApprovalStep.objects.filter(request=request, order=2).update(
+        waiting_since=timezone.now() - timedelta(days=4)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.remind()
+    step2 = ApprovalStep.objects.get(request=request, order=2)
+    assert list(step_approvers(step=step2)) == [catalog_admin]
+    approval_decide(actor=catalog_admin, request=request, approve=True, note="")
+    request.refresh_from_db()
+    assert request.status == RequestStatus.APPROVED
