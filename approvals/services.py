@@ -78,6 +78,8 @@ def step_may_decide(*, actor: User, step: ApprovalStep) -> bool:
     requester, or the person it is for, is the customer's only active administrator) goes to
     the MSP's catalog administrators instead (routed_to_msp), and the request's page and
     timeline say so: the approval still comes from someone other than the people it benefits.
+    And two approvals are two people: whoever approved an earlier step of the request does not
+    decide this one when someone else can (earlier_approvers_excluded, set as it starts).
     """
     if not actor.is_authenticated or not actor.is_active:
         return False
