@@ -10,7 +10,6 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as BodyInvalid
 from rest_framework.response import Response
 
-from catalog.selectors import service_list
 from customers.models import Customer
 from customers.scope import CHANGE, administered_customer, end_user_customer, is_msp_staff
 from customers.selectors import customer_assignment_list, end_user_list
@@ -23,44 +22,7 @@ from msp_portal.params import parse_id
 from msp_portal.tenancy import get_visible_or_404
 
 from .base import CURSOR_PARAMETERS, ApiView, page_of, rows_data
-
-
-class ServiceSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    category_id = serializers.IntegerField()
-    category = serializers.CharField(source="category.name")
-    status = serializers.CharField()
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
-    min_quantity = serializers.IntegerField(allow_null=True)
-    max_quantity = serializers.IntegerField(allow_null=True)
-
-
-class ServiceList(ApiView):
-    @extend_schema(
-        operation_id="services_list",
-        parameters=[
-            *CURSOR_PARAMETERS,
-            OpenApiParameter("q", OpenApiTypes.STR, description="Words of name or description."),
-            OpenApiParameter("status", OpenApiTypes.STR, enum=["draft", "published", "retired"]),
-        ],
-        responses=page_of(ServiceSerializer, "ServicePage"),
-    )
-    def get(self, request):
-        """The whole service catalog (catalog administrators)."""
-        if not request.user.has_perm("catalog.view_service"):
-            raise PermissionDenied("The service catalog is for catalog administrators.")
-        rows = service_list(
-            user=request.user,
-            query=request.query_params.get("q", "")[:200],
-            status=request.query_params.get("status", "")[:20],
-        )
-        return self.page(
-            rows,
-            ordering=("name", "id"),
-            serializer=ServiceSerializer,
-        )
+from .service_catalog import ServiceSerializer
 
 
 class EntitledCatalog(ApiView):

@@ -8,7 +8,18 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from . import audit, catalog, credits, customers, problems, requests, sync, tokens, views
+from . import (
+    audit,
+    catalog,
+    credits,
+    customers,
+    problems,
+    requests,
+    service_catalog,
+    sync,
+    tokens,
+    views,
+)
 
 # One customer's routes, below customers/<pk>/; one marketplace's, below its marketplaces/<pk>/.
 marketplace = [
@@ -73,7 +84,17 @@ v1 = [
     ),
     path("customers/", customers.CustomerList.as_view(), name="customer_list"),
     path("customers/<int:pk>/", include(customer)),
-    path("services/", catalog.ServiceList.as_view(), name="service_list"),
+    path("services/", service_catalog.ServiceList.as_view(), name="service_list"),
+    path("services/<int:pk>/", service_catalog.ServiceDetail.as_view(), name="service_detail"),
+    path(
+        "services/<int:pk>/publish/",
+        service_catalog.ServicePublish.as_view(),
+        name="service_publish",
+    ),
+    path(
+        "services/<int:pk>/retire/", service_catalog.ServiceRetire.as_view(), name="service_retire"
+    ),
+    path("categories/", service_catalog.CategoryList.as_view(), name="category_list"),
     path("catalog/", catalog.EntitledCatalog.as_view(), name="catalog"),
     path("requests/", requests.RequestList.as_view(), name="request_list"),
     path("requests/<int:pk>/", requests.RequestDetail.as_view(), name="request_detail"),

@@ -15,7 +15,7 @@ from entitlements.services import marketplace_services_add, request_submit
 from itsm_sync.models import SyncKind, SyncRun, SyncStatus
 from msp_portal.models import AuditEvent
 from tests.api.conftest import ApiClient, make_token
-from tests.catalog.factories import ServiceFactory
+from tests.catalog.factories import CategoryFactory, ServiceFactory
 from tests.customers.factories import (
     CustomerAdministratorFactory,
     CustomerFactory,
@@ -60,6 +60,10 @@ def _ledger(w, n):
 
 def _services(w, n):
     ServiceFactory.create_batch(n)
+
+
+def _categories(w, n):
+    CategoryFactory.create_batch(n)
 
 
 def _entitled(w, n):
@@ -115,6 +119,7 @@ LISTS = {
     "marketplaces": ("marketplace_list", "a", "admin", _marketplaces, 10),
     "ledger": ("credit_ledger", "a", "admin", _ledger, 10),
     "services": ("service_list", None, "staff", _services, 8),
+    "categories": ("category_list", None, "staff", _categories, 8),
     "catalog": ("catalog", None, "eve", _entitled, 10),
     "requests": ("request_list", None, "admin", _requests, 10),
     "approvals": ("approval_list", None, "admin", _waiting_approvals, 10),

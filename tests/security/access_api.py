@@ -61,6 +61,10 @@ def _a_admin_token(w) -> dict:
     return {"pk": ApiToken.objects.get(digest=token_digest(secret)).pk}
 
 
+def _a_catalog_service(w) -> dict:
+    return {"pk": w["a"]["service"].pk}
+
+
 def read(allowed, **kw) -> Access:
     return Access(allowed, ok=READ, **kw)
 
@@ -109,6 +113,13 @@ API_ACCESS: dict[tuple[str, str], Access] = {
     (V1 + "credit_adjust", "post"): write(STAFF, kwargs=_a, owner="a"),
     (V1 + "credit_hard_limit", "post"): write(STAFF, kwargs=_a, owner="a"),
     (V1 + "service_list", "get"): read(STAFF),
+    (V1 + "service_list", "post"): write(STAFF),
+    # The catalog is the MSP's, not a customer's: nobody's is out of scope, only out of role.
+    (V1 + "service_detail", "get"): read(STAFF, kwargs=_a_catalog_service),
+    (V1 + "service_detail", "post"): write(STAFF, kwargs=_a_catalog_service),
+    (V1 + "service_publish", "post"): write(STAFF, kwargs=_a_catalog_service),
+    (V1 + "service_retire", "post"): write(STAFF, kwargs=_a_catalog_service),
+    (V1 + "category_list", "get"): read(STAFF),
     (V1 + "catalog", "get"): read(END_USERS),
     (V1 + "request_list", "get"): read(REQUESTERS_AND_HANDLERS),
     (V1 + "request_list", "post"): write(END_USERS),

@@ -1,0 +1,124 @@
+"""The service catalog through the API (A1: what a catalog administrator does on the catalog pages):
+add a service as a draft, change it, publish and retire it, list the categories; the pages'
+form rules and messages, and their audit events."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import ApprovalPolicy, Service, ServiceStatus
+from msp_portal.models import AuditEvent
+from tests.catalog.factories import CategoryFactory, ServiceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def hardware():
+    return CategoryFactory(name="Hardware")
+
+
+def _body(category, **changes) -> dict:
+    return {
+        "name": "Docking station",
+        "category": category.pk,
+        "description": "USB-C dock with two screens.",
+        "price": "35.00",
+        "max_quantity": 2,
+        **changes,
+    }
+
+
+def test_a_catalog_administrator_adds_a_service_as_a_draft(api_as, catalog_admin, hardware):
+    api = api_as(catalog_admin)
+    response = api.post(reverse("api:v1:service_list"), _body(hardware))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["name"], body["status"], body["price"], body["category"]) == (
+        "Docking station",
+        "draft",
+        "35.00",
+        "Hardware",
+    )
+    assert body["approval_policy"] == ApprovalPolicy.NONE and body["max_quantity"] == 2
+    service = Service.objects.get(pk=body["id"])
+    assert AuditEvent.objects.filter(
+        action="service.create", object_id=str(service.pk), actor=catalog_admin
+    ).exists()
+    assert api.get(reverse("api:v1:service_detail", args=[service.pk])).json() == body
+
+
+def test_bad_input_gets_the_pages_messages_and_writes_nothing(api_as, catalog_admin, hardware):
+    api = api_as(catalog_admin)
+    ServiceFactory(name="Docking station", category=hardware)
+    response = api.post(
+        reverse("api:v1:service_list"),
+        _body(hardware, name="Docking station", approval_policy="above_amount"),
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["approval_threshold"] == [
+        "Say above which total (in credits) a request needs approval, or choose another "
+        "approval policy."
+    ]
+    response = api.post(reverse("api:v1:service_list"), _body(hardware, name="Dock", price="-1"))
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["price"]
+    response = api.post(reverse("api:v1:service_list"), _body(hardware))
+    assert response.status_code == 400
+    assert "A service named “Docking station” already exists" in response.json()["detail"]
+    assert Service.objects.count() == 1
+
+
+def test_a_change_keeps_the_approval_policy_when_left_out(api_as, catalog_admin, hardware):
+    service = ServiceFactory(
+        name="Laptop",
+        category=hardware,
+        approval_policy=ApprovalPolicy.ABOVE_AMOUNT,
+        approval_threshold=Decimal("100"),
+    )
+    api = api_as(catalog_admin)
+    url = reverse("api:v1:service_detail", args=[service.pk])
+    response = api.post(url, _body(hardware, name="Laptop", price="900"))
+    assert response.status_code == 200, response.content
+    assert response.json()["price"] == "900.00"
+    assert (response.json()["approval_policy"], response.json()["approval_threshold"]) == (
+        "above_amount",
+        "100.00",
+    )
+    event = AuditEvent.objects.get(action="service.update", object_id=str(service.pk))
+    assert event.after["price"] == "900.00"
+    response = api.post(url, _body(hardware, name="Laptop", price="900", approval_policy="none"))
+    assert response.json()["approval_policy"] == "none"
+    assert response.json()["approval_threshold"] is None
+
+
+def test_publish_and_retire_as_on_the_page(api_as, catalog_admin, hardware):
+    service = ServiceFactory(category=hardware, status=ServiceStatus.DRAFT)
+    api = api_as(catalog_admin)
+    retire = reverse("api:v1:service_retire", args=[service.pk])
+    refused = api.post(retire)
+    assert refused.status_code == 400
+    assert "is a draft and was never offered" in refused.json()["detail"]
+    published = api.post(reverse("api:v1:service_publish", args=[service.pk]))
+    assert published.json()["status"] == "published"
+    assert api.post(retire).json()["status"] == "retired"
+
+
+def test_categories_are_listed_for_filing_services(api_as, catalog_admin, hardware):
+    CategoryFactory(name="Access")
+    names = [
+        c["name"]
+        for c in api_as(catalog_admin).get(reverse("api:v1:category_list")).json()["results"]
+    ]
+    assert names == ["Access", "Hardware"]
+
+
+def test_a_customer_administrator_may_not_edit_the_catalog(api_as, customer_admin, hardware):
+    service = ServiceFactory(category=hardware)
+    api = api_as(customer_admin)
+    assert api.post(reverse("api:v1:service_list"), _body(hardware)).status_code == 403
+    response = api.post(reverse("api:v1:service_detail", args=[service.pk]), _body(hardware))
+    assert response.status_code == 403
+    assert "for catalog administrators" in response.json()["detail"]
+    assert Service.objects.get(pk=service.pk).name == service.name
