@@ -13,6 +13,7 @@ from . import (
     catalog,
     credits,
     customers,
+    notifications,
     problems,
     requests,
     service_catalog,
@@ -110,6 +111,17 @@ v1 = [
     path("sync/runs/<int:pk>/", sync.RunDetail.as_view(), name="sync_run_detail"),
     path("sync/runs/<int:pk>/approve/", sync.RunApprove.as_view(), name="sync_run_approve"),
     path("audit/", audit.AuditEventList.as_view(), name="audit_event_list"),
+    path("notifications/", notifications.NotificationList.as_view(), name="notification_list"),
+    path(
+        "notifications/read-all/",
+        notifications.NotificationReadAll.as_view(),
+        name="notification_read_all",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        notifications.NotificationRead.as_view(),
+        name="notification_read",
+    ),
     path("tokens/", tokens.TokenList.as_view(), name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.TokenRevoke.as_view(), name="token_revoke"),
     # Last: whatever no route above takes answers a problem, not the pages' HTML 404.

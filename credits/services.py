@@ -17,10 +17,12 @@ from customers.models import Customer
 from customers.services import msp_mode_required_check
 from msp_portal.audit import audit_record
 from msp_portal.errors import DomainError, NotAllowed
+from msp_portal.models import Notification
 from msp_portal.outbox import enqueue_on_commit
 from msp_portal.tenancy import current_acting_as
 
 from .models import CreditAccount, CreditEntry, EntryKind
+from .selectors import notification_list
 from .signals import balance_line_crossed
 
 CENT = Decimal("0.01")
@@ -411,3 +413,27 @@ def credit_reconcile() -> list[Drift]:
                 message="The balance differs from the sum of the ledger; investigate before granting more.",
             )
     return drifts
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications (the bell): the reader's own, marked read by the page and the API alike.
+# ---------------------------------------------------------------------------------------------
+
+
+def notification_read(*, user: User, notification: Notification) -> Notification:
+    """Mark one of user's own notifications read (already read: left as it was)."""
+    if notification.read_at is None:
+        now = timezone.now()
+        marked = (
+            notification_list(user=user, unread_only=True)
+            .filter(pk=notification.pk)
+            .update(read_at=now)
+        )
+        if marked:
+            notification.read_at = now
+    return notification
+
+
+def notifications_read_all(*, user: User) -> int:
+    """Mark all of user's unread notifications read; returns how many."""
+    return notification_list(user=user, unread_only=True).update(read_at=timezone.now())

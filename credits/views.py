@@ -323,19 +323,14 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_visible_or_404(
         request.user, selectors.notification_list(user=request.user), pk=pk
     )
-    if notification.read_at is None:
-        selectors.notification_list(user=request.user, unread_only=True).filter(
-            pk=notification.pk
-        ).update(read_at=timezone.now())
+    services.notification_read(user=request.user, notification=notification)
     return _back(request)
 
 
 @login_required
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
-    count = selectors.notification_list(user=request.user, unread_only=True).update(
-        read_at=timezone.now()
-    )
+    count = services.notifications_read_all(user=request.user)
     if count:
         messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
     return _back(request)

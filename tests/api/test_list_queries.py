@@ -13,7 +13,7 @@ from credits.services import credit_grant
 from customers.services import customer_settings_update
 from entitlements.services import marketplace_services_add, request_submit
 from itsm_sync.models import SyncKind, SyncRun, SyncStatus
-from msp_portal.models import AuditEvent
+from msp_portal.models import AuditEvent, Notification
 from tests.api.conftest import ApiClient, make_token
 from tests.catalog.factories import CategoryFactory, ServiceFactory
 from tests.customers.factories import (
@@ -64,6 +64,13 @@ def _services(w, n):
 
 def _categories(w, n):
     CategoryFactory.create_batch(n)
+
+
+def _notifications(w, n):
+    Notification.objects.bulk_create(
+        Notification(user=w["a"]["admin"], title=f"Alert {i}", body="Low balance.", url="/")
+        for i in range(n)
+    )
 
 
 def _entitled(w, n):
@@ -120,6 +127,7 @@ LISTS = {
     "ledger": ("credit_ledger", "a", "admin", _ledger, 10),
     "services": ("service_list", None, "staff", _services, 8),
     "categories": ("category_list", None, "staff", _categories, 8),
+    "notifications": ("notification_list", None, "admin", _notifications, 8),
     "catalog": ("catalog", None, "eve", _entitled, 10),
     "requests": ("request_list", None, "admin", _requests, 10),
     "approvals": ("approval_list", None, "admin", _waiting_approvals, 10),

@@ -19,6 +19,7 @@ from .access import (
     SYSTEM_ADMIN,
     Access,
 )
+from .access_credits import _notification_of_a_admin
 from .access_itsm_sync import _finished_run
 from .access_portal import _eve_request
 
@@ -133,6 +134,17 @@ API_ACCESS: dict[tuple[str, str], Access] = {
     (V1 + "sync_run_detail", "get"): read(MSP_STAFF, kwargs=_finished_run),
     (V1 + "sync_run_approve", "post"): write(MSP_STAFF, kwargs=_finished_run),
     (V1 + "audit_event_list", "get"): read(frozenset({SYSTEM_ADMIN})),
+    # Everyone has their own notifications; someone else's is in nobody else's scope (404).
+    (V1 + "notification_list", "get"): read(SIGNED_IN),
+    (V1 + "notification_read_all", "post"): Access(SIGNED_IN, method="post", ok=READ),
+    (V1 + "notification_read", "post"): Access(
+        frozenset({CUSTOMER_ADMIN}),
+        kwargs=_notification_of_a_admin,
+        method="post",
+        owner="a",
+        ok=READ,
+        others_get=404,
+    ),
     # Everyone has their own tokens; someone else's is in nobody else's scope (404).
     (V1 + "token_list", "get"): read(SIGNED_IN),
     (V1 + "token_revoke", "post"): Access(
