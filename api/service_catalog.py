@@ -1,17 +1,19 @@
 """The service catalog (catalog administrators): list, add, read and change a service, publish
-and retire it, and the categories to file it under. The catalog pages' form, selectors and
+and retire it, its questions, and the categories to file it under. The catalog pages' form, selectors and
 services (catalog/): the same rules, messages and audit events as the pages."""
 
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError as BodyInvalid
 from rest_framework.response import Response
 
 from catalog import services as catalog_services
-from catalog.forms import ServiceForm
-from catalog.models import ApprovalPolicy, Service
-from catalog.selectors import category_list, service_list
+from catalog.forms import QuestionForm, ServiceForm
+from catalog.models import ApprovalPolicy, ConditionOperator, Question, QuestionKind, Service
+from catalog.selectors import category_list, question_list, questions_before, service_list
 from msp_portal.tenancy import get_visible_or_404
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_PARAMETER, ApiView, page_of
@@ -179,3 +181,127 @@ class CategoryList(ApiView):
         return self.page(
             category_list(user=request.user), ordering=("name", "id"), serializer=CategorySerializer
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# A service's questions (R1): what its request form asks, in order.
+# ---------------------------------------------------------------------------------------------
+
+
+class QuestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=QuestionKind.choices)
+    label = serializers.CharField()
+    help_text = serializers.CharField()
+    required = serializers.BooleanField()
+    choices = serializers.ListField(child=serializers.CharField())
+    min_value = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    max_value = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    condition_question_id = serializers.IntegerField(allow_null=True)
+    condition_operator = serializers.CharField()
+    condition_value = serializers.CharField()
+
+
+class QuestionBody(serializers.Serializer):
+    label = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=QuestionKind.choices)
+    required = serializers.BooleanField(required=False)
+    help_text = serializers.CharField(required=False, allow_blank=True)
+    choices = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="For single and multiple choice."
+    )
+    min_value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    max_value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    condition_question = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Shown only depending on an earlier question."
+    )
+    condition_operator = serializers.ChoiceField(choices=ConditionOperator.choices, required=False)
+    condition_value = serializers.CharField(required=False, allow_blank=True)
+
+
+class MoveBody(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=["up", "down"])
+
+
+def _question_form_data(body: dict) -> dict:
+    """The body as the question form reads it: choices one per line, as typed on the page."""
+    data = dict(body)
+    if isinstance(data.get("choices"), list):
+        data["choices"] = "\n".join(str(choice) for choice in data["choices"])
+    return data
+
+
+def question_for(request, pk: int, question_pk: int) -> tuple[Service, Question]:
+    service = service_for(request, pk, "catalog.change_service")
+    return service, get_object_or_404(service.questions, pk=question_pk)
+
+
+def _questions_response(service: Service, status: int = 200) -> Response:
+    return Response(
+        QuestionSerializer(question_list(service=service), many=True).data, status=status
+    )
+
+
+class ServiceQuestions(ApiView):
+    @extend_schema(operation_id="services_questions_list", responses=QuestionSerializer(many=True))
+    def get(self, request, pk: int):
+        """The service's questions in the order its request form asks them."""
+        return _questions_response(service_for(request, pk, "catalog.view_service"))
+
+    @extend_schema(
+        operation_id="services_questions_add",
+        request=QuestionBody,
+        responses={201: QuestionSerializer(many=True)},
+    )
+    def post(self, request, pk: int):
+        """Add a question at the end of the form; answers the form's questions."""
+        service = service_for(request, pk, "catalog.change_service")
+        questions = question_list(service=service)
+        form = QuestionForm(_question_form_data(self.body()), before=questions)
+        catalog_services.question_add(actor=request.user, service=service, **self.parsed_form(form))
+        return _questions_response(service, 201)
+
+
+class ServiceQuestion(ApiView):
+    @extend_schema(
+        operation_id="services_questions_update",
+        request=QuestionBody,
+        responses=QuestionSerializer(many=True),
+    )
+    def post(self, request, pk: int, question_pk: int):
+        """Change a question (send it whole); requests already made keep it as it was asked."""
+        service, question = question_for(request, pk, question_pk)
+        before = questions_before(question_list(service=service), question)
+        form = QuestionForm(_question_form_data(self.body()), before=before)
+        catalog_services.question_update(
+            actor=request.user, question=question, **self.parsed_form(form)
+        )
+        return _questions_response(service)
+
+    @extend_schema(operation_id="services_questions_delete", responses={204: None})
+    def delete(self, request, pk: int, question_pk: int):
+        """Delete a question no other question depends on; requests keep their answers."""
+        _service, question = question_for(request, pk, question_pk)
+        catalog_services.question_delete(actor=request.user, question=question)
+        return Response(status=204)
+
+
+class ServiceQuestionMove(ApiView):
+    @extend_schema(
+        operation_id="services_questions_move",
+        request=MoveBody,
+        responses=QuestionSerializer(many=True),
+    )
+    def post(self, request, pk: int, question_pk: int):
+        """Move a question one place up or down (it stays after the one it depends on)."""
+        service, question = question_for(request, pk, question_pk)
+        direction = self.body().get("direction")
+        if direction not in ("up", "down"):
+            raise BodyInvalid({"direction": ['Send "up" or "down".']})
+        catalog_services.question_move(actor=request.user, question=question, direction=direction)
+        return _questions_response(service)

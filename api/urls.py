@@ -95,6 +95,21 @@ v1 = [
     path(
         "services/<int:pk>/retire/", service_catalog.ServiceRetire.as_view(), name="service_retire"
     ),
+    path(
+        "services/<int:pk>/questions/",
+        service_catalog.ServiceQuestions.as_view(),
+        name="service_questions",
+    ),
+    path(
+        "services/<int:pk>/questions/<int:question_pk>/",
+        service_catalog.ServiceQuestion.as_view(),
+        name="service_question",
+    ),
+    path(
+        "services/<int:pk>/questions/<int:question_pk>/move/",
+        service_catalog.ServiceQuestionMove.as_view(),
+        name="service_question_move",
+    ),
     path("categories/", service_catalog.CategoryList.as_view(), name="category_list"),
     path("catalog/", catalog.EntitledCatalog.as_view(), name="catalog"),
     path("requests/", requests.RequestList.as_view(), name="request_list"),

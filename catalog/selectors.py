@@ -54,6 +54,11 @@ def question_list(*, service: Service) -> list[Question]:
     return list(Question.objects.filter(service=service).order_by("position", "id"))
 
 
+def questions_before(questions: list[Question], question: Question) -> list[Question]:
+    """The questions asked before question (those its condition may depend on)."""
+    return [q for q in questions if (q.position, q.pk) < (question.position, question.pk)]
+
+
 def category_list(*, user) -> QuerySet[Category]:
     """Categories the user may see (all of them for catalog staff, none otherwise), by name."""
     if not user.has_perm("catalog.view_category"):

@@ -160,7 +160,7 @@ def _questions_context(
     if edit_form is None and editing is not None:
         edit_form = QuestionForm(
             initial=question_initial(editing),
-            before=[q for q in questions if (q.position, q.pk) < (editing.position, editing.pk)],
+            before=selectors.questions_before(questions, editing),
             prefix="edit",
         )
     preview_answers = answers_from_post(request.GET, questions) if request.method == "GET" else {}
@@ -244,7 +244,7 @@ def question_edit(request: HttpRequest, pk: int, question_pk: int) -> HttpRespon
             },
         )
     questions = selectors.question_list(service=service)
-    before = [q for q in questions if (q.position, q.pk) < (question.position, question.pk)]
+    before = selectors.questions_before(questions, question)
     form = QuestionForm(request.POST, before=before, prefix="edit")
     if form.is_valid():
         try:

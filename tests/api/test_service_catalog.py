@@ -122,3 +122,51 @@ def test_a_customer_administrator_may_not_edit_the_catalog(api_as, customer_admi
     assert response.status_code == 403
     assert "for catalog administrators" in response.json()["detail"]
     assert Service.objects.get(pk=service.pk).name == service.name
+
+
+def test_a_services_questions_are_defined_through_the_api(api_as, catalog_admin, hardware):
+    service = ServiceFactory(name="Laptop", category=hardware)
+    api = api_as(catalog_admin)
+    url = reverse("api:v1:service_questions", args=[service.pk])
+    response = api.post(url, {"label": "Model", "kind": "single_choice", "choices": ["Air", "Pro"]})
+    assert response.status_code == 201, response.content
+    [model] = response.json()
+    assert (model["label"], model["choices"], model["position"]) == ("Model", ["Air", "Pro"], 1)
+
+    gpu = api.post(
+        url,
+        {
+            "label": "Needs a GPU?",
+            "kind": "yes_no",
+            "condition_question": model["id"],
+            "condition_value": "Pro",
+        },
+    ).json()[1]
+    assert (gpu["condition_question_id"], gpu["condition_operator"]) == (model["id"], "is")
+
+    # A definition that can't work is refused with what to fix, and nothing is written.
+    refused = api.post(url, {"label": "Size", "kind": "single_choice", "choices": ["Only one"]})
+    assert refused.status_code == 400
+    assert len(api.get(url).json()) == 2
+
+    # The question another depends on can't go first behind it, nor be deleted.
+    move = reverse("api:v1:service_question_move", args=[service.pk, gpu["id"]])
+    assert api.post(move, {"direction": "up"}).status_code == 400
+    question = reverse("api:v1:service_question", args=[service.pk, model["id"]])
+    response = api.delete(question)
+    assert response.status_code == 400
+    assert "shown only depending on its answer" in response.json()["detail"]
+
+    changed = api.post(
+        question, {"label": "Which model?", "kind": "single_choice", "choices": ["Air", "Pro"]}
+    )
+    assert changed.status_code == 200 and changed.json()[0]["label"] == "Which model?"
+    assert (
+        api.delete(reverse("api:v1:service_question", args=[service.pk, gpu["id"]])).status_code
+        == 204
+    )
+    assert [q["label"] for q in api.get(url).json()] == ["Which model?"]
+    assert (
+        AuditEvent.objects.filter(action="service.question_add", object_id=str(service.pk)).count()
+        == 2
+    )

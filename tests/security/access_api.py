@@ -66,6 +66,17 @@ def _a_catalog_service(w) -> dict:
     return {"pk": w["a"]["service"].pk}
 
 
+def _a_question(w) -> dict:
+    from catalog.models import Question
+
+    question, _ = Question.objects.get_or_create(
+        service=w["a"]["service"],
+        position=1,
+        defaults={"kind": "short_text", "label": "Cost centre"},
+    )
+    return {"pk": w["a"]["service"].pk, "question_pk": question.pk}
+
+
 def read(allowed, **kw) -> Access:
     return Access(allowed, ok=READ, **kw)
 
@@ -121,6 +132,11 @@ API_ACCESS: dict[tuple[str, str], Access] = {
     (V1 + "service_publish", "post"): write(STAFF, kwargs=_a_catalog_service),
     (V1 + "service_retire", "post"): write(STAFF, kwargs=_a_catalog_service),
     (V1 + "category_list", "get"): read(STAFF),
+    (V1 + "service_questions", "get"): read(STAFF, kwargs=_a_catalog_service),
+    (V1 + "service_questions", "post"): write(STAFF, kwargs=_a_catalog_service),
+    (V1 + "service_question", "post"): write(STAFF, kwargs=_a_question),
+    (V1 + "service_question", "delete"): write(STAFF, "delete", kwargs=_a_question),
+    (V1 + "service_question_move", "post"): write(STAFF, kwargs=_a_question),
     (V1 + "catalog", "get"): read(END_USERS),
     (V1 + "request_list", "get"): read(REQUESTERS_AND_HANDLERS),
     (V1 + "request_list", "post"): write(END_USERS),
