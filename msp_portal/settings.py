@@ -138,6 +138,7 @@ SPECTACULAR_SETTINGS = {
         "SyncStatus": "itsm_sync.models.SyncStatus.choices",
         "SyncKind": "itsm_sync.models.SyncKind.choices",
         "EntryKind": "credits.models.EntryKind.choices",
+        "QuestionKind": "catalog.models.QuestionKind.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
