@@ -151,22 +151,34 @@ class ServiceDetail(ApiView):
         return _detail(request, service.pk)
 
 
-class ServicePublish(ApiView):
-    @extend_schema(operation_id="services_publish", request=None, responses=ServiceDetailSerializer)
-    def post(self, request, pk: int):
-        """Publish a draft or retired service, so that it can be assigned to customers."""
-        service = service_for(request, pk, "catalog.change_service")
-        catalog_services.service_publish(actor=request.user, service=service)
-        return _detail(request, service.pk)
+def _status_change(change, operation_id: str, summary: str) -> type[ApiView]:
+    """A view that moves a service to another status with change (catalog.services)."""
+
+    class StatusChange(ApiView):
+        @extend_schema(
+            operation_id=operation_id,
+            request=None,
+            responses=ServiceDetailSerializer,
+            description=summary,
+        )
+        def post(self, request, pk: int):
+            service = service_for(request, pk, "catalog.change_service")
+            change(actor=request.user, service=service)
+            return _detail(request, service.pk)
+
+    return StatusChange
 
 
-class ServiceRetire(ApiView):
-    @extend_schema(operation_id="services_retire", request=None, responses=ServiceDetailSerializer)
-    def post(self, request, pk: int):
-        """Retire a published service: it is offered no more, and can be published again."""
-        service = service_for(request, pk, "catalog.change_service")
-        catalog_services.service_retire(actor=request.user, service=service)
-        return _detail(request, service.pk)
+ServicePublish = _status_change(
+    catalog_services.service_publish,
+    "services_publish",
+    "Publish a draft or retired service, so that it can be assigned to customers.",
+)
+ServiceRetire = _status_change(
+    catalog_services.service_retire,
+    "services_retire",
+    "Retire a published service: it is offered no more, and can be published again.",
+)
 
 
 class CategoryList(ApiView):
