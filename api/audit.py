@@ -1,6 +1,5 @@
 """The audit trail (T3), as the audit page reads and filters it."""
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -10,6 +9,7 @@ from msp_portal.filters import AuditEventFilterSet
 from msp_portal.selectors import audit_event_list
 
 from .base import CURSOR_PARAMETERS, ApiView, page_of
+from .permissions import require_perms
 
 
 class AuditEventSerializer(serializers.Serializer):
@@ -41,8 +41,11 @@ class AuditEventList(ApiView):
     )
     def get(self, request):
         """Audit events, newest first (system administrators)."""
-        if not request.user.has_perm("msp_portal.view_auditevent"):
-            raise PermissionDenied("The audit trail is for system administrators.")
+        require_perms(
+            request,
+            "msp_portal.view_auditevent",
+            refusal="The audit trail is for system administrators.",
+        )
         data = {k: v for k, v in request.query_params.items() if k not in ("cursor", "page_size")}
         events = AuditEventFilterSet(data or None, audit_event_list(user=request.user))
         if events.is_bound and not events.is_valid():

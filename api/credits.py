@@ -7,7 +7,6 @@ without a role, 404 outside scope); every change is a credits.services call, its
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -21,6 +20,7 @@ from credits.models import EntryKind
 from customers.models import Customer
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_PARAMETER, ApiView, page_of
+from .permissions import require_perms
 
 MANAGE = "customers.change_customer"
 
@@ -96,8 +96,7 @@ def _account_response(customer: Customer, status: int = 200) -> Response:
 
 
 def _staff(request) -> None:
-    if not request.user.has_perm(MANAGE):
-        raise PermissionDenied("Only catalog administrators grant or adjust credits.")
+    require_perms(request, MANAGE, refusal="Only catalog administrators grant or adjust credits.")
 
 
 class Account(ApiView):

@@ -1,7 +1,6 @@
 """Customers (catalog administrators): list, detail, add; assigned services, administrators,
 end-user filters. The pages' guards, forms, selectors and services (customers/)."""
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as BodyInvalid
@@ -19,15 +18,17 @@ from customers.models import FILTER_ATTRIBUTES, Customer
 from msp_portal.tenancy import get_visible_or_404
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_PARAMETER, ApiView, page_of
+from .permissions import require_perms
 
 VIEW = "customers.view_customer"
 CHANGE = "customers.change_customer"
 
 
 def require_role(request, *perms: str) -> None:
-    """The pages' permission_required: without the role, a 403 before any lookup (T1)."""
-    if not request.user.has_perms(perms):
-        raise PermissionDenied("Your role does not allow this: it is for catalog administrators.")
+    """The customers pages' permission_required (T1)."""
+    require_perms(
+        request, *perms, refusal="Your role does not allow this: it is for catalog administrators."
+    )
 
 
 def customer_for(request, pk: int, *perms: str) -> Customer:

@@ -2,7 +2,6 @@
 and retire it, its questions, and the categories to file it under. The catalog pages' form, selectors and
 services (catalog/): the same rules, messages and audit events as the pages."""
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,14 +16,14 @@ from catalog.selectors import category_list, question_list, questions_before, se
 from msp_portal.tenancy import get_visible_or_404
 
 from .base import CURSOR_PARAMETERS, IDEMPOTENCY_PARAMETER, ApiView, page_of
+from .permissions import require_perms
 
 ONLY_STAFF = "The service catalog is for catalog administrators."
 
 
 def require(request, perm: str) -> None:
-    """The catalog pages' permission_required: without the role, a 403 before any lookup."""
-    if not request.user.has_perm(perm):
-        raise PermissionDenied(ONLY_STAFF)
+    """The catalog pages' permission_required (T1)."""
+    require_perms(request, perm, refusal=ONLY_STAFF)
 
 
 def service_for(request, pk: int, perm: str) -> Service:

@@ -5,7 +5,6 @@ is going or the source is not configured), as on the run list page.
 """
 
 from celery.result import EagerResult
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -16,11 +15,11 @@ from itsm_sync.forms import RunApproveForm, RunFilterForm, RunStartForm
 from itsm_sync.models import SyncKind, SyncStatus
 
 from .base import CURSOR_PARAMETERS, ApiView, page_of
+from .permissions import require_perms
 
 
 def _require(request, perm: str) -> None:
-    if not request.user.has_perm(perm):
-        raise PermissionDenied("ITSM sync is for MSP staff holding the sync role.")
+    require_perms(request, perm, refusal="ITSM sync is for MSP staff holding the sync role.")
 
 
 class RunSerializer(serializers.Serializer):

@@ -170,3 +170,24 @@ def test_a_services_questions_are_defined_through_the_api(api_as, catalog_admin,
         AuditEvent.objects.filter(action="service.question_add", object_id=str(service.pk)).count()
         == 2
     )
+
+
+def test_a_services_questions_cost_the_same_queries_however_many(
+    api_as, catalog_admin, hardware, django_assert_max_num_queries
+):
+    from catalog.models import Question
+
+    service = ServiceFactory(category=hardware)
+    api = api_as(catalog_admin)
+    url = reverse("api:v1:service_questions", args=[service.pk])
+    counts = []
+    for total in (1, 12):
+        Question.objects.bulk_create(
+            Question(service=service, position=p, kind="short_text", label=f"Q{p}")
+            for p in range(2 if counts else 1, total + 1)
+        )
+        api.get(url)  # warm: the token's last use is written at most once a minute
+        with django_assert_max_num_queries(6) as captured:
+            assert len(api.get(url).json()) == total
+        counts.append(len(captured))
+    assert counts[0] == counts[1]

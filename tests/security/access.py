@@ -68,16 +68,20 @@ class Access:
 POSTED = frozenset({200, 302})
 
 
-def _question(world) -> dict:
-    """A question of the planted service, made the way a catalog administrator would."""
+def planted_question(service) -> dict:
+    """A question of service (made once), as the URLs of a service's question take it."""
     from catalog.models import Question
 
-    question = Question.objects.filter(service=world["service"]).first()
+    question = Question.objects.filter(service=service).first()
     if question is None:
         question = Question.objects.create(
-            service=world["service"], position=1, kind="short_text", label="Cost centre"
+            service=service, position=1, kind="short_text", label="Cost centre"
         )
-    return {"pk": world["service"].pk, "question_pk": question.pk}
+    return {"pk": service.pk, "question_pk": question.pk}
+
+
+def _question(world) -> dict:
+    return planted_question(world["service"])
 
 
 ACCESS: dict[str, Access] = {

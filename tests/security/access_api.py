@@ -18,6 +18,7 @@ from .access import (
     SIGNED_IN,
     SYSTEM_ADMIN,
     Access,
+    planted_question,
 )
 from .access_credits import _notification_of_a_admin
 from .access_itsm_sync import _finished_run
@@ -67,14 +68,7 @@ def _a_catalog_service(w) -> dict:
 
 
 def _a_question(w) -> dict:
-    from catalog.models import Question
-
-    question, _ = Question.objects.get_or_create(
-        service=w["a"]["service"],
-        position=1,
-        defaults={"kind": "short_text", "label": "Cost centre"},
-    )
-    return {"pk": w["a"]["service"].pk, "question_pk": question.pk}
+    return planted_question(w["a"]["service"])
 
 
 def read(allowed, **kw) -> Access:
