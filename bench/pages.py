@@ -140,12 +140,20 @@ def world(quick: bool) -> tuple[int, int]:
     any host answered; returns the two sizes."""
     django_setup()
     from django.conf import settings
+    from django.utils import timezone
 
     from customers.services import msp_enable
+    from msp_portal.models import MspMode
 
     customers, people = QUICK if quick else FULL
     _load(customers, people)
     msp_enable(actor=None, actor_label="bench")
+    # As in a real portal, where customers are only added in MSP mode and the first one's arrival
+    # records it on for good (customers migration 0004), so pages stop asking whether it is on.
+    # The bench copies its customers in before MSP mode is on, so it records that arrival itself.
+    MspMode.objects.filter(pk=1, first_customer_at__isnull=True).update(
+        first_customer_at=timezone.now()
+    )
     settings.ALLOWED_HOSTS = ["*"]
     return customers, people
 

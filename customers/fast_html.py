@@ -40,18 +40,21 @@ def customer_row_cells(v: dict, detail_url: Callable[[int], str]) -> dict:
     }
 
 
-def customer_rows(values: list[dict], detail_url: Callable[[int], str]) -> list[SafeString]:
-    """The rows of the customers list as HTML, one <tr> each."""
-    return [_row(customer_row_cells(v, detail_url)) for v in values]
+def customer_rows(values: list[dict], detail_url: Callable[[int], str]) -> SafeString:
+    """The rows of the customers list as HTML, one <tr> a line: one string for the template to
+    place, not fifty (each value placed costs the engine about 10 µs)."""
+    # Each row below is escaped where it holds text.
+    return mark_safe("\n".join(_row(customer_row_cells(v, detail_url)) for v in values))  # noqa: S308
 
 
-def _row(c: dict) -> SafeString:
+def _row(c: dict) -> str:
     health = "".join(
         f'<span class="badge text-bg-{escape(css)} me-1">{escape(label)}</span>'
         for css, label in c["health"]
     )
     negative = " text-danger fw-semibold" if c["negative"] else ""
-    return mark_safe(  # noqa: S308 - every text below is escaped; the counts are ints
+    # Every text below is escaped; the counts are ints.
+    return (
         f'<tr><td><a class="fw-semibold" href="{escape(c["url"])}">{escape(c["name"])}</a></td>'
         f"<td>{escape(c['type'])}</td>"
         f'<td class="text-end">{c["services"]}</td>'

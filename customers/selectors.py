@@ -11,7 +11,9 @@ from django.db.models.expressions import RawSQL
 from accounts.models import User
 from catalog.models import Service, ServiceStatus
 from itsm_sync.models import GLOBAL_COMPANY_NAMES, Company, CompanyType, Person, RecordStatus
-from msp_portal.tenancy import get_visible_or_404, visible_to
+from msp_portal.fast_sql import ComposedOnce
+from msp_portal.pagination import KeysetPage, keyset_page
+from msp_portal.tenancy import get_visible_or_404, sees_all, visible_to
 
 from .models import (
     FILTER_ATTRIBUTES,
@@ -41,12 +43,16 @@ def customer_get(*, user: User, pk: int) -> Customer:
 
 
 def _scoped(customers: QuerySet, *, user: User, query: str) -> QuerySet:
-    customers = visible_to(user, customers)
-    if query:
-        customers = customers.filter(
-            Q(company__name__icontains=query) | Q(company__abbreviation__icontains=query)
-        )
-    return customers
+    return _searched(visible_to(user, customers), query)
+
+
+def _searched(customers: QuerySet, query: str) -> QuerySet:
+    """The customers whose company's name or abbreviation holds query (all for none)."""
+    if not query:
+        return customers
+    return customers.filter(
+        Q(company__name__icontains=query) | Q(company__abbreviation__icontains=query)
+    )
 
 
 def _count_sql(table: str, where: str) -> RawSQL:
@@ -136,9 +142,27 @@ CUSTOMER_ROW_FIELDS = (
 def customer_row_list(*, user: User, query: str = "") -> QuerySet[dict[str, Any]]:
     """The customers the user may see (as customer_list), as the rows the customers list shows:
     counts and the columns higher layers add (CUSTOMER_LIST_COLUMNS) included."""
+    return visible_to(user, _customer_rows(query))
+
+
+def _customer_rows(query: str) -> QuerySet[dict[str, Any]]:
     extra = {name: column() for name, column in CUSTOMER_LIST_COLUMNS.items()}
     rows = Customer.objects.annotate(**_counts(), **extra).values(*CUSTOMER_ROW_FIELDS, *extra)
-    return _scoped(rows, user=user, query=query)
+    return _searched(rows, query)
+
+
+CUSTOMER_ORDERING = ("company__name", "id")
+# Composed on the first page asked for, after every app has added its columns (ready()).
+_CUSTOMER_PAGES = ComposedOnce(_customer_rows, ordering=CUSTOMER_ORDERING)
+
+
+def customer_row_page(*, user: User, query: str = "", cursor: str | None = None) -> KeysetPage:
+    """A page of customer_row_list after cursor. For those who see every customer (MSP staff)
+    its SQL is composed once per shape (msp_portal/fast_sql.py: 1.2 ms a page)."""
+    if sees_all(user, Customer):
+        return _CUSTOMER_PAGES.page(search=query, cursor=cursor)
+    rows = customer_row_list(user=user, query=query)
+    return keyset_page(rows, ordering=CUSTOMER_ORDERING, cursor=cursor)
 
 
 def customers_needing_attention(*, user: User) -> QuerySet[dict[str, Any]]:

@@ -141,10 +141,8 @@ def _customer(request: HttpRequest, pk: int) -> Customer:
 @permission_required("customers.view_customer")
 def customer_list(request: HttpRequest) -> HttpResponse:
     query = search_param(request.GET, "q")
-    page = keyset_page(
-        selectors.customer_row_list(user=request.user, query=query),
-        ordering=("company__name", "id"),
-        cursor=request.GET.get("after"),
+    page = selectors.customer_row_page(
+        user=request.user, query=query, cursor=request.GET.get("after")
     )
     # As msp_mode_page, asked only when the page is empty: customers are added only in MSP mode,
     # which never turns off, so a page with rows proves it is on (one query less).

@@ -56,10 +56,26 @@ def keyset_page(
     A cursor this module did not write (forged, truncated, decoding to nonsense) answers the
     first page.
     """
-    fields = [name.lstrip("-") for name in ordering]
+    after = _after(queryset.model, queryset.db, ordering, cursor)
+    rows = list(_keyset(queryset, ordering, after)[: size + 1])
+    return _page(rows, ordering, size, after)
+
+
+def _fields(ordering: tuple[str, ...]) -> list[str]:
+    return [name.lstrip("-") for name in ordering]
+
+
+def _after(model, db: str, ordering: tuple[str, ...], cursor: str | None) -> list | None:
+    """The cursor's values typed for the ordering's fields, None for none or a forged one."""
     after = _decode(cursor) if cursor else None
-    if after is not None:
-        after = _typed(queryset.model, fields, after, ops=connections[queryset.db].ops)
+    if after is None:
+        return None
+    return _typed(model, _fields(ordering), after, ops=connections[db].ops)
+
+
+def _keyset(queryset: QuerySet, ordering: tuple[str, ...], after: list | None) -> QuerySet:
+    """queryset in ordering, from the row after the values after (all rows for None)."""
+    fields = _fields(ordering)
     queryset = queryset.order_by(*ordering)
     if after is not None:
         condition = Q()
@@ -70,12 +86,16 @@ def keyset_page(
             )
             condition |= step
         queryset = queryset.filter(condition)
-    rows = list(queryset[: size + 1])
+    return queryset
+
+
+def _page(rows: list, ordering: tuple[str, ...], size: int, after: list | None) -> KeysetPage:
+    """A page of rows fetched one past size: that extra row says there is a next page."""
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
         last = rows[-1]
-        next_cursor = _encode([_attr(last, f) for f in fields])
+        next_cursor = _encode([_attr(last, f) for f in _fields(ordering)])
     return KeysetPage(rows=rows, next_cursor=next_cursor, is_first=after is None)
 
 

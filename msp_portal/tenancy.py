@@ -57,6 +57,14 @@ def visible_to(user, source: type[Model] | QuerySet, /, action: str = VIEW) -> Q
     return queryset.filter(rule(user, action))
 
 
+def sees_all(user, model: type[Model], /, action: str = VIEW) -> bool:
+    """Whether visible_to narrows nothing of model for user (MSP staff of the role, say)."""
+    rule = _SCOPES.get(model)
+    if rule is None:
+        raise ImproperlyConfigured(f"{model._meta.label} has no tenancy scope.")
+    return not rule(user, action)  # Q() is empty, NOTHING is a condition
+
+
 def get_visible_or_404(
     user, source: type[Model] | QuerySet, /, action: str = VIEW, **lookup
 ) -> Model:

@@ -85,3 +85,32 @@ def test_the_user_comes_with_the_company_and_the_bell_count_in_one_query(
         user = PortalBackend().get_user(catalog_admin.pk)
         assert user.company.name
         assert user.unread_notifications == 1
+        # and its roles' permissions, which every page's navigation asks (PostgreSQL)
+        assert user.has_perm("customers.view_customer")
+        assert not user.has_perm("msp_portal.manage_msp_mode")
+
+
+def test_permissions_loaded_with_the_user_are_those_of_django_for_every_persona(
+    system_admin, catalog_admin, plain_user, tenant_a, tenant_b
+):
+    people = _personas(system_admin, catalog_admin, plain_user, tenant_a, tenant_b)
+    codes = [
+        f"{app}.{code}"
+        for app, code in Permission.objects.values_list("content_type__app_label", "codename")
+    ]
+    for person in people:
+        loaded = User.objects.get(pk=person.pk)
+        loaded.is_active = True  # get_user answers only active accounts; load them all alike
+        loaded.save()
+        ours = PortalBackend().get_user(person.pk)
+        theirs = _fresh(person)
+        assert ours.get_all_permissions() == ModelBackend().get_all_permissions(theirs), person
+        assert [ours.has_perm(c) for c in codes] == [
+            ModelBackend().has_perm(theirs, c) for c in codes
+        ], person
+
+
+def test_a_role_given_counts_on_the_next_request(catalog_admin, system_admin):
+    assert not PortalBackend().get_user(catalog_admin.pk).has_perm("msp_portal.manage_msp_mode")
+    catalog_admin.groups.add(*system_admin.groups.all())
+    assert PortalBackend().get_user(catalog_admin.pk).has_perm("msp_portal.manage_msp_mode")

@@ -185,13 +185,13 @@ def test_the_customer_list_query_count_does_not_grow(
         ServiceFactory()
         del admin
     client.force_login(catalog_admin)
-    # Session, user with its company and the bell's count, permissions, the page, and the MSP
+    # Session, user with its company, the bell's count and permissions, the page, and the MSP
     # flag for the Approvals entry of the menu (a served process knows it once a customer has
     # been committed; a test runs inside its transaction, so it reads it).
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = client.get(reverse("customers:customer_list"))
     assert response.status_code == 200
-    assert len(response.context["rows"]) == min(n, 50)
+    assert response.context["rows"].count("<tr>") == min(n, 50)
 
 
 def test_search_finds_a_customer(client, catalog_admin, customer):

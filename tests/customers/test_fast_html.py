@@ -57,6 +57,14 @@ def test_a_row_is_the_reference_template_s(row):
     expected = render_to_string(
         "customers/components/customer_row.html", customer_row_cells(row, _url)
     )
-    [drawn] = customer_rows([row], _url)
+    drawn = customer_rows([row], _url)
     assert drawn == expected.strip()
     assert "<script>" not in drawn and "<img" not in drawn
+
+
+def test_the_rows_are_the_reference_template_s_one_a_line():
+    expected = [
+        render_to_string("customers/components/customer_row.html", customer_row_cells(r, _url))
+        for r in ROWS[:3]
+    ]
+    assert customer_rows(ROWS[:3], _url).split("\n") == [e.strip() for e in expected]

@@ -1,0 +1,114 @@
+"""msp_portal.fast_sql: a list composed once per shape gives the pages keyset_page gives.
+
+The customers list (the one user today) is checked as MSP staff see it: hypothesis draws
+companies whose names and abbreviations hold LIKE's wildcards, escapes, quotes and unicode,
+searches made of the same characters, and page sizes; every page followed by its cursor, and
+forged cursors, must give the same rows and cursors as keyset_page over the same queryset.
+"""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customers import selectors
+from customers.models import Customer
+from itsm_sync.models import Company
+from msp_portal.fast_sql import ComposedOnce
+from msp_portal.pagination import keyset_page
+from tests.customers.factories import CustomerFactory
+from tests.itsm_sync.factories import CompanyFactory
+
+pytestmark = pytest.mark.django_db
+
+# Few letters, so that searches match; LIKE's % _ and \, a quote and a letter with case.
+ALPHABET = "ab%_\\'Éé "
+FORGED = ["", "x", "W10=", "WyJhIl0=", "WyJhIiwgIngiXQ==", "WzEsIDJd", "bnVsbA==", "%%%"]
+
+
+def _rows(search: str):
+    return selectors.customer_row_list(user=_rows.user, query=search)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    names=st.lists(st.text(ALPHABET, min_size=1, max_size=6), min_size=0, max_size=9, unique=True),
+    abbreviations=st.lists(st.text(ALPHABET, max_size=3), min_size=9, max_size=9),
+    search=st.text(ALPHABET, max_size=3),
+    size=st.integers(min_value=1, max_value=4),
+)
+def test_every_page_is_keyset_page_s(
+    catalog_admin, msp_enabled, names, abbreviations, search, size
+):
+    _rows.user = catalog_admin
+    with transaction.atomic():
+        for name, abbreviation in zip(names, abbreviations, strict=False):
+            CustomerFactory(company=CompanyFactory(name=name, abbreviation=abbreviation))
+        once = ComposedOnce(_rows, ordering=selectors.CUSTOMER_ORDERING, size=size)
+        for query in ("", search):
+            cursor, seen = None, 0
+            while True:
+                page = once.page(search=query, cursor=cursor)
+                expected = keyset_page(
+                    _rows(query), ordering=selectors.CUSTOMER_ORDERING, cursor=cursor, size=size
+                )
+                assert page == expected, (query, cursor)
+                seen += len(page.rows)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            assert seen == _rows(query).count()
+            for forged in FORGED:
+                assert once.page(search=query, cursor=forged) == keyset_page(
+                    _rows(query), ordering=selectors.CUSTOMER_ORDERING, cursor=forged, size=size
+                ), forged
+        transaction.set_rollback(True)
+
+
+def test_the_customers_list_of_staff_and_of_others_is_keyset_page_s(catalog_admin, tenant_a):
+    for name in ("b%", "a_", "c\\"):
+        CustomerFactory(company=CompanyFactory(name=name))
+    for user in (catalog_admin, tenant_a["admin"], tenant_a["eve"]):
+        for query in ("", "%", "a"):
+            assert selectors.customer_row_page(user=user, query=query) == keyset_page(
+                selectors.customer_row_list(user=user, query=query),
+                ordering=selectors.CUSTOMER_ORDERING,
+            ), (user, query)
+
+
+def test_a_shape_is_composed_once(catalog_admin, msp_enabled, django_assert_num_queries):
+    CustomerFactory.create_batch(3)
+    _rows.user = catalog_admin
+    once = ComposedOnce(_rows, ordering=selectors.CUSTOMER_ORDERING, size=2)
+    first = once.page()
+    assert len(once._shapes) == 1
+    with django_assert_num_queries(1):
+        assert once.page(cursor=first.next_cursor).rows
+    once.page(search="Company")
+    once.page(search="Other")
+    assert len(once._shapes) == 3
+
+
+def test_a_search_it_can_t_place_is_refused(msp_enabled):
+    once = ComposedOnce(
+        lambda search: (
+            Customer.objects.filter(company__name__iexact=search).values("id")
+            if search
+            else Customer.objects.values("id")
+        ),
+        ordering=("id",),
+    )
+    CustomerFactory()
+    with pytest.raises(ImproperlyConfigured, match="contains/icontains"):
+        once.page(search="x")
+
+
+def test_an_ordering_it_can_t_mark_is_refused(msp_enabled):
+    CustomerFactory()
+    once = ComposedOnce(
+        lambda search: Company.objects.values("id", "last_modified"),
+        ordering=("last_modified", "id"),
+    )
+    with pytest.raises(ImproperlyConfigured, match="text and integer fields"):
+        once.page()
