@@ -20,10 +20,12 @@ On a database other than PostgreSQL (the SQLite demo), whose values need the ORM
 it simply calls `keyset_page`.
 """
 
+import itertools
+import re
 from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models import QuerySet
 from django.db.models.fields import CharField, IntegerField, TextField
 
@@ -44,9 +46,65 @@ def _field_mark(field, i: int):
     )
 
 
-class _Shape:
-    def __init__(self, sql: str, params: tuple, marks: list, names: list[str]):
+class Statement:
+    """SQL text (with %s parameters) that `prepared` runs as a server-side prepared statement."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self, sql: str):
         self.sql = sql
+        self.name = f"fast_sql_{next(self._numbers)}"
+        count = itertools.count(1)
+        # Django's %s parameters and %% percent signs, as PostgreSQL's $n and %.
+        self.body = re.sub(r"%([s%])", lambda m: f"${next(count)}" if m[1] == "s" else "%", sql)
+        self.arity = next(count) - 1
+
+
+def prepared(connection, statement: Statement, params: list) -> list[tuple]:
+    """The rows of statement run with params, prepared once per database session.
+
+    PostgreSQL then skips parsing and planning it (the customers list: 0.6 ms of its 1.1 ms,
+    bench/pages). A session that lost its prepared statements all the same (a pooler in
+    transaction mode, DISCARD ALL) prepares it again, unless inside a transaction, which the
+    error has already spoilt: that request fails, and the next one prepares it afresh.
+    """
+    arguments = f" ({', '.join(['%s'] * statement.arity)})" if statement.arity else ""
+    for attempt in (1, 2):
+        with connection.cursor() as cursor:
+            known = _prepared_in(connection)
+            if statement.name not in known:
+                cursor.execute(f"PREPARE {statement.name} AS {statement.body}")
+                known.add(statement.name)
+            try:
+                cursor.execute(f"EXECUTE {statement.name}{arguments}", params)
+            except DatabaseError as error:
+                if getattr(error.__cause__, "pgcode", None) != _NO_SUCH_STATEMENT:
+                    raise
+                known.clear()
+                if attempt == 2 or connection.in_atomic_block:
+                    raise
+                continue
+            return cursor.fetchall()
+    raise AssertionError("unreachable")
+
+
+_NO_SUCH_STATEMENT = "26000"  # invalid_sql_statement_name
+
+
+def _prepared_in(connection) -> set[str]:
+    """The statements prepared in connection's current database session (a new session, after a
+    reconnection, has none)."""
+    session = connection.connection
+    kept = getattr(connection, "_fast_sql_prepared", None)
+    if kept is None or kept[0] is not session:
+        kept = (session, set())
+        connection._fast_sql_prepared = kept
+    return kept[1]
+
+
+class _Shape:
+    def __init__(self, statement: Statement, params: tuple, marks: list, names: list[str]):
+        self.statement = statement
         self.names = names
         positions = {(type(mark), mark): i for i, mark in enumerate(marks)}
         # Each parameter: ("value", v), ("after", i: the cursor's i-th value) or ("search", None).
@@ -105,9 +163,11 @@ class ComposedOnce:
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._shapes[key] = self._compose(bool(search), after is not None)
-        with connection.cursor() as db:
-            db.execute(shape.sql, shape.params(search, after, connection.ops))
-            rows = [dict(zip(shape.names, row, strict=True)) for row in db.fetchall()]
+        params = shape.params(search, after, connection.ops)
+        rows = [
+            dict(zip(shape.names, row, strict=True))
+            for row in prepared(connection, shape.statement, params)
+        ]
         return _page(rows, self.ordering, self.size, after)
 
     def _compose(self, searched: bool, later: bool) -> _Shape:
@@ -128,4 +188,4 @@ class ComposedOnce:
             query.selected or [*query.extra_select, *query.values_select, *query.annotation_select]
         )
         sql, params = query.sql_with_params()
-        return _Shape(sql, params, marks, names)
+        return _Shape(Statement(sql), params, marks, names)

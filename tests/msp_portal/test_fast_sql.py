@@ -8,7 +8,7 @@ forged cursors, must give the same rows and cursors as keyset_page over the same
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -83,7 +83,8 @@ def test_a_shape_is_composed_once(catalog_admin, msp_enabled, django_assert_num_
     once = ComposedOnce(_rows, ordering=selectors.CUSTOMER_ORDERING, size=2)
     first = once.page()
     assert len(once._shapes) == 1
-    with django_assert_num_queries(1):
+    once.page(cursor=first.next_cursor)  # composed and prepared
+    with django_assert_num_queries(1):  # run
         assert once.page(cursor=first.next_cursor).rows
     once.page(search="Company")
     once.page(search="Other")
@@ -112,3 +113,17 @@ def test_an_ordering_it_can_t_mark_is_refused(msp_enabled):
     )
     with pytest.raises(ImproperlyConfigured, match="text and integer fields"):
         once.page()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_lost_its_prepared_statements_prepares_them_again(catalog_admin):
+    from customers.services import msp_enable
+
+    msp_enable(actor=None)
+    CustomerFactory.create_batch(2)
+    _rows.user = catalog_admin
+    once = ComposedOnce(_rows, ordering=selectors.CUSTOMER_ORDERING)
+    expected = once.page()
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # as a pooler in transaction mode would
+    assert once.page() == expected
