@@ -6,9 +6,10 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection
-from django.db.models import CharField, IntegerField
+from django.db.models import CharField, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
 
+from msp_portal.fast_sql import LoadedOnce
 from msp_portal.selectors import notification_unread_sql
 
 
@@ -48,6 +49,21 @@ def _permissions_array_sql(user_model) -> RawSQL:
     )
 
 
+def _users() -> QuerySet:
+    """Users as each request loads its own (see PortalBackend)."""
+    user_model = get_user_model()
+    users = user_model._default_manager.select_related("company", "person").annotate(
+        unread_notifications=_unread_sql(user_model)
+    )
+    if connection.vendor == "postgresql":
+        users = users.annotate(loaded_permissions=_permissions_array_sql(user_model))
+    return users
+
+
+# Composed once and run as a prepared statement (msp_portal/fast_sql.py: about 1 ms a page).
+_USERS = LoadedOnce(_users)
+
+
 class PortalBackend(ModelBackend):
     """ModelBackend made cheaper for what every page asks.
 
@@ -65,15 +81,8 @@ class PortalBackend(ModelBackend):
     """
 
     def get_user(self, user_id):
-        user_model = get_user_model()
-        users = user_model._default_manager.select_related("company", "person").annotate(
-            unread_notifications=_unread_sql(user_model)
-        )
-        if connection.vendor == "postgresql":
-            users = users.annotate(loaded_permissions=_permissions_array_sql(user_model))
-        try:
-            user = users.get(pk=user_id)
-        except user_model.DoesNotExist:
+        user = _USERS.get(user_id)
+        if user is None:
             return None
         # As get_all_permissions would keep them; a superuser's are all there are, not these.
         if hasattr(user, "loaded_permissions") and user.is_active and not user.is_superuser:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from customers import selectors
 from customers.models import Customer
 from itsm_sync.models import Company
-from msp_portal.fast_sql import ComposedOnce
+from msp_portal.fast_sql import ComposedOnce, LoadedOnce
 from msp_portal.pagination import keyset_page
 from tests.customers.factories import CustomerFactory
 from tests.itsm_sync.factories import CompanyFactory
@@ -127,3 +127,42 @@ def test_a_session_that_lost_its_prepared_statements_prepares_them_again(catalog
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")  # as a pooler in transaction mode would
     assert once.page() == expected
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_a_user_loaded_once_is_the_orm_s_for_every_persona(
+    system_admin, catalog_admin, plain_user, tenant_a, tenant_b
+):
+    from accounts.backends import _users
+
+    once = LoadedOnce(_users)
+    people = [system_admin, catalog_admin, plain_user]
+    people += [tenant[name] for tenant in (tenant_a, tenant_b) for name in ("admin", "eve", "ed")]
+    for person in people:
+        ours, theirs = once.get(person.pk), _users().get(pk=person.pk)
+        assert type(ours) is type(theirs)
+        assert _fields(ours) == _fields(theirs), person
+        assert not ours._state.adding and ours._state.db == theirs._state.db
+        for related in ("company", "person"):
+            mine, orm = getattr(ours, related), getattr(theirs, related)
+            assert (mine and _fields(mine)) == (orm and _fields(orm)), (person, related)
+        assert ours.unread_notifications == theirs.unread_notifications
+        assert sorted(ours.loaded_permissions) == sorted(theirs.loaded_permissions)
+    assert once.get(10**9) is None
+
+
+def test_a_superuser_without_company_or_person_loads_with_none_for_both(
+    db, django_assert_num_queries
+):
+    from accounts.backends import _users
+    from tests.accounts.factories import UserFactory
+
+    user = UserFactory(company=None, person=None, is_superuser=True)
+    once = LoadedOnce(_users)
+    once.get(user.pk)
+    with django_assert_num_queries(1):
+        loaded = once.get(user.pk)
+        assert loaded.company is None and loaded.person is None
