@@ -39,14 +39,20 @@ def _unread_sql(user_model) -> RawSQL:
     )
 
 
-def _permissions_array_sql(user_model) -> RawSQL:
-    """The user's permissions as a PostgreSQL array, read with the user: one query less on
-    every page (each page's navigation asks them)."""
+def permissions_array_sql(user_id: str) -> RawSQL:
+    """The permissions of the user whose id `user_id` (a column) names, as a PostgreSQL array to
+    read along the user: one query less on every page (each page's navigation asks them).
+    Give them to the user with permissions_keep."""
     return RawSQL(  # noqa: S611 - identifiers from model metadata only
-        f"ARRAY({_permissions_sql(f'{user_model._meta.db_table}.id')})",
-        [],
-        output_field=ArrayField(CharField()),
+        f"ARRAY({_permissions_sql(user_id)})", [], output_field=ArrayField(CharField())
     )
+
+
+def permissions_keep(user, names: list[str] | None) -> None:
+    """Keep permissions read along the user (permissions_array_sql) where get_all_permissions
+    keeps them; a superuser's are all there are, not these, and an inactive user's none."""
+    if names is not None and user.is_active and not user.is_superuser:
+        user._perm_cache = set(names)
 
 
 def _users() -> QuerySet:
@@ -56,7 +62,9 @@ def _users() -> QuerySet:
         unread_notifications=_unread_sql(user_model)
     )
     if connection.vendor == "postgresql":
-        users = users.annotate(loaded_permissions=_permissions_array_sql(user_model))
+        users = users.annotate(
+            loaded_permissions=permissions_array_sql(f"{user_model._meta.db_table}.id")
+        )
     return users
 
 
@@ -84,9 +92,7 @@ class PortalBackend(ModelBackend):
         user = _USERS.get(user_id)
         if user is None:
             return None
-        # As get_all_permissions would keep them; a superuser's are all there are, not these.
-        if hasattr(user, "loaded_permissions") and user.is_active and not user.is_superuser:
-            user._perm_cache = set(user.loaded_permissions)
+        permissions_keep(user, getattr(user, "loaded_permissions", None))
         return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):

@@ -193,8 +193,8 @@ class ComposedOnce:
 
 
 class LoadedOnce:
-    """query().get(pk=…) for a queryset of model instances (select_related and annotations
-    included), its SQL composed once and run as a prepared statement.
+    """query().get(by=…) for a queryset of model instances (select_related and annotations
+    included), by a unique text or integer field, its SQL composed once and run prepared.
 
     Every request loads its signed-in user (accounts.backends.PortalBackend) with the company,
     the person, the bell's count and the permissions: composing that query through the ORM cost
@@ -205,23 +205,28 @@ class LoadedOnce:
     ORM's query.
     """
 
-    def __init__(self, query: Callable[[], QuerySet]):
+    def __init__(self, query: Callable[[], QuerySet], *, by: str = "pk"):
         self.query = query
+        self.by = by  # a unique field: the primary key, or a token's digest, say
         self._model = None
         self._loads: dict[str, _Load] = {}
 
-    def get(self, pk):
-        """The object with primary key pk, or None."""
+    def get(self, value):
+        """The object whose `by` field is value, or None."""
         if self._model is None:
             self._model = self.query().model
         db = router.db_for_read(self._model)
         connection = connections[db]
         if connection.vendor != "postgresql":
-            return self.query().filter(pk=pk).first()
+            return self.query().filter(**{self.by: value}).first()
         load = self._loads.get(db)
         if load is None:
-            load = self._loads[db] = _Load(self.query().filter(pk=_INT_MARK), db)
-        rows = prepared(connection, load.statement, [pk if s is _PK else s for s in load.slots])
+            field = (
+                self._model._meta.pk if self.by == "pk" else self._model._meta.get_field(self.by)
+            )
+            mark = _field_mark(field, 0)
+            load = self._loads[db] = _Load(self.query().filter(**{self.by: mark}), db, mark)
+        rows = prepared(connection, load.statement, [value if s is _PK else s for s in load.slots])
         if not rows:
             return None
         row = list(rows[0])
@@ -242,13 +247,13 @@ _PK = object()
 class _Load:
     """What Django's ModelIterable works out from a compiled query, worked out once."""
 
-    def __init__(self, queryset: QuerySet, db: str):
+    def __init__(self, queryset: QuerySet, db: str, mark):
         compiler = queryset.query.get_compiler(using=db)
         sql, params = compiler.as_sql()
-        self.slots = [_PK if type(p) is int and p == _INT_MARK else p for p in params]
+        self.slots = [_PK if type(p) is type(mark) and p == mark else p for p in params]
         if self.slots.count(_PK) != 1:
             raise ImproperlyConfigured(
-                "LoadedOnce takes a queryset with no integer marks of its own."
+                "LoadedOnce takes a queryset that holds no marks of its own."
             )
         self.statement = Statement(sql)
         select, klass_info = compiler.select, compiler.klass_info

@@ -10,7 +10,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from api.models import ApiToken
-from api.services import token_digest
+from api.services import TOKEN_PREFIX, token_digest
 from msp_portal.models import AuditEvent
 from tests.api.conftest import ApiClient, make_token
 
@@ -160,3 +160,23 @@ def test_a_script_lists_and_revokes_its_own_token_through_the_api(customer_admin
     revoked = api.post(reverse("api:v1:token_revoke", args=[listed[0]["id"]]))
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     assert api.get(reverse("api:v1:token_list")).status_code == 401
+
+
+def test_a_token_comes_with_its_owner_and_their_permissions_in_one_query(
+    catalog_admin, system_admin, customer_admin, django_assert_num_queries
+):
+    from django.contrib.auth.backends import ModelBackend
+
+    from api.services import api_token_for
+
+    for owner in (catalog_admin, system_admin, customer_admin):
+        secret = make_token(owner)
+        api_token_for(secret)  # the first prepares the query for the session
+        with django_assert_num_queries(1):
+            token = api_token_for(secret)
+            assert token.owner.company.name
+            permissions = token.owner.get_all_permissions()
+        assert permissions == ModelBackend().get_all_permissions(
+            type(owner).objects.get(pk=owner.pk)
+        )
+    assert api_token_for(TOKEN_PREFIX + "x" * 40) is None
