@@ -1,13 +1,13 @@
 """The customers list's rows drawn in Python: the portal's busiest page, measured in bench/pages.
 
-The page must be 4× faster than the Django admin's changelist (bench/pages; 4.4× on
-2026-11-24, 3.3× since the chrome and middleware grew: README, "The customers list against the
-admin"). Drawn through the reference template `customers/components/customer_row.html`,
-its fifty rows cost 50 to 80 times what they cost here (7–13 ms against 0.15 ms, measured side
-by side on a loaded 2-core host), more than the rest of the page. The template draws the same
-HTML and stays the reference: tests/customers/test_fast_html.py renders both with hostile
-names, types and statuses (markup, quotes, ampersands, unicode) and compares them. What a row
-says is decided once, by customer_row_cells (and the selectors it calls), for both.
+The page must be 4× faster than the Django admin's changelist (bench/pages; README, "The
+customers list against the admin"). Drawn through the reference template
+`customers/components/customer_row.html`, its fifty rows cost 50 to 80 times what they cost here
+(7–13 ms against 0.15 ms, measured side by side on a loaded 2-core host), more than the rest of
+the page. The template draws the same HTML and stays the reference:
+tests/customers/test_fast_html.py renders both with hostile names, types and statuses (markup,
+quotes, ampersands, unicode) and compares them. What a row says is decided once, by
+customer_row_cells (and the selectors it calls), for both.
 """
 
 from collections.abc import Callable

@@ -24,6 +24,7 @@ import itertools
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router
 from django.db.models import QuerySet
@@ -65,10 +66,15 @@ def prepared(connection, statement: Statement, params: list) -> list[tuple]:
     """The rows of statement run with params, prepared once per database session.
 
     PostgreSQL then skips parsing and planning it (the customers list: 0.6 ms of its 1.1 ms,
-    bench/pages). A session that lost its prepared statements all the same (a pooler in
-    transaction mode, DISCARD ALL) prepares it again, unless inside a transaction, which the
-    error has already spoilt: that request fails, and the next one prepares it afresh.
+    bench/pages). With settings.DB_PREPARED_STATEMENTS off (behind a pooler in transaction
+    mode) it is simply run. A session that lost its prepared statements all the same (DISCARD
+    ALL) prepares it again, unless inside a transaction, which the error has already spoilt:
+    that request fails, and the next one prepares it afresh.
     """
+    if not settings.DB_PREPARED_STATEMENTS:
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, params)
+            return cursor.fetchall()
     arguments = f" ({', '.join(['%s'] * statement.arity)})" if statement.arity else ""
     for attempt in (1, 2):
         with connection.cursor() as cursor:

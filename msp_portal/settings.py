@@ -172,6 +172,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # the cheapest page) and checked before reuse, so a restarted PostgreSQL costs no failed request.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The busiest queries (each page's user, the customers list) run as prepared statements
+# (msp_portal/fast_sql.py). A pooler in transaction mode (PgBouncer's default) hands each
+# statement to any server connection, where they may not exist: switch them off behind one, as
+# Django's DISABLE_SERVER_SIDE_CURSORS is.
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

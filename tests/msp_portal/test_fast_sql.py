@@ -166,3 +166,16 @@ def test_a_superuser_without_company_or_person_loads_with_none_for_both(
     with django_assert_num_queries(1):
         loaded = once.get(user.pk)
         assert loaded.company is None and loaded.person is None
+
+
+def test_without_prepared_statements_the_pages_are_the_same(
+    catalog_admin, msp_enabled, settings, django_assert_num_queries
+):
+    CustomerFactory.create_batch(3)
+    _rows.user = catalog_admin
+    once = ComposedOnce(_rows, ordering=selectors.CUSTOMER_ORDERING, size=2)
+    expected = once.page(search="Company")
+    settings.DB_PREPARED_STATEMENTS = False
+    with django_assert_num_queries(1) as ran:
+        assert once.page(search="Company") == expected
+    assert not ran.captured_queries[0]["sql"].startswith("EXECUTE")
