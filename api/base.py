@@ -18,7 +18,7 @@ from rest_framework.fields import SkipField
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from msp_portal.pagination import keyset_page
+from msp_portal.pagination import KeysetPage, keyset_page
 
 from .models import ApiToken, IdempotentResponse
 from .problems import problem
@@ -159,6 +159,15 @@ class ApiView(APIView):
         )
         results = serialize(page.rows) if serialize else rows_data(serializer, page.rows)
         return Response({"results": results, "next_cursor": page.next_cursor})
+
+    def page_from(
+        self, fetch: Callable[..., KeysetPage], *, serializer: type[serializers.Serializer]
+    ) -> Response:
+        """As page, for a list that fetches its own pages: fetch(cursor=…, size=…)."""
+        page = fetch(cursor=self.request.query_params.get("cursor"), size=self._page_size())
+        return Response(
+            {"results": rows_data(serializer, page.rows), "next_cursor": page.next_cursor}
+        )
 
     def _page_size(self) -> int:
         raw = self.request.query_params.get("page_size", "")

@@ -1,6 +1,8 @@
 """Customers (catalog administrators): list, detail, add; assigned services, administrators,
 end-user filters. The pages' guards, forms, selectors and services (customers/)."""
 
+from functools import partial
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as BodyInvalid
@@ -132,10 +134,8 @@ class CustomerList(ApiView):
     def get(self, request):
         """Every customer the caller may see (catalog administrators), by name."""
         require_role(request, VIEW)
-        return self.page(
-            selectors.customer_list(user=request.user),
-            ordering=("company__name", "id"),
-            serializer=CustomerSerializer,
+        return self.page_from(
+            partial(selectors.customer_page, user=request.user), serializer=CustomerSerializer
         )
 
     @extend_schema(

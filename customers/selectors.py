@@ -12,7 +12,7 @@ from accounts.models import User
 from catalog.models import Service, ServiceStatus
 from itsm_sync.models import GLOBAL_COMPANY_NAMES, Company, CompanyType, Person, RecordStatus
 from msp_portal.fast_sql import ComposedOnce
-from msp_portal.pagination import KeysetPage, keyset_page
+from msp_portal.pagination import DEFAULT_PAGE_SIZE, KeysetPage, keyset_page
 from msp_portal.tenancy import get_visible_or_404, sees_all, visible_to
 
 from .models import (
@@ -35,6 +35,18 @@ def msp_request_list() -> QuerySet[MspModeRequest]:
 def customer_list(*, user: User, query: str = "") -> QuerySet[Customer]:
     """Customers the user may see: all for catalog administrators, else the ones they administer."""
     return _scoped(Customer.objects.select_related("company"), user=user, query=query)
+
+
+def customer_page(
+    *, user: User, cursor: str | None = None, size: int = DEFAULT_PAGE_SIZE
+) -> KeysetPage:
+    """A page of customer_list by name (the API's list); for those who see every customer its
+    SQL is composed once (msp_portal/fast_sql.py), as the customers page's."""
+    if sees_all(user, Customer):
+        return _CUSTOMERS.page(cursor=cursor, size=size)
+    return keyset_page(
+        customer_list(user=user), ordering=CUSTOMER_ORDERING, cursor=cursor, size=size
+    )
 
 
 def customer_get(*, user: User, pk: int) -> Customer:
@@ -154,6 +166,10 @@ def _customer_rows(query: str) -> QuerySet[dict[str, Any]]:
 CUSTOMER_ORDERING = ("company__name", "id")
 # Composed on the first page asked for, after every app has added its columns (ready()).
 _CUSTOMER_PAGES = ComposedOnce(_customer_rows, ordering=CUSTOMER_ORDERING)
+_CUSTOMERS = ComposedOnce(
+    lambda query: _searched(Customer.objects.select_related("company"), query),
+    ordering=CUSTOMER_ORDERING,
+)
 
 
 def customer_row_page(*, user: User, query: str = "", cursor: str | None = None) -> KeysetPage:

@@ -29,7 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router
 from django.db.models import QuerySet
 from django.db.models.fields import CharField, IntegerField, TextField
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 
 from .pagination import DEFAULT_PAGE_SIZE, KeysetPage, _after, _fields, _keyset, _page, keyset_page
 
@@ -109,12 +109,58 @@ def _prepared_in(connection) -> set[str]:
     return kept[1]
 
 
+class _Reader:
+    """How Django's ValuesIterable and ModelIterable turn a compiled query's rows into dicts or
+    model instances (Model.from_db, the select_related populators, the annotations), worked out
+    once from the compiler."""
+
+    def __init__(self, compiler, db: str, *, instances: bool):
+        query, select, klass_info = compiler.query, compiler.select, compiler.klass_info
+        fields = [column[0] for column in select[: compiler.col_count]]
+        self.converters = list(compiler.get_converters(fields).items())
+        self.db = db
+        self.model = klass_info["model"] if instances else None
+        if self.model is None:  # a .values() query, its values named as ValuesIterable names them
+            self.names = list(
+                query.selected
+                or [*query.extra_select, *query.values_select, *query.annotation_select]
+            )
+            return
+        self.start = klass_info["select_fields"][0]
+        self.end = klass_info["select_fields"][-1] + 1
+        self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
+        self.populators = get_related_populators(klass_info, select, db)
+        self.annotations = dict(compiler.annotation_col_map)
+
+    def read(self, rows: list[tuple], connection) -> list:
+        read = []
+        for row in rows:
+            if self.converters:
+                row = list(row)
+                for position, (functions, expression) in self.converters:
+                    for function in functions:
+                        row[position] = function(row[position], expression, connection)
+            if self.model is None:
+                read.append(dict(zip(self.names, row, strict=True)))
+                continue
+            obj = self.model.from_db(self.db, self.init_list, row[self.start : self.end])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations.items():
+                setattr(obj, name, row[position])
+            read.append(obj)
+        return read
+
+
 class _Shape:
-    def __init__(self, statement: Statement, params: tuple, marks: list, names: list[str]):
-        self.statement = statement
-        self.names = names
+    def __init__(self, queryset: QuerySet, db: str, marks: list, limit: int | None = None):
+        compiler = queryset.query.get_compiler(using=db)
+        sql, params = compiler.as_sql()
+        instances = issubclass(queryset._iterable_class, ModelIterable)
+        self.reader = _Reader(compiler, db, instances=instances)
         positions = {(type(mark), mark): i for i, mark in enumerate(marks)}
-        # Each parameter: ("value", v), ("after", i: the cursor's i-th value) or ("search", None).
+        # Each parameter: ("value", v), ("after", i: the cursor's i-th value), ("search", None)
+        # or ("limit", None).
         self.slots = []
         for param in params:
             if isinstance(param, str) and _TEXT_MARK in param:
@@ -127,22 +173,31 @@ class _Shape:
                 self.slots.append(("after", positions[type(param), param]))
             else:
                 self.slots.append(("value", param))
+        if limit is not None:
+            # One statement for every page size: the LIMIT Django writes as text, a parameter.
+            if not sql.endswith(f" LIMIT {limit}"):
+                raise ImproperlyConfigured("ComposedOnce expected the query to end in its LIMIT.")
+            sql = sql[: -len(str(limit))] + "%s"
+            self.slots.append(("limit", None))
+        self.statement = Statement(sql)
 
-    def params(self, search: str, after: list | None, ops) -> list:
+    def params(self, search: str, after: list | None, limit: int, ops) -> list:
         values = []
         for kind, value in self.slots:
             if kind == "value":
                 values.append(value)
             elif kind == "after":
                 values.append(after[value])
-            else:
+            elif kind == "search":
                 values.append(f"%{ops.prep_for_like_query(search)}%")
+            else:
+                values.append(limit)
         return values
 
 
 class ComposedOnce:
-    """The pages of rows(search): a function of the search text returning a `.values()`
-    queryset, in ordering (whose last field is unique), size rows a page."""
+    """The pages of rows(search): a function of the search text returning a queryset (of
+    `.values()` rows or of model instances), in ordering (whose last field is unique)."""
 
     def __init__(
         self,
@@ -157,27 +212,27 @@ class ComposedOnce:
         self._shapes: dict[tuple, _Shape] = {}
         self._model = None
 
-    def page(self, *, search: str = "", cursor: str | None = None) -> KeysetPage:
+    def page(
+        self, *, search: str = "", cursor: str | None = None, size: int | None = None
+    ) -> KeysetPage:
+        size = size or self.size
         if self._model is None:
             self._model = self.rows("").model
         db = router.db_for_read(self._model)
         connection = connections[db]
         if connection.vendor != "postgresql":
             rows = self.rows(search)
-            return keyset_page(rows, ordering=self.ordering, cursor=cursor, size=self.size)
+            return keyset_page(rows, ordering=self.ordering, cursor=cursor, size=size)
         after = _after(self._model, db, self.ordering, cursor)
         key = (db, bool(search), after is not None)
         shape = self._shapes.get(key)
         if shape is None:
-            shape = self._shapes[key] = self._compose(bool(search), after is not None)
-        params = shape.params(search, after, connection.ops)
-        rows = [
-            dict(zip(shape.names, row, strict=True))
-            for row in prepared(connection, shape.statement, params)
-        ]
-        return _page(rows, self.ordering, self.size, after)
+            shape = self._shapes[key] = self._compose(db, bool(search), after is not None)
+        params = shape.params(search, after, size + 1, connection.ops)
+        rows = shape.reader.read(prepared(connection, shape.statement, params), connection)
+        return _page(rows, self.ordering, size, after)
 
-    def _compose(self, searched: bool, later: bool) -> _Shape:
+    def _compose(self, db: str, searched: bool, later: bool) -> _Shape:
         queryset = self.rows(_TEXT_MARK if searched else "")
         model = queryset.model
         marks = []
@@ -188,14 +243,8 @@ class ComposedOnce:
             if field.is_relation:
                 field = field.target_field
             marks.append(_field_mark(field, i))
-        queryset = _keyset(queryset, self.ordering, marks if later else None)[: self.size + 1]
-        query = queryset.query
-        # As django.db.models.query.ValuesIterable names a row's values.
-        names = list(
-            query.selected or [*query.extra_select, *query.values_select, *query.annotation_select]
-        )
-        sql, params = query.sql_with_params()
-        return _Shape(Statement(sql), params, marks, names)
+        queryset = _keyset(queryset, self.ordering, marks if later else None)
+        return _Shape(queryset[: self.size + 1], db, marks, limit=self.size + 1)
 
 
 class LoadedOnce:
@@ -205,17 +254,16 @@ class LoadedOnce:
     Every request loads its signed-in user (accounts.backends.PortalBackend) with the company,
     the person, the bell's count and the permissions: composing that query through the ORM cost
     about 0.6 ms of CPU and PostgreSQL about 0.4 ms parsing and planning it, on every page.
-    The instances are built as Django's ModelIterable builds them (Model.from_db, the
-    select_related populators, the annotations); tests/msp_portal/test_fast_sql.py holds them
-    equal to the ORM's, field by field, for every persona. PostgreSQL only: elsewhere it runs the
-    ORM's query.
+    The instances are built as Django's ModelIterable builds them (_Reader);
+    tests/msp_portal/test_fast_sql.py holds them equal to the ORM's, field by field, for every
+    persona. PostgreSQL only: elsewhere it runs the ORM's query.
     """
 
     def __init__(self, query: Callable[[], QuerySet], *, by: str = "pk"):
         self.query = query
         self.by = by  # a unique field: the primary key, or a token's digest, say
         self._model = None
-        self._loads: dict[str, _Load] = {}
+        self._shapes: dict[str, _Shape] = {}
 
     def get(self, value):
         """The object whose `by` field is value, or None."""
@@ -225,49 +273,15 @@ class LoadedOnce:
         connection = connections[db]
         if connection.vendor != "postgresql":
             return self.query().filter(**{self.by: value}).first()
-        load = self._loads.get(db)
-        if load is None:
-            field = (
-                self._model._meta.pk if self.by == "pk" else self._model._meta.get_field(self.by)
-            )
-            mark = _field_mark(field, 0)
-            load = self._loads[db] = _Load(self.query().filter(**{self.by: mark}), db, mark)
-        rows = prepared(connection, load.statement, [value if s is _PK else s for s in load.slots])
-        if not rows:
-            return None
-        row = list(rows[0])
-        for position, (functions, expression) in load.converters:
-            for function in functions:
-                row[position] = function(row[position], expression, connection)
-        obj = load.model.from_db(db, load.init_list, row[load.start : load.end])
-        for populator in load.populators:
-            populator.populate(row, obj)
-        for name, position in load.annotations.items():
-            setattr(obj, name, row[position])
-        return obj
-
-
-_PK = object()
-
-
-class _Load:
-    """What Django's ModelIterable works out from a compiled query, worked out once."""
-
-    def __init__(self, queryset: QuerySet, db: str, mark):
-        compiler = queryset.query.get_compiler(using=db)
-        sql, params = compiler.as_sql()
-        self.slots = [_PK if type(p) is type(mark) and p == mark else p for p in params]
-        if self.slots.count(_PK) != 1:
-            raise ImproperlyConfigured(
-                "LoadedOnce takes a queryset that holds no marks of its own."
-            )
-        self.statement = Statement(sql)
-        select, klass_info = compiler.select, compiler.klass_info
-        self.model = klass_info["model"]
-        self.start = klass_info["select_fields"][0]
-        self.end = klass_info["select_fields"][-1] + 1
-        self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
-        self.populators = get_related_populators(klass_info, select, db)
-        self.annotations = dict(compiler.annotation_col_map)
-        fields = [column[0] for column in select[: compiler.col_count]]
-        self.converters = list(compiler.get_converters(fields).items())
+        shape = self._shapes.get(db)
+        if shape is None:
+            meta = self._model._meta
+            mark = _field_mark(meta.pk if self.by == "pk" else meta.get_field(self.by), 0)
+            shape = self._shapes[db] = _Shape(self.query().filter(**{self.by: mark}), db, [mark])
+            if [kind for kind, _ in shape.slots].count("after") != 1:
+                raise ImproperlyConfigured(
+                    "LoadedOnce takes a queryset that holds no marks of its own."
+                )
+        params = shape.params("", [value], 0, connection.ops)
+        rows = shape.reader.read(prepared(connection, shape.statement, params), connection)
+        return rows[0] if rows else None

@@ -179,3 +179,33 @@ def test_without_prepared_statements_the_pages_are_the_same(
     with django_assert_num_queries(1) as ran:
         assert once.page(search="Company") == expected
     assert not ran.captured_queries[0]["sql"].startswith("EXECUTE")
+
+
+def test_pages_of_model_instances_are_keyset_page_s_at_every_size(
+    catalog_admin, tenant_a, django_assert_num_queries
+):
+    """The API's customers list: instances with their company, any page size, one statement."""
+    for name in ("b%", "a_", "c\\", "Ä"):
+        CustomerFactory(company=CompanyFactory(name=name, abbreviation=name))
+    for user in (catalog_admin, tenant_a["admin"]):
+        for size in (1, 2, 3, 50):
+            cursor = None
+            while True:
+                page = selectors.customer_page(user=user, cursor=cursor, size=size)
+                expected = keyset_page(
+                    selectors.customer_list(user=user),
+                    ordering=selectors.CUSTOMER_ORDERING,
+                    cursor=cursor,
+                    size=size,
+                )
+                assert page == expected, (user, size, cursor)
+                assert [_fields(c) | _fields(c.company) for c in page.rows] == [
+                    _fields(c) | _fields(c.company) for c in expected.rows
+                ]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+    shapes = selectors._CUSTOMERS._shapes
+    assert len(shapes) == 2  # first and later pages, whatever their size
+    with django_assert_num_queries(1):
+        selectors.customer_page(user=catalog_admin, size=7)
