@@ -1,23 +1,26 @@
-"""A keyset list whose SQL the ORM composes once per shape, run with each request's values.
+"""The busiest queries, composed by the ORM once per shape and run as prepared statements.
 
-The customers list is the portal's busiest page and must stay 4× faster than the Django admin's
-changelist (bench/pages). Composing its query through the ORM (annotations, `.values()`, the
-search, the keyset condition, compiling) and reading the rows back through it cost about
-1.2 ms of CPU a request on the 2-core bench host, as much as PostgreSQL needs to run it. The
-SQL only changes with its *shape*: with or without a search text, first page or a later one.
-So `ComposedOnce` has the ORM compose each shape once, with marks in place of the request's
-values, remembers where each mark went in the parameters, and from then on runs the SQL with
-the request's own values.
+Every page loads its signed-in user, and the customers list (the portal's busiest page, which
+must stay 4× faster than the Django admin's changelist: bench/pages) reads fifty rows with their
+counts. Composing those queries through the ORM and reading the rows back through it cost about
+1.2 ms of CPU a request each on the 2-core bench host, and PostgreSQL spent 0.3–0.6 ms parsing
+and planning each, as much as running them. Their SQL only changes with its *shape* (with or
+without a search text, first page or a later one), so:
+- `ComposedOnce` (a keyset list: the customers page and the API's customers) and `LoadedOnce`
+  (one object by a unique field: each request's user, an API token) have the ORM compose each
+  shape once, with marks in place of the request's values, remember where each mark went in
+  the parameters, and from then on run that SQL with the request's own values;
+- `prepared` runs it as a server-side prepared statement of the database session;
+- `_Reader` turns the rows into dicts or model instances as Django's own iterables do.
 
-The queryset stays the one definition of the list: tests/msp_portal/test_fast_sql.py checks,
-for generated data, searches and cursors, that a `ComposedOnce` page equals `keyset_page` over
-the same queryset, row for row and cursor for cursor. What the marks may reach is strict, and
-anything else is refused when the shape is composed:
+The querysets stay the one definition: tests/msp_portal/test_fast_sql.py checks, for generated
+data, searches and cursors, that `ComposedOnce` pages equal `keyset_page`'s over the same
+queryset, and that `LoadedOnce` objects equal the ORM's field by field for every persona. What
+the marks may reach is strict, and anything else is refused when a shape is composed:
 - the search text only `contains`/`icontains` lookups (their parameter is `%text%`, escaped);
-- the ordering only text and integer fields (their marks are a private-use text and an integer
-  no key reaches).
-On a database other than PostgreSQL (the SQLite demo), whose values need the ORM's converters,
-it simply calls `keyset_page`.
+- the ordering and the unique field only text and integer fields (their marks are a
+  private-use text and an integer no key reaches).
+On a database other than PostgreSQL (the SQLite demo) they simply run the ORM's query.
 """
 
 import itertools

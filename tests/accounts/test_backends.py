@@ -36,15 +36,20 @@ def _personas(system_admin, catalog_admin, plain_user, tenant_a, tenant_b) -> li
     ]
 
 
+def _codes() -> list[str]:
+    """Every permission there is, as "app_label.codename"."""
+    return [
+        f"{app}.{code}"
+        for app, code in Permission.objects.values_list("content_type__app_label", "codename")
+    ]
+
+
 def test_permissions_are_those_of_django_for_every_persona(
     system_admin, catalog_admin, plain_user, tenant_a, tenant_b
 ):
     """PortalBackend loads permissions in one query of its own (bench/pages: about 2 ms a page)."""
     people = _personas(system_admin, catalog_admin, plain_user, tenant_a, tenant_b)
-    codes = [
-        f"{app}.{code}"
-        for app, code in Permission.objects.values_list("content_type__app_label", "codename")
-    ]
+    codes = _codes()
     apps = {code.split(".")[0] for code in codes}
     for person in [*people, AnonymousUser()]:
         ours, django = PortalBackend(), ModelBackend()
@@ -95,10 +100,7 @@ def test_permissions_loaded_with_the_user_are_those_of_django_for_every_persona(
     system_admin, catalog_admin, plain_user, tenant_a, tenant_b
 ):
     people = _personas(system_admin, catalog_admin, plain_user, tenant_a, tenant_b)
-    codes = [
-        f"{app}.{code}"
-        for app, code in Permission.objects.values_list("content_type__app_label", "codename")
-    ]
+    codes = _codes()
     for person in people:
         loaded = User.objects.get(pk=person.pk)
         loaded.is_active = True  # get_user answers only active accounts; load them all alike
