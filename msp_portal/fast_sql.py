@@ -34,7 +34,17 @@ from django.db.models import QuerySet
 from django.db.models.fields import CharField, IntegerField, TextField
 from django.db.models.query import ModelIterable, get_related_populators
 
-from .pagination import DEFAULT_PAGE_SIZE, KeysetPage, _after, _fields, _keyset, _page, keyset_page
+from .pagination import (
+    DEFAULT_PAGE_SIZE,
+    KeysetPage,
+    _after,
+    _field,
+    _fields,
+    _keyset,
+    _page,
+    keyset_page,
+)
+from .tenancy import sees_all, visible_to
 
 _TEXT_MARK = "\ue000search\ue000"
 _INT_MARK = -(2**62)  # plus the position of the ordering field
@@ -199,8 +209,11 @@ class _Shape:
 
 
 class ComposedOnce:
-    """The pages of rows(search): a function of the search text returning a queryset (of
-    `.values()` rows or of model instances), in ordering (whose last field is unique)."""
+    """The pages of rows(search) a user may see: rows is a function of the search text returning
+    a queryset of every row (`.values()` rows or model instances), in ordering (whose last field
+    is unique). Scope is applied here, so no caller can forget it: for a user who sees every
+    row (msp_portal.tenancy.sees_all) the SQL is composed once per shape; for anyone else the
+    page is keyset_page over visible_to(user, rows(search))."""
 
     def __init__(
         self,
@@ -216,15 +229,15 @@ class ComposedOnce:
         self._model = None
 
     def page(
-        self, *, search: str = "", cursor: str | None = None, size: int | None = None
+        self, *, user, search: str = "", cursor: str | None = None, size: int | None = None
     ) -> KeysetPage:
         size = size or self.size
         if self._model is None:
             self._model = self.rows("").model
         db = router.db_for_read(self._model)
         connection = connections[db]
-        if connection.vendor != "postgresql":
-            rows = self.rows(search)
+        if connection.vendor != "postgresql" or not sees_all(user, self._model):
+            rows = visible_to(user, self.rows(search))
             return keyset_page(rows, ordering=self.ordering, cursor=cursor, size=size)
         after = _after(self._model, db, self.ordering, cursor)
         key = (db, bool(search), after is not None)
@@ -238,14 +251,9 @@ class ComposedOnce:
     def _compose(self, db: str, searched: bool, later: bool) -> _Shape:
         queryset = self.rows(_TEXT_MARK if searched else "")
         model = queryset.model
-        marks = []
-        for i, path in enumerate(_fields(self.ordering)):
-            field = model._meta.get_field(path.split("__")[0])
-            for part in path.split("__")[1:]:
-                field = field.related_model._meta.get_field(part)
-            if field.is_relation:
-                field = field.target_field
-            marks.append(_field_mark(field, i))
+        marks = [
+            _field_mark(_field(model, path), i) for i, path in enumerate(_fields(self.ordering))
+        ]
         queryset = _keyset(queryset, self.ordering, marks if later else None)
         return _Shape(queryset[: self.size + 1], db, marks, limit=self.size + 1)
 

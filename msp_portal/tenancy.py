@@ -48,21 +48,22 @@ def visible_to(user, source: type[Model] | QuerySet, /, action: str = VIEW) -> Q
     if action not in ACTIONS:
         raise ValueError(f"Unknown tenancy action {action!r}; use one of {ACTIONS}.")
     queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
-    rule = _SCOPES.get(queryset.model)
-    if rule is None:
-        raise ImproperlyConfigured(
-            f"{queryset.model._meta.label} has no tenancy scope: register one with "
-            "msp_portal.tenancy.scope_register in its app's scope module."
-        )
-    return queryset.filter(rule(user, action))
+    return queryset.filter(_rule(queryset.model)(user, action))
 
 
 def sees_all(user, model: type[Model], /, action: str = VIEW) -> bool:
     """Whether visible_to narrows nothing of model for user (MSP staff of the role, say)."""
+    return not _rule(model)(user, action)  # Q() is empty, NOTHING is a condition
+
+
+def _rule(model: type[Model]) -> ScopeRule:
     rule = _SCOPES.get(model)
     if rule is None:
-        raise ImproperlyConfigured(f"{model._meta.label} has no tenancy scope.")
-    return not rule(user, action)  # Q() is empty, NOTHING is a condition
+        raise ImproperlyConfigured(
+            f"{model._meta.label} has no tenancy scope: register one with "
+            "msp_portal.tenancy.scope_register in its app's scope module."
+        )
+    return rule
 
 
 def get_visible_or_404(

@@ -28,7 +28,13 @@ FORGED = ["", "x", "W10=", "WyJhIl0=", "WyJhIiwgIngiXQ==", "WzEsIDJd", "bnVsbA==
 
 
 def _rows(search: str):
-    return selectors.customer_row_list(user=_rows.user, query=search)
+    """Every customer's row (ComposedOnce applies the scope)."""
+    return selectors._customer_rows(search)
+
+
+def _seen(user, search: str):
+    """The rows keyset_page is compared with: the scoped selector's."""
+    return selectors.customer_row_list(user=user, query=search)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -41,7 +47,6 @@ def _rows(search: str):
 def test_every_page_is_keyset_page_s(
     catalog_admin, msp_enabled, names, abbreviations, search, size
 ):
-    _rows.user = catalog_admin
     with transaction.atomic():
         for name, abbreviation in zip(names, abbreviations, strict=False):
             CustomerFactory(company=CompanyFactory(name=name, abbreviation=abbreviation))
@@ -49,19 +54,25 @@ def test_every_page_is_keyset_page_s(
         for query in ("", search):
             cursor, seen = None, 0
             while True:
-                page = once.page(search=query, cursor=cursor)
+                page = once.page(user=catalog_admin, search=query, cursor=cursor)
                 expected = keyset_page(
-                    _rows(query), ordering=selectors.CUSTOMER_ORDERING, cursor=cursor, size=size
+                    _seen(catalog_admin, query),
+                    ordering=selectors.CUSTOMER_ORDERING,
+                    cursor=cursor,
+                    size=size,
                 )
                 assert page == expected, (query, cursor)
                 seen += len(page.rows)
                 cursor = page.next_cursor
                 if cursor is None:
                     break
-            assert seen == _rows(query).count()
+            assert seen == _seen(catalog_admin, query).count()
             for forged in FORGED:
-                assert once.page(search=query, cursor=forged) == keyset_page(
-                    _rows(query), ordering=selectors.CUSTOMER_ORDERING, cursor=forged, size=size
+                assert once.page(user=catalog_admin, search=query, cursor=forged) == keyset_page(
+                    _seen(catalog_admin, query),
+                    ordering=selectors.CUSTOMER_ORDERING,
+                    cursor=forged,
+                    size=size,
                 ), forged
         transaction.set_rollback(True)
 
@@ -79,19 +90,26 @@ def test_the_customers_list_of_staff_and_of_others_is_keyset_page_s(catalog_admi
 
 def test_a_shape_is_composed_once(catalog_admin, msp_enabled, django_assert_num_queries):
     CustomerFactory.create_batch(3)
-    _rows.user = catalog_admin
     once = ComposedOnce(_rows, ordering=selectors.CUSTOMER_ORDERING, size=2)
-    first = once.page()
+    first = once.page(user=catalog_admin)
     assert len(once._shapes) == 1
-    once.page(cursor=first.next_cursor)  # composed and prepared
+    once.page(user=catalog_admin, cursor=first.next_cursor)  # composed and prepared
     with django_assert_num_queries(1):  # run
-        assert once.page(cursor=first.next_cursor).rows
-    once.page(search="Company")
-    once.page(search="Other")
+        assert once.page(user=catalog_admin, cursor=first.next_cursor).rows
+    once.page(user=catalog_admin, search="Company")
+    once.page(user=catalog_admin, search="Other")
     assert len(once._shapes) == 3
 
 
-def test_a_search_it_can_t_place_is_refused(msp_enabled):
+@pytest.fixture
+def root(db):
+    """Sees every row of every model: the refusals below happen when a shape is composed."""
+    from tests.accounts.factories import UserFactory
+
+    return UserFactory(username="root", company=None, is_superuser=True, is_staff=True)
+
+
+def test_a_search_it_can_t_place_is_refused(msp_enabled, root):
     once = ComposedOnce(
         lambda search: (
             Customer.objects.filter(company__name__iexact=search).values("id")
@@ -102,17 +120,27 @@ def test_a_search_it_can_t_place_is_refused(msp_enabled):
     )
     CustomerFactory()
     with pytest.raises(ImproperlyConfigured, match="contains/icontains"):
-        once.page(search="x")
+        once.page(user=root, search="x")
 
 
-def test_an_ordering_it_can_t_mark_is_refused(msp_enabled):
+def test_an_ordering_it_can_t_mark_is_refused(msp_enabled, root):
     CustomerFactory()
     once = ComposedOnce(
         lambda search: Company.objects.values("id", "last_modified"),
         ordering=("last_modified", "id"),
     )
     with pytest.raises(ImproperlyConfigured, match="text and integer fields"):
-        once.page()
+        once.page(user=root)
+
+
+def test_a_user_who_does_not_see_every_row_gets_only_their_own(tenant_a, tenant_b):
+    """The scope is the mechanism's: rows(search) returns every customer's rows."""
+    once = ComposedOnce(_rows, ordering=selectors.CUSTOMER_ORDERING)
+    for tenant in (tenant_a, tenant_b):
+        ids = [row["id"] for row in once.page(user=tenant["admin"]).rows]
+        assert ids == [tenant["customer"].pk]
+        assert once.page(user=tenant["eve"]).rows == []
+    assert once._shapes == {}  # nobody here saw every row
 
 
 @pytest.mark.django_db(transaction=True)
@@ -121,12 +149,11 @@ def test_a_session_that_lost_its_prepared_statements_prepares_them_again(catalog
 
     msp_enable(actor=None)
     CustomerFactory.create_batch(2)
-    _rows.user = catalog_admin
     once = ComposedOnce(_rows, ordering=selectors.CUSTOMER_ORDERING)
-    expected = once.page()
+    expected = once.page(user=catalog_admin)
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")  # as a pooler in transaction mode would
-    assert once.page() == expected
+    assert once.page(user=catalog_admin) == expected
 
 
 def _fields(obj) -> dict:
@@ -172,12 +199,11 @@ def test_without_prepared_statements_the_pages_are_the_same(
     catalog_admin, msp_enabled, settings, django_assert_num_queries
 ):
     CustomerFactory.create_batch(3)
-    _rows.user = catalog_admin
     once = ComposedOnce(_rows, ordering=selectors.CUSTOMER_ORDERING, size=2)
-    expected = once.page(search="Company")
+    expected = once.page(user=catalog_admin, search="Company")
     settings.DB_PREPARED_STATEMENTS = False
     with django_assert_num_queries(1) as ran:
-        assert once.page(search="Company") == expected
+        assert once.page(user=catalog_admin, search="Company") == expected
     assert not ran.captured_queries[0]["sql"].startswith("EXECUTE")
 
 
